@@ -1,0 +1,44 @@
+"""The indicator union: `core_indicators__values` and `__definitions` from every domain's feed tables."""
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetExecutionContext, asset_check, multi_asset
+
+from pipelines.assets._factory import load_tables, table_spec
+from pipelines.resources import POOL, WarehouseResource
+from warehouse.registry import REGISTRY, indicators
+
+TABLES = [indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE]
+FEEDS = {target: [t.name for t in indicators.feeds(target)] for target in TABLES}
+
+
+def _union(warehouse: WarehouseResource, target: str) -> pd.DataFrame:
+    names = REGISTRY[target].column_names
+    columns = ", ".join(f'"{c}"' for c in names)
+    parts = [warehouse.read(f'SELECT {columns} FROM "{feed}"') for feed in FEEDS[target]]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=FEEDS[name], group="indicators") for name in TABLES],
+    pool=POOL,
+)
+def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Union of the domain feeds; validated as a whole, so an indicator id used by two domains fails."""
+    feeds = sorted({f for names in FEEDS.values() for f in names})
+    yield from load_tables(
+        context, warehouse, [], [indicators],
+        lambda: {name: _union(warehouse, name) for name in TABLES},
+        reads=feeds,
+    )
+
+
+@asset_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.", pool=POOL)
+def every_indicator_is_defined(warehouse: WarehouseResource) -> AssetCheckResult:
+    orphans = warehouse.read(
+        f"SELECT DISTINCT indicator_id FROM {indicators.VALUES_TABLE} EXCEPT SELECT indicator_id FROM {indicators.DEFINITIONS_TABLE}"
+    )
+    return AssetCheckResult(passed=orphans.empty, metadata={"undefined": ", ".join(orphans["indicator_id"].astype(str)) or "none"})
+
+
+assets = [core_indicators]
+checks = [every_indicator_is_defined]

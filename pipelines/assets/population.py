@@ -1,0 +1,68 @@
+"""Population assets: the ONS workbooks landed raw, then estimates by area, year, sex and age."""
+
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
+
+from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.resources import POOL, WarehouseResource
+from sources import ons_population
+from sources.landing import LandedFile
+from warehouse import aggregation, population
+
+RAW = {"raw_ons__mye2021": "ons_mye2021", "raw_ons__mye2023": "ons_mye2023"}
+TABLES = ["core_population__estimates", "core_population__estimates_by_release"]
+# The England totals ONS publishes in each workbook, which the English LADs must sum to.
+PUBLISHED_ENGLAND = {"mid-2021": 56_536_419, "mid-2023": 57_690_323}
+
+raw_assets = [raw_file_asset(name, source_id, group="population") for name, source_id in RAW.items()]
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=[*RAW, "core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"], group="population") for name in TABLES],
+    ins={name: AssetIn(name) for name in RAW},
+    pool=POOL,
+)
+def core_population(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """Mid-year estimates: every release as published, plus combined authorities and groups summed through the bridge."""
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        releases = [ons_population.parse_release(input_file(f, warehouse)) for f in inputs]
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        areas = warehouse.read("SELECT * FROM core_geo__areas_all")
+        estimates, by_release = population.build_population(releases, footprints, membership, areas)
+        return {"core_population__estimates": estimates, "core_population__estimates_by_release": by_release}
+
+    geo = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
+    yield from load_tables(context, warehouse, inputs, [ons_population, population, aggregation], build, reads=geo)
+
+
+@asset_check(asset="core_population__estimates_by_release", description="In each release the English LADs sum to the England total ONS publishes (56,536,419 for mid-2021; 57,690,323 for mid-2023), and every region's published total equals the sum of its LADs.", pool=POOL)
+def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResult:
+    sums = warehouse.read(
+        """SELECT release, year, sum(population) AS lad_sum FROM core_population__estimates_by_release
+           WHERE regexp_matches(area_code, '^E0[6-9]') AND sex = 'persons' AND age = 'all' AND method = 'published'
+             AND release = 'mid-' || year GROUP BY 1, 2"""
+    )
+    found = {r.release: int(r.lad_sum) for r in sums.itertuples()}
+    regions = warehouse.read(
+        """WITH lads AS (
+             SELECT p.release, p.year, m.parent_code AS region, sum(p.population) AS lad_sum
+             FROM core_population__estimates_by_release p
+             JOIN core_geo__area_membership m ON m.child_code = p.area_code AND m.parent_type = 'region'
+             WHERE p.sex = 'persons' AND p.age = 'all' AND p.method = 'published' AND p.release = 'mid-' || p.year
+             GROUP BY 1, 2, 3)
+           SELECT l.*, p.population AS published FROM lads l
+           JOIN core_population__estimates_by_release p ON p.area_code = l.region AND p.year = l.year AND p.release = l.release
+             AND p.sex = 'persons' AND p.age = 'all'
+           WHERE l.lad_sum <> p.population"""
+    )
+    ok = found == PUBLISHED_ENGLAND and regions.empty
+    return AssetCheckResult(passed=ok, metadata={"england_lad_sums": str(found), "expected": str(PUBLISHED_ENGLAND),
+                                                 "regions_not_matching": len(regions)})
+
+
+assets = [*raw_assets, core_population]
+checks = [lads_sum_to_published_totals]

@@ -1,0 +1,39 @@
+"""The last step of every refresh: publish the working database atomically over the warehouse file."""
+
+
+from collections.abc import Iterable
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from pipelines.resources import POOL, WarehouseResource
+from warehouse.publish import publish
+from warehouse.registry import REGISTRY
+
+PUBLISH_ASSET = "observatory_warehouse"
+
+
+def publish_asset(upstream: Iterable[AssetKey]):
+    """The publish asset, depending on every other asset so it runs last."""
+    upstream = sorted(set(upstream), key=lambda k: k.to_user_string())
+    expected = sorted(k.path[-1] for k in upstream if k.path[-1] in REGISTRY)
+
+    @asset(
+        name=PUBLISH_ASSET,
+        group_name="publish",
+        deps=upstream,
+        pool=POOL,
+        kinds={"duckdb"},
+        description="The published warehouse file (warehouse/observatory.duckdb or $OBSERVATORY_WAREHOUSE): "
+                    "the working database checkpointed, copied and renamed into place in one atomic step.",
+    )
+    def observatory_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        report = publish(warehouse.paths, expected)
+        context.log.info(f"published {report.path} ({report.bytes:,} bytes, {len(report.tables)} tables)")
+        return MaterializeResult(metadata={
+            "path": str(report.path),
+            "bytes": report.bytes,
+            "tables": MetadataValue.md("\n".join(f"| {t} | {n:,} |" for t, n in report.tables.items()).join(
+                ["| table | rows |\n|---|---|\n", ""])),
+        })
+
+    return observatory_warehouse

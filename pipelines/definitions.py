@@ -1,0 +1,51 @@
+"""The one ``Definitions`` of the observatory's code location (``dagster dev`` loads this module)."""
+
+from __future__ import annotations
+
+import importlib
+
+from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, define_asset_job
+
+from pipelines.assets import DOMAINS
+from pipelines.assets.publish import publish_asset
+from pipelines.resources import sources_from_env, warehouse_from_env
+
+_modules = [importlib.import_module(f"pipelines.assets.{domain}") for domain in DOMAINS]
+domain_assets = [a for m in _modules for a in getattr(m, "assets", [])]
+domain_checks = [c for m in _modules for c in getattr(m, "checks", [])]
+extra_jobs = [j for m in _modules for j in getattr(m, "jobs", [])]
+extra_schedules = [s for m in _modules for s in getattr(m, "schedules", [])]
+sensors = [s for m in _modules for s in getattr(m, "sensors", [])]
+
+
+def _keys(items) -> list[AssetKey]:
+    keys = []
+    for item in items:
+        keys += [item.key] if isinstance(item, AssetSpec) else list(item.keys)
+    return keys
+
+
+publish = publish_asset(_keys(domain_assets))
+
+refresh_job = define_asset_job(
+    "refresh_all",
+    selection=AssetSelection.all() - AssetSelection.groups("reports"),
+    description="Refresh every source (bundled snapshot by default; OBSERVATORY_MODE=live for the publishers), validate, land and publish.",
+)
+
+monthly_refresh = ScheduleDefinition(
+    name="monthly_refresh",
+    job=refresh_job,
+    cron_schedule="0 5 2 * *",  # 05:00 on the 2nd of each month: after ONS's monthly release days
+    execution_timezone="Europe/London",
+    description="Monthly full refresh; unchanged inputs are not parsed again.",
+)
+
+defs = Definitions(
+    assets=[*domain_assets, publish],
+    asset_checks=domain_checks,
+    jobs=[refresh_job, *extra_jobs],
+    schedules=[monthly_refresh, *extra_schedules],
+    sensors=sensors,
+    resources={"warehouse": warehouse_from_env(), "sources": sources_from_env()},
+)

@@ -1,0 +1,121 @@
+"""Dagster resources: the warehouse (working database, loads, publishing) and the source mode.
+
+Both are configured through ``EnvVar`` when their variables are set (``OBSERVATORY_WAREHOUSE``,
+``OBSERVATORY_MODE``), so the UI shows where the configuration came from; otherwise they fall
+back to the repository defaults (the bundled snapshot, `warehouse/observatory.duckdb`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import os
+from collections.abc import Iterable, Iterator
+from types import ModuleType
+
+import duckdb
+import pandas as pd
+from dagster import ConfigurableResource, EnvVar
+
+from sources.catalogue import entry, snapshot_file
+from sources.http import fetch, make_session
+from sources.landing import LandedFile, land_file
+from warehouse import loader
+from warehouse.paths import WarehousePaths, warehouse_paths
+from warehouse.registry import REGISTRY
+
+POOL = "warehouse"  # every op that writes the working database holds this pool (limit 1 in dagster.yaml)
+MODE_ENV = "OBSERVATORY_MODE"
+
+
+class WarehouseResource(ConfigurableResource):
+    """The observatory warehouse: where refreshes write, and where they publish."""
+
+    path: str | None = None
+
+    @property
+    def paths(self) -> WarehousePaths:
+        return warehouse_paths(self.path).ensure()
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the working database (never the published file)."""
+        con = duckdb.connect(str(self.paths.working))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute(sql, params).df()
+
+    def unchanged(self, table_names: Iterable[str], fingerprint: str) -> bool:
+        """True when every table was last loaded from inputs with this fingerprint."""
+        with self.connect() as con:
+            return all(loader.last_fingerprint(con, name) == fingerprint for name in table_names)
+
+    def load(self, table_name: str, frame: pd.DataFrame, inputs: list[LandedFile], fingerprint: str) -> int:
+        with self.connect() as con:
+            return loader.replace_table(con, REGISTRY[table_name], frame, inputs=[i.label for i in inputs], fingerprint=fingerprint)
+
+    def upstream_fingerprint(self, table_names: Iterable[str]) -> str:
+        """The last-load fingerprints of tables a load reads from the warehouse (so a change there re-runs it)."""
+        with self.connect() as con:
+            return "|".join(str(loader.last_fingerprint(con, name)) for name in sorted(table_names))
+
+    def record_provenance(self, landed: LandedFile) -> int:
+        with self.connect() as con:
+            return loader.insert_new_rows(
+                con, REGISTRY["core_provenance__files"], pd.DataFrame([landed.provenance_row()]), inputs=[landed.label]
+            )
+
+
+class SourcesResource(ConfigurableResource):
+    """Where input files come from: the bundled snapshot (``offline``) or the publishers (``live``)."""
+
+    mode: str = "offline"
+
+    def land(self, source_id: str, warehouse: WarehouseResource) -> LandedFile:
+        """Land the source's file in the raw landing store and return its record."""
+        landing = warehouse.paths.landing
+        if self.mode == "live" and entry(source_id).download_url:
+            return self._land_download(source_id, landing)
+        path = snapshot_file(source_id)
+        return land_file(path, source_id=source_id, origin=f"snapshot:{entry(source_id).path}", mode="snapshot", landing_root=landing)
+
+    def _land_download(self, source_id: str, landing) -> LandedFile:
+        e = entry(source_id)
+        fetched = fetch(make_session(), e.download_url, expect="binary")
+        tmp = landing / f".download-{source_id}-{os.getpid()}"
+        tmp.write_bytes(fetched.content)
+        try:
+            return land_file(tmp, source_id=source_id, origin=fetched.url, mode="live", landing_root=landing,
+                             file_name=os.path.basename(e.path))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def fingerprint(inputs: Iterable[LandedFile], table_names: Iterable[str], code: Iterable[ModuleType], upstream: str = "") -> str:
+    """What a load depends on: input hashes, table declarations, the parsing code and upstream tables' fingerprints."""
+    digest = hashlib.sha256(upstream.encode())
+    for landed in sorted(inputs, key=lambda i: i.sha256):
+        digest.update(landed.sha256.encode())
+    for name in sorted(table_names):
+        digest.update(repr(REGISTRY[name]).encode())
+    for module in code:
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()
+
+
+def warehouse_from_env() -> WarehouseResource:
+    if os.environ.get("OBSERVATORY_WAREHOUSE"):
+        return WarehouseResource(path=EnvVar("OBSERVATORY_WAREHOUSE"))
+    return WarehouseResource()
+
+
+def sources_from_env() -> SourcesResource:
+    if os.environ.get(MODE_ENV):
+        return SourcesResource(mode=EnvVar(MODE_ENV))
+    return SourcesResource()

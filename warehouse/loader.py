@@ -1,0 +1,113 @@
+"""Landing validated frames in DuckDB: contract first, then staging table, then swap, in one transaction.
+
+If validation fails nothing is written. If anything fails after validation the transaction is
+rolled back and the live table is untouched. Every load is recorded in ``_observatory_loads`` with
+a fingerprint of its inputs, so a refresh can skip tables whose inputs have not changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from warehouse import ddl
+from warehouse.contracts import validate
+from warehouse.registry import Table
+
+LOADS_TABLE = "_observatory_loads"
+_LOADS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+  table_name VARCHAR PRIMARY KEY,
+  fingerprint VARCHAR,
+  row_count BIGINT,
+  inputs VARCHAR,
+  loaded_at TIMESTAMP
+)"""
+
+
+def _record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str | None, rows: int, inputs: list[str]) -> None:
+    con.execute(_LOADS_DDL)
+    con.execute(
+        f"INSERT OR REPLACE INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?)",
+        [table.name, fingerprint, rows, "; ".join(inputs), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+
+
+def last_fingerprint(con: duckdb.DuckDBPyConnection, table_name: str) -> str | None:
+    """The input fingerprint of the table's last successful load (None if never loaded)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [LOADS_TABLE]
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.execute(f"SELECT fingerprint FROM {LOADS_TABLE} WHERE table_name = ?", [table_name]).fetchall()
+    row = rows[0] if rows else None
+    live = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table_name]
+    ).fetchall()[0][0]
+    return row[0] if row and live else None
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    inputs: list[str] | None = None,
+    fingerprint: str | None = None,
+) -> int:
+    """Validate ``frame`` against ``table`` and make it the table's whole content. Returns the row count."""
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    staging = f"_staging__{table.name}"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(ddl.create_table_sql(table, staging))
+        con.register("_incoming_frame", validated)
+        try:
+            con.execute(f"INSERT INTO {ddl.quote_ident(staging)} BY NAME SELECT * FROM _incoming_frame")
+        finally:
+            con.unregister("_incoming_frame")
+        con.execute(f"DROP TABLE IF EXISTS {ddl.quote_ident(table.name)}")
+        con.execute(f"ALTER TABLE {ddl.quote_ident(staging)} RENAME TO {ddl.quote_ident(table.name)}")
+        for statement in ddl.comment_sql(table):
+            con.execute(statement)
+        _record_load(con, table, fingerprint, len(validated), inputs)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(validated)
+
+
+def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame, *, inputs: list[str] | None = None) -> int:
+    """Validate ``frame`` and add the rows whose primary key is not yet in the table. Returns rows added."""
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table.name]
+        ).fetchall()[0][0]
+        if not exists:
+            con.execute(ddl.create_table_sql(table))
+            for statement in ddl.comment_sql(table):
+                con.execute(statement)
+        con.register("_incoming_frame", validated)
+        try:
+            before = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO {ddl.quote_ident(table.name)} BY NAME SELECT n.* FROM _incoming_frame n "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {ddl.quote_ident(table.name)} t WHERE {key_match})"
+            )
+            after = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
+        finally:
+            con.unregister("_incoming_frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return after - before
