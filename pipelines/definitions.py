@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, define_asset_job
+from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, colored_console_logger, define_asset_job
 
 from pipelines.assets import DOMAINS
 from pipelines.assets.publish import publish_asset
+from pipelines.progress import progress_logger
 from pipelines.resources import sources_from_env, warehouse_from_env
 
 _modules = [importlib.import_module(f"pipelines.assets.{domain}") for domain in DOMAINS]
@@ -48,4 +49,5 @@ defs = Definitions(
     schedules=[monthly_refresh, *extra_schedules],
     sensors=sensors,
     resources={"warehouse": warehouse_from_env(), "sources": sources_from_env()},
+    loggers={"console": colored_console_logger, "progress": progress_logger},
 )
