@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from pipelines.errors import user_message
 from pipelines.progress import PROGRESS_LOGGER
 from warehouse.paths import ENV_VAR, warehouse_paths
 
@@ -84,7 +85,7 @@ def _run_refresh(live: bool) -> bool:
         os.environ["OBSERVATORY_MODE"] = "live"
     from pipelines.definitions import defs
 
-    job = defs.get_job_def("refresh_all")
+    job = defs.resolve_job_def("refresh_all")
     total = len(job.graph.nodes)
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -99,7 +100,7 @@ def _run_refresh(live: bool) -> bool:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                err_console.print(f"[red]{event.step_key} failed:[/red]\n{event.step_failure_data.error.message.strip()}")
+                err_console.print(f"[red]{event.step_key} failed:[/red]\n{user_message(event.step_failure_data.error)}")
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
                 err_console.print(f"[red]check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed[/red] {dict(evaluation.metadata)}")

@@ -89,9 +89,22 @@ def _build_schema(table: Table) -> pa.DataFrameSchema:
     )
 
 
-def _describe_failures(cases: pd.DataFrame) -> list[str]:
+def _describe_duplicates(cases: pd.DataFrame, key: list[str]) -> str:
+    rows = sorted({int(i) for i in cases["index"].dropna()})
+    examples = (
+        cases.dropna(subset=["index"]).pivot_table(index="index", columns="column", values="failure_case", aggfunc="first")
+        .reindex(columns=key).drop_duplicates().head(3).to_dict("records")
+    )
+    return f"duplicate primary key ({', '.join(key)}): {len(rows)} row(s) share a key, e.g. {examples} at row(s) {rows[:_FIRST_VALUES]}"
+
+
+def _describe_failures(cases: pd.DataFrame, key: list[str]) -> list[str]:
     problems = []
     cases = cases.copy()
+    duplicates = cases["check"] == "multiple_fields_uniqueness"
+    if duplicates.any():
+        problems.append(_describe_duplicates(cases[duplicates], key))
+        cases = cases[~duplicates]
     cases["column"] = cases["column"].fillna("(table)")
     for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
         values = group["failure_case"].drop_duplicates().head(_FIRST_VALUES).tolist()
@@ -110,5 +123,5 @@ def validate(table: Table, frame: pd.DataFrame, inputs: list[str] | None = None)
     try:
         validated = schema_for(table).validate(frame, lazy=True)
     except SchemaErrors as err:
-        raise ContractViolation(table.name, inputs, _describe_failures(err.failure_cases), err.failure_cases) from None
+        raise ContractViolation(table.name, inputs, _describe_failures(err.failure_cases, list(table.primary_key)), err.failure_cases) from None
     return validated[table.column_names]

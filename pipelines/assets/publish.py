@@ -12,10 +12,14 @@ from warehouse.registry import REGISTRY
 PUBLISH_ASSET = "observatory_warehouse"
 
 
-def publish_asset(upstream: Iterable[AssetKey]):
-    """The publish asset, depending on every other asset so it runs last."""
+def publish_asset(upstream: Iterable[AssetKey], required: Iterable[AssetKey]):
+    """The publish asset, depending on every other asset so it runs last.
+
+    ``required`` are the assets whose tables every published warehouse must hold (a build that lacks
+    one is refused); assets outside it (e.g. report documents, added by `observatory ingest`) may be absent.
+    """
     upstream = sorted(set(upstream), key=lambda k: k.to_user_string())
-    expected = sorted(k.path[-1] for k in upstream if k.path[-1] in REGISTRY)
+    expected = sorted(k.path[-1] for k in required if k.path[-1] in REGISTRY)
 
     @asset(
         name=PUBLISH_ASSET,

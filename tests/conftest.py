@@ -1,0 +1,60 @@
+"""Shared fixtures: a warehouse built once per test session from the bundled snapshot, and helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse.paths import ENV_VAR
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_refresh(warehouse_file: Path, *, raise_on_error: bool = True, selection=None):
+    """Materialise the real `refresh_all` job (or a selection of assets) into ``warehouse_file``; returns the result."""
+    from dagster import DagsterInstance
+
+    os.environ[ENV_VAR] = str(warehouse_file)
+    try:
+        from pipelines.definitions import defs
+
+        job = defs.resolve_job_def("refresh_all")
+        if selection is not None:
+            job = job.get_subset(asset_selection=set(selection))
+        return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error)
+    finally:
+        os.environ.pop(ENV_VAR, None)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> Path:
+    """The published warehouse file after one full refresh of the bundled snapshot (read it, never write it)."""
+    folder = tmp_path_factory.mktemp("built")
+    target = folder / "observatory.duckdb"
+    result = run_refresh(target)
+    assert result.success
+    return target
+
+
+@pytest.fixture()
+def warehouse_copy(built_warehouse, tmp_path) -> Path:
+    """A private copy of the built warehouse folder (working database and landing store included) to refresh again."""
+    target = tmp_path / "wh"
+    shutil.copytree(built_warehouse.parent, target)
+    return target / built_warehouse.name
+
+
+@pytest.fixture()
+def query(built_warehouse):
+    """Run SQL against the built warehouse, read-only, returning a DataFrame."""
+    def _query(sql: str, params=None):
+        con = duckdb.connect(str(built_warehouse), read_only=True)
+        try:
+            return con.execute(sql, params).df()
+        finally:
+            con.close()
+    return _query

@@ -1,0 +1,86 @@
+"""The loader: validate, stage, swap in one transaction; nothing changes on failure."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from warehouse import ddl, loader
+from warehouse.contracts import ContractViolation
+from warehouse.registry import Field, Table
+from warehouse.registry.fields import AREA_CODE, SEX
+
+TABLE = Table(
+    name="core_test__things",
+    description="Test table.",
+    grain="area x sex",
+    primary_key=("area_code", "sex"),
+    fields=(AREA_CODE, SEX, Field("amount", "bigint", "An amount.", unit="persons", ge=0),
+            Field("note", "text", "A note.", nullable=True)),
+)
+
+
+def _frame(**overrides):
+    data = {"area_code": ["E06000001", "E06000002"], "sex": ["persons", "female"], "amount": [10, 20], "note": [None, "x"]}
+    data.update(overrides)
+    return pd.DataFrame(data)
+
+
+@pytest.fixture()
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "t.duckdb"))
+    yield c
+    c.close()
+
+
+def test_load_creates_typed_commented_table(con):
+    assert loader.replace_table(con, TABLE, _frame(), inputs=["f.csv"], fingerprint="fp1") == 2
+    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'core_test__things'").fetchall())
+    assert types == {"area_code": "VARCHAR", "sex": "VARCHAR", "amount": "BIGINT", "note": "VARCHAR"}
+    comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'core_test__things'").fetchall()[0][0]
+    assert "Grain: area x sex" in comment
+    col_comment = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'core_test__things' AND column_name = 'amount'").fetchall()[0][0]
+    assert "Unit: persons" in col_comment and ">= 0" in col_comment
+    assert loader.last_fingerprint(con, "core_test__things") == "fp1"
+
+
+def test_all_failures_reported_at_once_and_nothing_changes(con):
+    loader.replace_table(con, TABLE, _frame(), fingerprint="fp1")
+    bad = _frame(area_code=["E06000001", "X1"], sex=["persons", "unknown"], amount=[-1, 5])
+    with pytest.raises(ContractViolation) as err:
+        loader.replace_table(con, TABLE, bad, inputs=["bad.csv (sha256 abc)"], fingerprint="fp2")
+    message = str(err.value)
+    assert "core_test__things: 3 problem(s) in data from bad.csv (sha256 abc)" in message
+    assert "'area_code'" in message and "'X1'" in message
+    assert "'sex'" in message and "'unknown'" in message
+    assert "'amount'" in message and "-1" in message
+    assert con.execute("SELECT sum(amount) FROM core_test__things").fetchall()[0][0] == 30
+    assert loader.last_fingerprint(con, "core_test__things") == "fp1"
+
+
+def test_duplicate_keys_are_refused(con):
+    with pytest.raises(ContractViolation, match=r"duplicate primary key \(area_code, sex\): 2 row\(s\)"):
+        loader.replace_table(con, TABLE, _frame(area_code=["E06000001", "E06000001"], sex=["persons", "persons"]))
+
+
+def test_missing_column_is_named(con):
+    with pytest.raises(ContractViolation, match=r"missing column\(s\) \['amount'\]"):
+        loader.replace_table(con, TABLE, _frame().drop(columns=["amount"]))
+
+
+def test_failure_after_staging_rolls_back(con, monkeypatch):
+    loader.replace_table(con, TABLE, _frame(), fingerprint="fp1")
+
+    def explode(_table):
+        raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(ddl, "comment_sql", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        loader.replace_table(con, TABLE, _frame(amount=[1, 2]), fingerprint="fp2")
+    assert con.execute("SELECT sum(amount) FROM core_test__things").fetchall()[0][0] == 30
+    assert "_staging__core_test__things" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_insert_new_rows_is_idempotent(con):
+    assert loader.insert_new_rows(con, TABLE, _frame()) == 2
+    assert loader.insert_new_rows(con, TABLE, _frame()) == 0
+    assert loader.insert_new_rows(con, TABLE, _frame(area_code=["E06000003", "E06000001"], sex=["persons", "persons"])) == 1

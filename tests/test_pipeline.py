@@ -1,0 +1,163 @@
+"""The real Dagster definitions, materialised in-process on the bundled snapshot."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import duckdb
+import openpyxl
+import pytest
+
+from pipelines.errors import user_message
+from sources import catalogue as cat
+from tests.conftest import REPO_ROOT, run_refresh
+from warehouse.registry import REGISTRY
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_definitions_load_with_jobs_schedules_and_pools():
+    from pipelines.definitions import defs
+
+    repo = defs.get_repository_def()
+    assert "refresh_all" in repo.job_names
+    assert "monthly_refresh" in [s.name for s in repo.schedule_defs]
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw_ons__mye2021", "raw_ons__mye2023", "core_geo__areas", "core_geo__area_membership",
+            "core_population__estimates", "observatory_warehouse"} <= keys
+    for key in graph.materializable_asset_keys:
+        node = graph.get(key)
+        assert node.group_name, key
+    # Every registry table that is not a mart is produced by some asset.
+    core_tables = {t for t in REGISTRY if t.startswith("core_")}
+    assert core_tables <= keys
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    env = {"DAGSTER_HOME": str(tmp_path), "PATH": str(REPO_ROOT / ".venv" / "bin")}
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    result = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "dagster"), "definitions", "validate", "-m", "pipelines.definitions"],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful" in result.stderr + result.stdout
+
+
+def test_full_build_publishes_every_table_with_comments(built_warehouse, query):
+    tables = set(query("SELECT table_name FROM duckdb_tables() WHERE NOT starts_with(table_name, '_')")["table_name"])
+    assert {"core_geo__areas", "core_population__estimates", "core_provenance__files", "core_indicators__values"} <= tables
+    comments = query("SELECT table_name, comment FROM duckdb_tables() WHERE NOT starts_with(table_name, '_')")
+    assert comments["comment"].notna().all()
+
+
+def test_area_types_in_the_published_warehouse(query):
+    counts = dict(query("SELECT area_type, count(*) AS n FROM core_geo__areas GROUP BY 1").itertuples(index=False))
+    assert counts["lad"] == 296 and counts["region"] == 9 and counts["country"] == 1 and counts["group"] == 2
+    assert counts["combined_authority"] >= 12
+
+
+def test_lads_in_macro_and_footprints(query):
+    rows = query("SELECT lad_code FROM lads_in('E47000014', DATE '2024-06-01')")
+    assert len(rows) == 7
+    assert len(query("SELECT * FROM lads_in('E47000011', DATE '2020-01-01')")) == 3
+
+
+def test_population_totals_for_every_ca_and_region_match_member_lads(query):
+    missing = query("""
+        SELECT a.area_code, y.year FROM core_geo__areas a CROSS JOIN (VALUES (2021), (2023)) y(year)
+        WHERE a.area_type IN ('combined_authority', 'region', 'group')
+          AND NOT EXISTS (SELECT 1 FROM core_population__estimates p WHERE p.area_code = a.area_code AND p.year = y.year
+                          AND p.sex = 'persons' AND p.age = 'all')""")
+    assert missing.empty, missing
+    mismatches = query("""
+        WITH members AS (
+          SELECT f.area_code, y.year, f.lad_code FROM core_geo__lad_footprints f
+          CROSS JOIN (VALUES (2021), (2023)) y(year)
+          JOIN core_geo__areas a ON a.area_code = f.area_code AND a.area_type IN ('region')
+          WHERE (f.valid_from IS NULL OR f.valid_from <= make_date(y.year, 6, 30))
+            AND (f.valid_to IS NULL OR f.valid_to >= make_date(y.year, 6, 30)))
+        SELECT m.area_code, m.year, sum(l.population) AS lad_sum, any_value(p.population) AS published
+        FROM members m
+        JOIN core_population__estimates l ON l.area_code = m.lad_code AND l.year = m.year AND l.sex = 'persons' AND l.age = 'all'
+        JOIN core_population__estimates p ON p.area_code = m.area_code AND p.year = m.year AND p.sex = 'persons' AND p.age = 'all'
+        GROUP BY 1, 2 HAVING lad_sum <> published""")
+    assert mismatches.empty, mismatches
+    tees = query("SELECT population FROM core_population__estimates WHERE area_code = 'E47000006' AND year = 2021 AND sex = 'persons' AND age = 'all'")
+    assert int(tees.iloc[0, 0]) == 678_173
+
+
+def test_every_row_traces_to_a_recorded_file(query):
+    for table in ["core_geo__areas", "core_geo__area_membership", "core_population__estimates"]:
+        orphans = query(f"SELECT count(*) FROM {table} t LEFT JOIN core_provenance__files p ON p.sha256 = t.source_sha256 WHERE p.sha256 IS NULL")
+        assert orphans.iloc[0, 0] == 0, table
+    files = query("SELECT * FROM core_provenance__files")
+    assert set(files["mode"]) == {"snapshot"} and files["licence"].notna().all()
+
+
+def test_second_refresh_does_not_parse_unchanged_files(warehouse_copy):
+    before = duckdb.connect(str(warehouse_copy), read_only=True)
+    provenance_before = before.execute("SELECT sha256, retrieved_at FROM core_provenance__files ORDER BY 1").fetchall()
+    before.close()
+    result = run_refresh(warehouse_copy)
+    skipped = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
+               if m.materialization.metadata.get("skipped")}
+    assert {"core_geo__areas", "core_population__estimates"} <= skipped
+    after = duckdb.connect(str(warehouse_copy), read_only=True)
+    assert after.execute("SELECT sha256, retrieved_at FROM core_provenance__files ORDER BY 1").fetchall() == provenance_before
+    after.close()
+
+
+@pytest.fixture()
+def broken_snapshot(tmp_path, monkeypatch):
+    """A scratch snapshot whose mid-2023 workbook has a negative population (catalogue updated to match)."""
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
+    workbook_path = snapshot / "population" / "mye23tablesew.xlsx"
+    wb = openpyxl.load_workbook(workbook_path)
+    wb["MYE2 - Persons"]["D12"] = -42
+    wb.save(workbook_path)
+    text = (snapshot / "catalogue.toml").read_text()
+    text = text.replace(cat.catalogue()["ons_mye2023"].sha256, cat.sha256_of(workbook_path))
+    (snapshot / "catalogue.toml").write_text(text)
+    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
+    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
+    cat.catalogue.cache_clear()
+    yield
+    cat.catalogue.cache_clear()
+
+
+def test_a_bad_value_fails_the_run_and_leaves_the_published_warehouse_intact(warehouse_copy, broken_snapshot):
+    before = _digest(warehouse_copy)
+    result = run_refresh(warehouse_copy, raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["core_population"]
+    message = user_message(failures[0].step_failure_data.error)
+    assert "core_population__estimates" in message and "'population'" in message and "-42" in message
+    assert "mye23tablesew.xlsx" in message
+    assert _digest(warehouse_copy) == before
+    con = duckdb.connect(str(warehouse_copy), read_only=True)
+    assert con.execute("SELECT count(*) FROM core_population__estimates WHERE population < 0").fetchall()[0][0] == 0
+    con.close()
+
+
+def test_readers_never_see_errors_or_half_builds_during_a_full_refresh(warehouse_copy, tmp_path):
+    shutil.rmtree(warehouse_copy.parent / ".build")  # force a full rebuild: every table parsed and loaded again
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-m", "tests.support.reader", str(warehouse_copy), str(stop), str(out)], cwd=REPO_ROOT)
+    try:
+        time.sleep(1.0)
+        assert run_refresh(warehouse_copy).success
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    summary = json.loads(out.read_text())
+    assert summary["errors"] == 0, summary["error_texts"]
+    assert summary["queries"] > 20
+    assert summary["answers"] == ['[342, 57690323, 56536419]'] or len(summary["answers"]) == 1, summary["answers"]
