@@ -75,6 +75,16 @@ class _ProgressHandler(logging.Handler):
             self.progress.console.log(f"landed {event.asset_key.to_user_string()}")
 
 
+def _publish_summary(result) -> str:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "observatory_warehouse":
+            meta = event.materialization.metadata
+            if not meta["published"].value:
+                return "Nothing changed since the last publish: the warehouse file was left as it is."
+            return f"Published: {meta['tables_changed'].value} table(s) changed (see core_build__changes)."
+    return ""
+
+
 def _run_refresh(live: bool) -> bool:
     import warnings
 
@@ -97,6 +107,8 @@ def _run_refresh(live: bool) -> bool:
         log.propagate = False
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}})
         progress.update(task, description="[green]done" if result.success else "[red]failed")
+    if result.success:
+        console.print(_publish_summary(result))
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
@@ -137,10 +149,14 @@ def _print_tables(path: Optional[Path] = None) -> None:
         views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1").fetchall()]
     finally:
         con.close()
-    grid = RichTable("table", "rows", "description", show_lines=False)
+    name_width = max(map(len, [*counts, *views, "table"]))
+    grid = RichTable(show_lines=False)
+    grid.add_column("table", no_wrap=True, min_width=name_width)
+    grid.add_column("rows", justify="right", no_wrap=True, min_width=9)
+    grid.add_column("description", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - name_width - 20))
     for name, rows in counts.items():
         description = REGISTRY[name].description if name in REGISTRY else ""
-        grid.add_row(name, f"{rows:,}", description[:110] + ("…" if len(description) > 110 else ""))
+        grid.add_row(name, f"{rows:,}", description)
     for name in views:
         grid.add_row(name, "(view)", "")
     console.print(grid)
@@ -192,17 +208,37 @@ def _refuse_writes(con: duckdb.DuckDBPyConnection, statement: str) -> None:
             raise typer.Exit(2)
 
 
+def _shadow_values_as_of(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
+    """Make ``core_indicators__values`` in this session mean the values as known at ``as_of`` (a temp view)."""
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(as_of)
+    except ValueError:
+        err_console.print(f"[red]--as-of {as_of!r} is not an ISO date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00).[/red]")
+        raise typer.Exit(2)
+    if moment.time() == dt.time(0):
+        moment = moment.replace(hour=23, minute=59, second=59)  # a date means the end of that day
+    con.execute(
+        "CREATE TEMP VIEW core_indicators__values AS "
+        f"SELECT * EXCLUDE (retrieved_at, recorded_at) FROM indicator_values_as_of(TIMESTAMP '{moment.isoformat(sep=' ')}')"
+    )
+
+
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="A SELECT query."),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
     allow_files: bool = typer.Option(False, "--allow-files", help="Let the query read files (read_csv, read_parquet) outside the warehouse."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Answer with core_indicators__values as the observatory knew them at this date/time (ISO, e.g. 2026-01-31)."),
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """Run a read-only query against the published warehouse."""
     con = open_published(warehouse, allow_files=allow_files)
     try:
         _refuse_writes(con, query)
+        if as_of is not None:
+            _shadow_values_as_of(con, as_of)
         try:
             frame = con.execute(query).df()
         except duckdb.Error as err:
@@ -237,6 +273,28 @@ def dictionary(check: bool = typer.Option(False, "--check", help="Exit 1 if docs
     DICTIONARY_PATH.parent.mkdir(parents=True, exist_ok=True)
     DICTIONARY_PATH.write_text(text, encoding="utf-8")
     console.print(f"wrote {DICTIONARY_PATH}")
+
+
+class ExportFormat(str, enum.Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.command()
+def export(
+    format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="parquet or csv."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the tables and datapackage.json to."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """Every published table as Parquet or CSV, plus a Frictionless datapackage.json from the registry."""
+    from warehouse.export import export as run_export
+
+    paths = warehouse_paths(warehouse)
+    open_published(warehouse).close()  # a clear message if there is no warehouse yet
+    report = run_export(paths.published, out, format.value)
+    for name, rows in report.tables.items():
+        console.print(f"{name}: {rows:,} rows")
+    console.print(f"wrote {len(report.tables)} tables and {report.descriptor}")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,22 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as con:
             return "|".join(str(loader.last_fingerprint(con, name)) for name in sorted(table_names))
 
+    def append_history(self) -> int:
+        """Record the current indicator values in the value history (new versions only); returns rows added."""
+        from warehouse import models
+        from warehouse.registry.indicators import HISTORY_TABLE, VALUES_TABLE
+
+        with self.connect() as con:
+            has_provenance = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'core_provenance__files'").fetchall()[0][0]
+            retrieved = "(SELECT max(p.retrieved_at) FROM core_provenance__files p WHERE p.sha256 = v.source_sha256)" if has_provenance else "NULL"
+            frame = con.execute(
+                f"SELECT v.*, {retrieved}::TIMESTAMP AS retrieved_at, now()::TIMESTAMP AS recorded_at FROM {VALUES_TABLE} v"
+            ).df()
+            added = loader.insert_new_rows(con, REGISTRY[HISTORY_TABLE], frame, inputs=[VALUES_TABLE])
+            models.execute_script(con, "indicator_history")
+            return added
+
     def record_provenance(self, landed: LandedFile) -> int:
         with self.connect() as con:
             return loader.insert_new_rows(

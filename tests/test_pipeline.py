@@ -39,6 +39,15 @@ def test_definitions_load_with_jobs_schedules_and_pools():
     assert core_tables <= keys
 
 
+def test_every_declared_indicator_feed_is_produced_and_unioned():
+    from pipelines.assets import indicators as union
+    from warehouse.registry import indicators
+
+    for target in union.TABLES:
+        declared = {t.name for t in indicators.feeds(target)}
+        assert declared == set(union.FEEDS[target]), f"feeds of {target} declared but not produced by any asset: {declared - set(union.FEEDS[target])}"
+
+
 def test_dagster_definitions_validate_passes(tmp_path):
     env = {"DAGSTER_HOME": str(tmp_path), "PATH": str(REPO_ROOT / ".venv" / "bin")}
     shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")

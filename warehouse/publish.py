@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from warehouse import build_diff
 from warehouse.paths import WarehousePaths
 
 _TMP_MARK = ".publishing-"
@@ -27,6 +28,8 @@ class PublishReport:
     path: Path
     tables: dict[str, int]
     bytes: int
+    changes: list = field(default_factory=list)  # build_diff.TableChange, one per changed table
+    published: bool = True  # False when nothing changed and the old file was kept
 
 
 class PublishError(RuntimeError):
@@ -76,14 +79,38 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
+def _changes(con: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> list:
+    """The working database's changes against the published file (all tables 'added' if there is none)."""
+    current = con.execute("SELECT current_database()").fetchall()[0][0]
+    if not paths.published.exists():
+        return build_diff.first_build(con, current)
+    con.execute(f"ATTACH '{paths.published}' AS {build_diff.PREV} (READ_ONLY)")
+    try:
+        return build_diff.diff(con, current)
+    finally:
+        con.execute(f"DETACH {build_diff.PREV}")
+
+
 def publish(paths: WarehousePaths, expected_tables: list[str]) -> PublishReport:
-    """Publish the working database atomically. Raises :class:`PublishError` and leaves the old file if anything is wrong."""
+    """Publish the working database atomically if it differs from the published one.
+
+    Raises :class:`PublishError` (and leaves the old file) if an expected table is missing or the
+    copy does not verify. When nothing changed, the published file is left as it is
+    (``published=False``); otherwise the changes are recorded in the build-history tables first.
+    """
     paths.ensure()
     remove_stale_temporaries(paths)
     if not paths.working.exists():
         raise PublishError(f"nothing to publish: no working database at {paths.working}")
     con = duckdb.connect(str(paths.working))
     try:
+        missing = sorted(set(expected_tables) - set(table_counts(con)))
+        if missing:
+            raise PublishError(f"refusing to publish: the build lacks table(s) {missing}; the published warehouse is unchanged")
+        changes = _changes(con, paths)
+        if not changes and paths.published.exists():
+            return PublishReport(paths.published, table_counts(con), paths.published.stat().st_size, [], published=False)
+        build_diff.record(con, changes)
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -98,10 +125,10 @@ def publish(paths: WarehousePaths, expected_tables: list[str]) -> PublishReport:
             check.close()
         missing = sorted(set(expected_tables) - set(counts))
         if missing:
-            raise PublishError(f"refusing to publish: the build lacks table(s) {missing}; the published warehouse is unchanged")
+            raise PublishError(f"refusing to publish: the copy lacks table(s) {missing}; the published warehouse is unchanged")
         os.replace(tmp, paths.published)
         _fsync(paths.folder)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return PublishReport(paths.published, counts, paths.published.stat().st_size)
+    return PublishReport(paths.published, counts, paths.published.stat().st_size, changes, published=True)

@@ -1,14 +1,34 @@
 """The indicator union: `core_indicators__values` and `__definitions` from every domain's feed tables."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, asset_check, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, asset_check, multi_asset
 
 from pipelines.assets._factory import load_tables, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from warehouse.registry import REGISTRY, indicators
 
 TABLES = [indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE]
-FEEDS = {target: [t.name for t in indicators.feeds(target)] for target in TABLES}
+
+
+def _produced_tables() -> set[str]:
+    """Table names materialised by the other domain modules' assets."""
+    import importlib
+
+    from pipelines.assets import DOMAINS
+
+    names: set[str] = set()
+    for domain in DOMAINS:
+        if domain == __name__.rsplit(".", 1)[-1]:
+            continue
+        for item in getattr(importlib.import_module(f"pipelines.assets.{domain}"), "assets", []):
+            keys = [item.key] if isinstance(item, AssetSpec) else list(item.keys)
+            names |= {k.path[-1] for k in keys}
+    return names
+
+
+# Feeds declared in the registry AND produced by an asset; tests/test_pipeline.py checks none is left out.
+_PRODUCED = _produced_tables()
+FEEDS = {target: [t.name for t in indicators.feeds(target) if t.name in _PRODUCED] for target in TABLES}
 
 
 def _union(warehouse: WarehouseResource, target: str) -> pd.DataFrame:
@@ -30,6 +50,8 @@ def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource
         lambda: {name: _union(warehouse, name) for name in TABLES},
         reads=feeds,
     )
+    added = warehouse.append_history()
+    context.log.info(f"{indicators.HISTORY_TABLE}: {added:,} new value version(s) recorded")
 
 
 @asset_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.", pool=POOL)

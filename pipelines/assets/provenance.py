@@ -1,17 +1,24 @@
-"""Provenance: the table of input files is written by every raw asset; this module only declares it."""
+"""Bookkeeping tables written as side effects: input files (by every raw asset) and build history (by publishing).
+
+They appear in the asset graph as specs so the UI shows their column schemas; nothing materialises them directly.
+"""
 
 from dagster import AssetKey, AssetSpec
 
 from pipelines.assets._factory import column_schema
 from warehouse.registry import REGISTRY
 
-_t = REGISTRY["core_provenance__files"]
+_WRITTEN_BY = {
+    "core_provenance__files": ("provenance", "each raw_* asset (see `_factory.raw_file_asset`)"),
+    "core_build__publishes": ("publish", "the observatory_warehouse asset on each publish"),
+    "core_build__changes": ("publish", "the observatory_warehouse asset on each publish"),
+    "core_indicators__value_history": ("indicators", "the core_indicators asset after each load of core_indicators__values"),
+}
 
-# Written row by row by each raw_* asset (see `_factory.raw_file_asset`), so it is an external-style
-# spec in the graph rather than a computed asset.
 assets = [
     AssetSpec(
-        key=AssetKey(_t.name), description=_t.description, group_name="provenance", kinds={"duckdb"},
-        metadata={"dagster/column_schema": column_schema(_t)},
+        key=AssetKey(name), description=f"{REGISTRY[name].description} Written by {writer}.", group_name=group, kinds={"duckdb"},
+        metadata={"dagster/column_schema": column_schema(REGISTRY[name])},
     )
+    for name, (group, writer) in _WRITTEN_BY.items()
 ]

@@ -32,10 +32,17 @@ def publish_asset(upstream: Iterable[AssetKey], required: Iterable[AssetKey]):
     )
     def observatory_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         report = publish(warehouse.paths, expected)
-        context.log.info(f"published {report.path} ({report.bytes:,} bytes, {len(report.tables)} tables)")
+        if not report.published:
+            context.log.info(f"nothing changed since the last publish; {report.path} left as it is")
+        else:
+            context.log.info(f"published {report.path} ({report.bytes:,} bytes, {len(report.tables)} tables, {len(report.changes)} changed)")
+        changes = "\n".join(f"- {c.line()}" for c in report.changes) or "no changes: nothing published"
         return MaterializeResult(metadata={
             "path": str(report.path),
             "bytes": report.bytes,
+            "published": report.published,
+            "tables_changed": len(report.changes),
+            "changes": MetadataValue.md(changes),
             "tables": MetadataValue.md("\n".join(f"| {t} | {n:,} |" for t, n in report.tables.items()).join(
                 ["| table | rows |\n|---|---|\n", ""])),
         })

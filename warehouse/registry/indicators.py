@@ -11,6 +11,7 @@ from warehouse.registry.fields import AREA_CODE, PROVENANCE, SEX
 
 VALUES_TABLE = "core_indicators__values"
 DEFINITIONS_TABLE = "core_indicators__definitions"
+HISTORY_TABLE = "core_indicators__value_history"
 
 INDICATOR_ID = Field(
     "indicator_id", "text",
@@ -76,6 +77,17 @@ TABLES = [
         primary_key=VALUE_KEY,
         fields=VALUE_FIELDS,
         notes="The union of the domain feed tables (see `extra.feeds` in the registry).",
+    ),
+    Table(
+        name=HISTORY_TABLE,
+        description="Every indicator value as each published file gave it: a refresh that brings a different value for the same indicator, area, sex, age and period adds a row and keeps the old one, so 'as first published' and 'as now' are both queryable (macro `indicator_values_as_of(timestamp)`, view `core_indicators__values_first_published`, `observatory sql --as-of`).",
+        grain="indicator x area x sex x age x period x source file",
+        primary_key=(*VALUE_KEY, "source_sha256"),
+        fields=(
+            *VALUE_FIELDS,
+            Field("retrieved_at", "timestamp", "When the source file was first retrieved (from `core_provenance__files`).", nullable=True),
+            Field("recorded_at", "timestamp", "When the observatory first landed this value from this file (UTC)."),
+        ),
     ),
     Table(
         name=DEFINITIONS_TABLE,
