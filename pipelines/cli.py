@@ -297,5 +297,37 @@ def export(
     console.print(f"wrote {len(report.tables)} tables and {report.descriptor}")
 
 
+@app.command()
+def report(
+    out: Path = typer.Option(..., "--out", help="The HTML file to write."),
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Also write each chart as a PNG here."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """The observatory report: charts and tables from the published warehouse, in one self-contained HTML file."""
+    from warehouse.report import write_report
+
+    open_published(warehouse).close()
+    sections = write_report(warehouse_paths(warehouse).published, out, png_dir)
+    for s in sections:
+        console.print(f"{'[yellow]missing[/yellow]' if s.missing else '[green]ok[/green]':>8}  {s.title}" + (f": {s.missing}" if s.missing else ""))
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def ingest(
+    files: list[Path] = typer.Argument(..., help="Report documents: PDF, plain text or Markdown."),
+    password: Optional[str] = typer.Option(None, "--password", help="Password for encrypted PDFs among FILES."),
+    force: bool = typer.Option(False, "--force", help="Process documents again even if already ingested."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """Add report documents to the reports inbox, extract their tables and claims, and publish."""
+    from pipelines.reports_ingest import ingest as run_ingest
+
+    _use_warehouse(warehouse)
+    code = run_ingest(files, password=password, force=force, console=console, err_console=err_console, run_refresh=_run_refresh)
+    if code:
+        raise typer.Exit(code)
+
+
 if __name__ == "__main__":
     app()

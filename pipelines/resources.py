@@ -68,9 +68,13 @@ class WarehouseResource(ConfigurableResource):
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""
         from warehouse import models
+        from warehouse.publish import catch_up_from_published
         from warehouse.registry.indicators import HISTORY_TABLE, VALUES_TABLE
 
         with self.connect() as con:
+            # The history of earlier refreshes lives on in the published file even if this working
+            # database is new (removed to force a rebuild): carry it over first, so "first recorded" stays true.
+            catch_up_from_published(con, self.paths, [HISTORY_TABLE])
             has_provenance = con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'core_provenance__files'").fetchall()[0][0]
             retrieved = "(SELECT max(p.retrieved_at) FROM core_provenance__files p WHERE p.sha256 = v.source_sha256)" if has_provenance else "NULL"

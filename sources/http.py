@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 
 import requests
@@ -19,6 +20,7 @@ from urllib3.util.retry import Retry
 
 USER_AGENT = "northern-observatory/0.1 (+open civic data; requests)"
 DEFAULT_TIMEOUT = (10, 60)  # connect, read (seconds)
+TIMEOUT_ENV = "OBSERVATORY_HTTP_TIMEOUT"  # "connect,read" in seconds, e.g. "5,30"
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 MAX_RETRY_AFTER_SECONDS = 60
 _NOTICE_MARKERS = ("decommission", "has been retired", "no longer available", "service unavailable")
@@ -28,11 +30,27 @@ class FetchError(RuntimeError):
     """A download failed or returned something other than the data asked for."""
 
 
+class TruncatedBody(FetchError):
+    """The body stopped short of what the server promised (a dropped connection): worth fetching again."""
+
+
 class CappedRetry(Retry):
     """urllib3 Retry that honours Retry-After but never sleeps longer than a cap."""
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER_SECONDS)
+
+
+def default_timeout(fallback: tuple[float, float] = DEFAULT_TIMEOUT) -> tuple[float, float]:
+    """(connect, read) seconds from ``$OBSERVATORY_HTTP_TIMEOUT`` if set, else ``fallback``."""
+    text = os.environ.get(TIMEOUT_ENV)
+    if not text:
+        return fallback
+    try:
+        connect, read = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{TIMEOUT_ENV}={text!r}: expected 'connect,read' in seconds, e.g. '5,30'") from None
+    return connect, read
 
 
 def make_session(*, retries: int = 4, backoff_factor: float = 0.5) -> requests.Session:
@@ -104,14 +122,17 @@ def fetch(
     headers: dict | None = None,
     expect: str = "binary",
     max_bytes: int = DEFAULT_MAX_BYTES,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    timeout: tuple[float, float] | None = None,
 ) -> Fetched:
     """GET ``url`` and return its body, or raise :class:`FetchError` saying what went wrong."""
+    timeout = timeout or default_timeout()
     try:
         response = session.get(url, params=params, headers=headers, timeout=timeout, stream=True)
     except requests.exceptions.RetryError as err:
         raise FetchError(f"{url}: gave up after retries ({err.args[0] if err.args else err})") from None
     except requests.exceptions.ConnectionError as err:
+        if "timed out" in str(err).lower():  # read timeouts on every retry surface as a ConnectionError
+            raise FetchError(f"{url}: timed out after {timeout} seconds (connect, read), on every retry") from None
         raise FetchError(f"{url}: could not connect ({type(err).__name__}); is the publisher reachable?") from None
     except requests.exceptions.Timeout:
         raise FetchError(f"{url}: timed out after {timeout} seconds (connect, read)") from None
@@ -129,12 +150,12 @@ def fetch(
                     raise FetchError(f"{response.url}: body exceeds the cap of {max_bytes:,} bytes")
                 chunks.append(chunk)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as err:
-            raise FetchError(f"{response.url}: the body was cut off after {size:,} bytes ({type(err).__name__}); the download is truncated") from None
+            raise TruncatedBody(f"{response.url}: the body was cut off after {size:,} bytes ({type(err).__name__}); the download is truncated") from None
         except requests.exceptions.Timeout:
             raise FetchError(f"{response.url}: timed out while reading the body after {size:,} bytes") from None
         content = b"".join(chunks)
         if declared and declared.isdigit() and "Content-Encoding" not in response.headers and len(content) != int(declared):
-            raise FetchError(f"{response.url}: received {len(content):,} bytes but Content-Length said {int(declared):,}; the download is truncated")
+            raise TruncatedBody(f"{response.url}: received {len(content):,} bytes but Content-Length said {int(declared):,}; the download is truncated")
         content_type = response.headers.get("Content-Type", "").lower()
         _check_format(response.url, expect, content, content_type)
         return Fetched(

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sources.catalogue import entry, sha256_of
+from sources.catalogue import CatalogueEntry, entry, sha256_of
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,13 @@ def _record_path(folder: Path) -> Path:
     return folder / "provenance.json"
 
 
-def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_root: Path, file_name: str | None = None) -> LandedFile:
-    """Put ``source`` in the landing store (once per distinct content) and return its record."""
+def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_root: Path, file_name: str | None = None,
+              credit: CatalogueEntry | None = None) -> LandedFile:
+    """Put ``source`` in the landing store (once per distinct content) and return its record.
+
+    ``credit`` names publisher, title and licence for a live-only source that ships no bundled file
+    (default: the snapshot catalogue's entry for ``source_id``).
+    """
     sha = sha256_of(source)
     folder = landing_root / sha[:2] / sha
     name = file_name or source.name
@@ -64,7 +69,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
     tmp = folder / f".{name}.partial-{os.getpid()}"
     shutil.copyfile(source, tmp)
     os.replace(tmp, target)
-    cat = entry(source_id)
+    cat = credit or entry(source_id)
     landed = LandedFile(
         source_id=source_id,
         sha256=sha,
@@ -83,3 +88,34 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
     tmp_record.write_text(json.dumps(data, indent=2))
     os.replace(tmp_record, record_path)
     return landed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(landing_root: Path) -> list[Path]:
+    """Delete half-written files a killed refresh left in the landing store; returns what was removed.
+
+    Files are written as ``.<name>.partial-<pid>`` (and downloads as ``.download-<source>-<pid>``) and
+    renamed into place only when complete, so such a file whose process is gone is garbage: nothing
+    refers to it. Files of live processes (a refresh running now) are left alone.
+    """
+    if not landing_root.exists():
+        return []
+    removed = []
+    for path in [*landing_root.rglob(".*.partial-*"), *landing_root.rglob(".download-*")]:
+        pid_text = path.name.rsplit("-", 1)[-1]
+        if not path.is_file() or not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

@@ -11,6 +11,14 @@ import pytest
 
 from warehouse.paths import ENV_VAR
 
+# Import the definitions once, before any test sets OBSERVATORY_WAREHOUSE: the resources read it at
+# run time (unset at import → resolved per run), so every test can point runs at its own warehouse.
+_saved = os.environ.pop(ENV_VAR, None)
+import pipelines.definitions  # noqa: E402,F401
+
+if _saved is not None:
+    os.environ[ENV_VAR] = _saved
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -120,8 +120,8 @@ def first_build(con: duckdb.DuckDBPyConnection, current_db: str) -> list[TableCh
 
 def record(con: duckdb.DuckDBPyConnection, changes: list[TableChange]) -> str:
     """Write one publish and its table changes to the history tables (in the working database)."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    publish_id = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    publish_id = now.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts in publish order
     loader.insert_new_rows(con, REGISTRY["core_build__publishes"], pd.DataFrame([{
         "publish_id": publish_id, "published_at": now, "tables_changed": len(changes),
         "summary": "\n".join(c.line() for c in changes),

@@ -15,7 +15,7 @@ from warehouse.paths import REPO_ROOT
 from warehouse.registry import REGISTRY
 
 DICTIONARY_PATH = REPO_ROOT / "docs" / "data_dictionary.md"
-EXTRA_SECTIONS: list[Callable[[], str]] = []
+from warehouse.dictionary_sections import EXTRA_SECTIONS  # noqa: E402  (a leaf module: registry modules append to it without an import cycle)
 _LAYER_TITLES = {"raw": "Raw layer", "core": "Core layer: clean, typed, keyed, validated", "mart": "Marts: for analysts"}
 
 

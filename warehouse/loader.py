@@ -111,3 +111,50 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
         con.execute("ROLLBACK")
         raise
     return after - before
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    key_column: str,
+    key_value: str,
+    inputs: list[str] | None = None,
+) -> int:
+    """Validate ``frame`` and make it the table's rows where ``key_column = key_value``, leaving other rows alone.
+
+    For tables that accumulate (e.g. report documents: one document's load replaces that document's rows
+    only). Delete and insert run in one transaction; the table is created on first use. Every row of
+    ``frame`` must carry ``key_value``. Returns the rows inserted.
+    """
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    if key_column not in table.column_names:
+        raise ValueError(f"{table.name} has no column {key_column!r}")
+    stray = validated[validated[key_column] != key_value]
+    if len(stray):
+        raise ValueError(f"{table.name}: {len(stray)} row(s) do not belong to {key_column} = {key_value!r}")
+    name = ddl.quote_ident(table.name)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table.name]
+        ).fetchall()[0][0]
+        if not exists:
+            con.execute(ddl.create_table_sql(table))
+            for statement in ddl.comment_sql(table):
+                con.execute(statement)
+        con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} = ?", [key_value])
+        con.register("_incoming_frame", validated)
+        try:
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _incoming_frame")
+        finally:
+            con.unregister("_incoming_frame")
+        total = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        _record_load(con, table, None, total, inputs)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(validated)

@@ -1,3 +1,3 @@
 """Asset modules, one per domain. `pipelines.definitions` loads every module listed in ``DOMAINS``."""
 
-DOMAINS = ("provenance", "geography", "population", "indicators")
+DOMAINS = ("provenance", "geography", "population", "health", "indicators", "economy", "deprivation", "funding", "reports", "reconciliation")

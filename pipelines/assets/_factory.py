@@ -11,6 +11,8 @@
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 
+import zipfile
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -26,7 +28,9 @@ from dagster import (
 
 from pipelines.resources import POOL, SourcesResource, WarehouseResource, fingerprint
 from sources.catalogue import entry
-from sources.inputs import InputFile
+from python_calamine import CalamineError
+
+from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
 from warehouse.ddl import column_comment, duckdb_type
 from warehouse.registry import REGISTRY, Table
@@ -85,6 +89,22 @@ def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:
     return InputFile(landed.source_id, landed.path(warehouse.paths.folder), landed.sha256)
 
 
+def readable_errors(build: Callable[[], dict[str, pd.DataFrame]], inputs: list[LandedFile]) -> dict[str, pd.DataFrame]:
+    """Run ``build``, turning low-level read errors (wrong encoding, wrong file type, broken CSV) into a
+    :class:`SourceFormatError` that names the input files and says what was wrong."""
+    files = ", ".join(i.label for i in inputs) or "(no input file)"
+    try:
+        return build()
+    except UnicodeDecodeError as err:
+        raise SourceFormatError(f"{files}: not UTF-8 text ({err.reason} at byte {err.start}); was the file saved in another encoding (e.g. UTF-16 or Windows-1252)?") from err
+    except CalamineError as err:
+        raise SourceFormatError(f"{files}: not a readable Excel workbook ({err}); is it the right file type, or was the download cut short?") from err
+    except zipfile.BadZipFile as err:
+        raise SourceFormatError(f"{files}: a corrupt or truncated .xlsx (zip) file ({err})") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise SourceFormatError(f"{files}: not a well-formed CSV ({str(err).strip()})") from err
+
+
 def load_tables(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -106,7 +126,7 @@ def load_tables(
         for name in names:
             yield MaterializeResult(asset_key=name, metadata={"skipped": "inputs unchanged", "inputs": meta_inputs})
         return
-    frames = build()
+    frames = readable_errors(build, inputs)
     for name in names:
         rows = warehouse.load(name, frames[name], inputs, fp)
         context.log.info(f"{name}: {rows:,} rows landed")

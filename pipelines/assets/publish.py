@@ -48,3 +48,33 @@ def publish_asset(upstream: Iterable[AssetKey], required: Iterable[AssetKey]):
         })
 
     return observatory_warehouse
+
+
+REPORT_ASSET = "observatory_report"
+
+
+def report_asset():
+    """The HTML report, regenerated from the published warehouse after each publish."""
+
+    @asset(
+        name=REPORT_ASSET,
+        group_name="publish",
+        deps=[AssetKey(PUBLISH_ASSET)],
+        kinds={"html"},
+        description="The observatory report: one self-contained HTML file of charts and tables drawn from the published "
+                    "warehouse (observatory_report.html beside the warehouse file). `observatory report --out FILE` writes the same.",
+    )
+    def observatory_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        from warehouse.report import write_report
+
+        out = warehouse.paths.folder / "observatory_report.html"
+        sections = write_report(warehouse.paths.published, out)
+        missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
+        for line in missing:
+            context.log.warning(f"report section not shown: {line}")
+        return MaterializeResult(metadata={
+            "path": str(out), "sections": len(sections), "sections_missing": len(missing),
+            "missing": MetadataValue.md("\n".join(f"- {m}" for m in missing) or "none"),
+        })
+
+    return observatory_report

@@ -8,7 +8,7 @@ Usage::
         requests.get(server.url("/api/flaky"))   # 503, 429, then ok: one Reply per request, the last repeats
 
 Fault modes of :class:`Reply`: ``status``, ``headers``, ``delay`` (seconds before answering),
-``drip`` (seconds between 1-byte chunks), ``truncate_to`` (send fewer bytes than Content-Length,
+``drip`` (seconds between chunks of ``drip_chunk`` bytes, default 1), ``truncate_to`` (send fewer bytes than Content-Length,
 then close). Query strings are matched only if the route includes one. Every request is recorded
 in ``server.requests`` as (path, query dict, headers).
 """
@@ -30,6 +30,7 @@ class Reply:
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
     drip: float = 0.0
+    drip_chunk: int = 1
     truncate_to: int | None = None
 
 
@@ -57,8 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = reply.body if reply.truncate_to is None else reply.body[: reply.truncate_to]
         try:
             if reply.drip:
-                for i in range(len(body)):
-                    self.wfile.write(body[i:i + 1])
+                for i in range(0, len(body), reply.drip_chunk):
+                    self.wfile.write(body[i:i + reply.drip_chunk])
                     self.wfile.flush()
                     time.sleep(reply.drip)
             else:

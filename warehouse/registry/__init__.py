@@ -20,7 +20,7 @@ from typing import Any
 
 DTYPES = ("text", "integer", "bigint", "double", "date", "timestamp", "boolean")
 _LAYER_OF_PREFIX = {"raw": "raw", "core": "core", "mart": "mart"}
-_NAME = re.compile(r"^(raw|core|mart)_[a-z0-9]+(__[a-z0-9_]+)?$")
+_NAME = re.compile(r"^((raw|core|mart)_[a-z0-9]+(__[a-z0-9_]+)?|mart_[a-z0-9]+(_[a-z0-9]+)+(__[a-z0-9_]+)?)$")  # marts may have multi-word topics (mart_area_profile)
 
 
 @dataclass(frozen=True)

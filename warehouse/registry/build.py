@@ -2,7 +2,7 @@
 
 from warehouse.registry import Field, Table
 
-PUBLISH_ID = Field("publish_id", "text", "Identifier of the publish: its UTC timestamp, `YYYYMMDDTHHMMSS` plus a short random suffix.")
+PUBLISH_ID = Field("publish_id", "text", "Identifier of the publish: its UTC timestamp `YYYYMMDDTHHMMSS.ffffff` and a short random suffix, so ids sort in publish order.")
 
 TABLES = [
     Table(

@@ -1,0 +1,268 @@
+"""Research-funding assets: published totals (bundled), live award sources, per-head figures, and the North-South gaps mart.
+
+The award sources (UKRI Gateway to Research, NIHR Open Data, Innovate UK and UKHRA award files, and
+the ONS postcode lookup that places them) are *live-only*: nothing public could be bundled. Their raw
+assets fetch only when ``SourcesResource.mode == "live"`` (``observatory build --live``, or the weekly
+``funding_weekly`` schedule, which sets it); in the offline build they land nothing and
+``core_funding__awards`` is empty. The bundled published totals still give the per-head mart, the
+funding indicators and the gaps mart offline.
+"""
+
+import datetime as dt
+import os
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult, AssetExecutionContext, AssetIn, AssetSelection, DefaultScheduleStatus, MetadataValue,
+    ScheduleDefinition, asset, asset_check, define_asset_job, multi_asset,
+)
+
+from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.resources import POOL, SourcesResource, WarehouseResource
+from sources import funding_live, gtr, nihr, postcodes, research_funding
+from sources.http import make_session
+from sources.landing import LandedFile
+from warehouse import funding, models
+from warehouse.registry import REGISTRY, indicators
+
+PUBLISHED_RAW = "raw_observatory__nhsa_published_funding"
+LIVE_RAW = ["raw_ukri__gtr_projects", "raw_nihr__awards", "raw_innovate_uk__projects", "raw_ukhra__awards", "raw_ons__postcode_lookup"]
+PER_HEAD_TABLES = ["mart_funding__per_head", "core_funding__indicator_values", "core_funding__indicator_definitions"]
+GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"]
+GAPS = "mart_north_south__gaps"
+# Award-level membership is taken on the day of the build unless this names a date (YYYY-MM-DD).
+ANALYSIS_DATE_ENV = "OBSERVATORY_FUNDING_ANALYSIS_DATE"
+
+published_raw = raw_file_asset(PUBLISHED_RAW, "observatory_nhsa_published_funding", group="funding")
+
+
+# --- live-only raw sources ---------------------------------------------------------------------------
+
+def _live(context: AssetExecutionContext, sources: SourcesResource, source_id: str) -> bool:
+    if sources.mode == "live":
+        return True
+    context.log.info(f"{source_id} is a live-only source (no bundled snapshot); offline mode lands nothing for it")
+    context.add_output_metadata({"mode": sources.mode, "landed": "nothing (live-only source)"})
+    return False
+
+
+def _record(context: AssetExecutionContext, warehouse: WarehouseResource, landed: LandedFile) -> LandedFile:
+    added = warehouse.record_provenance(landed)
+    context.log.info(f"{landed.source_id}: {landed.file_name} sha256 {landed.sha256[:12]} ({'new' if added else 'already recorded'})")
+    return landed
+
+
+def _live_description(source_id: str) -> str:
+    s = funding_live.LIVE_SOURCES[source_id]
+    return f"{s.title}. Publisher: {s.publisher}. Licence: {s.licence}. Cadence: {s.cadence}. Live-only; location from ${s.env_var}."
+
+
+@asset(name="raw_ukri__gtr_projects", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ukri_gtr"),
+       metadata={"source_id": "ukri_gtr", "url": MetadataValue.url("https://gtr.ukri.org/")})
+def raw_ukri__gtr_projects(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+    """GtR projects with their funds and lead organisations, crawled and landed as one JSON Lines recording."""
+    if not _live(context, sources, "ukri_gtr"):
+        return None
+    max_pages = os.environ.get("OBSERVATORY_GTR_MAX_PAGES")
+    client = gtr.GtrClient(max_pages=int(max_pages) if max_pages else None, query=os.environ.get("OBSERVATORY_GTR_QUERY") or None)
+    content = client.crawl()
+    return _record(context, warehouse, funding_live.land_bytes(content, "ukri_gtr", client.base, warehouse.paths.landing, "gtr_projects.jsonl"))
+
+
+@asset(name="raw_nihr__awards", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("nihr_open_data"),
+       metadata={"source_id": "nihr_open_data", "url": MetadataValue.url("https://nihr.opendatasoft.com/")})
+def raw_nihr__awards(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+    """NIHR funded awards, paged from the Opendatasoft records API and landed as one JSON Lines recording."""
+    if not _live(context, sources, "nihr_open_data"):
+        return None
+    client = nihr.NihrClient()
+    content = client.crawl()
+    return _record(context, warehouse, funding_live.land_bytes(content, "nihr_open_data", client.url, warehouse.paths.landing, "nihr_awards.jsonl"))
+
+
+@asset(name="raw_innovate_uk__projects", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("innovate_uk_projects"),
+       metadata={"source_id": "innovate_uk_projects", "url": MetadataValue.url(research_funding.IUK_PAGE)})
+def raw_innovate_uk__projects(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> list[LandedFile]:
+    """Innovate UK funded-projects workbooks: the file(s) $OBSERVATORY_INNOVATE_UK_FILE names, else those linked from the publication page."""
+    if not _live(context, sources, "innovate_uk_projects"):
+        return []
+    named = funding_live.location("innovate_uk_projects")
+    session = make_session()
+    urls = [u.strip() for u in named.split(",") if u.strip()] if named else research_funding.discover_innovate_uk(session)
+    return [_record(context, warehouse, funding_live.land_location("innovate_uk_projects", warehouse.paths.landing, location_override=u, session=session))
+            for u in urls]
+
+
+@asset(name="raw_ukhra__awards", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ukhra_awards"),
+       metadata={"source_id": "ukhra_awards", "url": MetadataValue.url("https://hrcsonline.net/reports/analysis-data/")})
+def raw_ukhra__awards(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+    """A UK Health Research Analysis award file, when $OBSERVATORY_UKHRA_FILE names one (path or URL)."""
+    if not _live(context, sources, "ukhra_awards"):
+        return None
+    landed = funding_live.land_location("ukhra_awards", warehouse.paths.landing)
+    if landed is None:
+        context.log.info("OBSERVATORY_UKHRA_FILE is not set: no UKHRA award file this run")
+        return None
+    return _record(context, warehouse, landed)
+
+
+@asset(name="raw_ons__postcode_lookup", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ons_postcode_lookup"),
+       metadata={"source_id": "ons_postcode_lookup", "url": MetadataValue.url("https://geoportal.statistics.gov.uk/")})
+def raw_ons__postcode_lookup(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+    """An ONS NSPL/ONSPD-format postcode lookup (CSV or zip) from $OBSERVATORY_POSTCODE_LOOKUP (path or URL)."""
+    if not _live(context, sources, "ons_postcode_lookup"):
+        return None
+    landed = funding_live.land_location("ons_postcode_lookup", warehouse.paths.landing)
+    if landed is None:
+        context.log.warning("OBSERVATORY_POSTCODE_LOOKUP is not set: awards will be listed as unplaced (no lookup)")
+        return None
+    return _record(context, warehouse, landed)
+
+
+# --- core tables -----------------------------------------------------------------------------------
+
+@multi_asset(specs=[table_spec("core_funding__published_totals", deps=[PUBLISHED_RAW], group="funding")],
+             ins={PUBLISHED_RAW: AssetIn(PUBLISHED_RAW)}, pool=POOL)
+def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """Published funding totals and per-head figures, with quotes and document lines."""
+    f = landed[PUBLISHED_RAW]
+    yield from load_tables(context, warehouse, [f], [research_funding],
+                           lambda: {"core_funding__published_totals": research_funding.parse_published_totals(input_file(f, warehouse))})
+
+
+def _empty_awards() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in REGISTRY["core_funding__awards"].column_names})
+
+
+@multi_asset(specs=[table_spec("core_funding__awards", deps=LIVE_RAW, group="funding")],
+             ins={name: AssetIn(name) for name in LIVE_RAW}, pool=POOL)
+def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseResource, **landed):
+    """Awards from every live source, classified and placed in LADs by postcode (unplaced ones listed with the reason)."""
+    iuk = landed.pop("raw_innovate_uk__projects") or []
+    lookup_file = landed.pop("raw_ons__postcode_lookup")
+    award_files = [f for f in (*landed.values(), *iuk) if f is not None]
+    inputs = [*award_files, *([lookup_file] if lookup_file else [])]
+    parsers = {"ukri_gtr": gtr.parse, "nihr_open_data": nihr.parse, "innovate_uk_projects": research_funding.parse_innovate_uk,
+               "ukhra_awards": research_funding.parse_ukhra}
+
+    def build() -> dict[str, pd.DataFrame]:
+        if not award_files:
+            return {"core_funding__awards": _empty_awards()}
+        lookup = postcodes.read_lookup(input_file(lookup_file, warehouse)) if lookup_file else None
+        label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
+        placed = [research_funding.place(parsers[f.source_id](input_file(f, warehouse)), lookup, label) for f in award_files]
+        awards = funding.combine_awards(placed)
+        return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
+
+    yield from load_tables(context, warehouse, inputs, [gtr, nihr, research_funding, postcodes, funding], build)
+
+
+def _analysis_date() -> dt.date:
+    named = os.environ.get(ANALYSIS_DATE_ENV)
+    return dt.date.fromisoformat(named) if named else dt.date.today()
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO], group="funding")
+           for name in PER_HEAD_TABLES],
+    pool=POOL,
+)
+def funding_per_head(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Per-head funding from published totals and from award-level data, and the funding indicators."""
+    reads = ["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO]
+
+    def build() -> dict[str, pd.DataFrame]:
+        published = warehouse.read("SELECT * FROM core_funding__published_totals")
+        awards = warehouse.read("SELECT * FROM core_funding__awards")
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        areas = warehouse.read("SELECT * FROM core_geo__areas")
+        for frame in (published, awards):
+            for col in ("membership_date", "start_date", "end_date"):
+                if col in frame.columns:
+                    frame[col] = pd.to_datetime(frame[col]).dt.date
+        population = warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'")
+        pops = funding.Populations(population, membership)
+        mart = pd.concat([funding.published_per_head(published, footprints, areas, pops),
+                          funding.award_per_head(awards, footprints, areas, pops, _analysis_date())], ignore_index=True)
+        return {
+            "mart_funding__per_head": mart,
+            "core_funding__indicator_values": funding.indicator_values(published, mart),
+            "core_funding__indicator_definitions": funding.indicator_definitions(published, awards),
+        }
+
+    yield from load_tables(context, warehouse, [], [funding], build, reads=reads)
+
+
+@multi_asset(specs=[table_spec(GAPS, deps=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE], group="north_south")], pool=POOL)
+def north_south_gaps(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """North vs Greater South East for every indicator with both values: gaps, trend, and for funding a closing-year projection."""
+    yield from load_tables(context, warehouse, [], [models], lambda: {GAPS: warehouse.read(models.sql_text("north_south_gaps"))},
+                           reads=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE])
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+@asset_check(asset="core_funding__awards", pool=POOL,
+             description="Every award is either placed in a LAD or listed as unplaced/excluded with its reason; none is dropped silently.")
+def every_award_placed_or_listed(warehouse: WarehouseResource) -> AssetCheckResult:
+    bad = warehouse.read(
+        """SELECT dataset, award_id, status, lad_code, reason FROM core_funding__awards
+           WHERE NOT ((status = 'placed' AND lad_code IS NOT NULL AND reason IS NULL)
+                   OR (status = 'unplaced' AND lad_code IS NULL AND coalesce(trim(reason), '') <> '')
+                   OR (status = 'excluded' AND coalesce(trim(reason), '') <> ''))""")
+    counts = warehouse.read("SELECT status, count(*) AS n, sum(amount_gbp) AS gbp FROM core_funding__awards GROUP BY 1")
+    return AssetCheckResult(passed=bad.empty, metadata={"bad_rows": len(bad), "by_status": str(counts.to_dict("records"))})
+
+
+@asset_check(asset="mart_funding__per_head", pool=POOL,
+             description="Per-head figures are plausible (£0-£5,000 a head) and, where the report printed one, within 1% of the published per-head figure.")
+def per_head_plausible_and_reproduced(warehouse: WarehouseResource) -> AssetCheckResult:
+    out_of_range = warehouse.read("SELECT area_code, year, funding_type, per_head_gbp FROM mart_funding__per_head WHERE NOT per_head_gbp BETWEEN 0 AND 5000")
+    off = warehouse.read(
+        """SELECT area_code, year, funding_type, per_head_gbp, published_per_head_gbp, difference_pct FROM mart_funding__per_head
+           WHERE basis = 'published_total' AND published_per_head_gbp IS NOT NULL AND abs(difference_pct) > 1
+             AND NOT (area_code IN ('north', 'greater_south_east'))""")
+    table = warehouse.read(
+        """SELECT area_code, funding_type, total_gbp, population, round(per_head_gbp, 2) AS per_head, published_per_head_gbp AS published,
+                  round(difference_pct, 2) AS diff_pct
+           FROM mart_funding__per_head WHERE basis = 'published_total' ORDER BY funding_type, area_code""")
+    return AssetCheckResult(passed=out_of_range.empty and off.empty, metadata={
+        "out_of_range": len(out_of_range), "not_reproduced_within_1pct": str(off.to_dict("records")),
+        "published_vs_computed": MetadataValue.md("\n".join(
+            ["| area | type | total £ | population | per head £ | published £ | diff % |", "|---|---|---|---|---|---|---|"]
+            + [f"| {r.area_code} | {r.funding_type} | {r.total_gbp:,.0f} | {r.population:,} | {r.per_head} | {r.published} | {r.diff_pct} |"
+               for r in table.itertuples(index=False)])),
+    })
+
+
+@asset_check(asset=GAPS, pool=POOL,
+             description="The gaps mart compares the North and the Greater South East on productivity, GVA and GDP per head, deprivation and research funding.")
+def gaps_cover_each_domain(warehouse: WarehouseResource) -> AssetCheckResult:
+    have = set(warehouse.read(f"SELECT DISTINCT indicator_id FROM {GAPS}")["indicator_id"])
+    wanted = {"gva_per_hour_worked_gbp", "gva_per_head_gbp", "gdp_per_head_gbp", "imd2019_average_score", "imd2025_average_score",
+              "health_research_funding_per_head_gbp"}
+    return AssetCheckResult(passed=wanted <= have, metadata={"missing": ", ".join(sorted(wanted - have)) or "none", "indicators": len(have)})
+
+
+# --- jobs and schedules ----------------------------------------------------------------------------------
+
+# GtR and NIHR update continuously; a weekly live run picks up new awards. The run config switches the
+# sources resource to live for this job only, so the rest of the deployment can stay offline.
+funding_job = define_asset_job(
+    "funding_weekly_refresh",
+    selection=AssetSelection.assets(*LIVE_RAW, "core_funding__awards").downstream(),
+    description="Fetch GtR, NIHR, Innovate UK (and UKHRA, if named) awards live, place them by postcode, recompute per-head figures, gaps, and publish.",
+    config={"resources": {"sources": {"config": {"mode": "live"}}}},
+)
+funding_schedule = ScheduleDefinition(
+    name="funding_weekly", job=funding_job, cron_schedule="0 4 * * 1", execution_timezone="Europe/London",
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Weekly live refresh of the research-funding award sources (Mondays 04:00).",
+)
+
+assets = [published_raw, raw_ukri__gtr_projects, raw_nihr__awards, raw_innovate_uk__projects, raw_ukhra__awards, raw_ons__postcode_lookup,
+          core_funding_published, core_funding_awards, funding_per_head, north_south_gaps]
+checks = [every_award_placed_or_listed, per_head_plausible_and_reproduced, gaps_cover_each_domain]
+jobs = [funding_job]
+schedules = [funding_schedule]

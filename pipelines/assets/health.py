@@ -1,0 +1,361 @@
+"""Health assets: Fingertips files landed raw, then the core health tables, benchmarks and area profiles.
+
+* One raw asset per source in `sources/fingertips_indicators.toml`. Offline it lands the bundled file;
+  live (``SourcesResource.mode == "live"``) it asks the change probe (``data_changes``) first and, when
+  the indicators are unchanged since the last landing, reuses that landing; otherwise it fetches
+  ``all_data/csv/by_indicator_id`` (or the indicator metadata), checks the CSV parses, and lands it
+  with its URL as origin. Live-only sources (under-75 mortality by cause, metadata) land nothing offline.
+* ``core_health``: values, aggregates, definitions and inequalities, all validated before any is loaded.
+* ``health_marts``: benchmarks against England and region, then the area profile (SQL in `warehouse/sql`).
+* ``weekly_fingertips_refresh``: in live mode, runs ``refresh_health`` only when the probe reports a change.
+"""
+
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetIn,
+    AssetSelection,
+    MaterializeResult,
+    MetadataValue,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    asset,
+    asset_check,
+    define_asset_job,
+    multi_asset,
+    schedule,
+)
+
+from pipelines.assets._factory import input_file, table_spec
+from pipelines.resources import POOL, SourcesResource, WarehouseResource, fingerprint
+from sources import fingertips as ft
+from sources.catalogue import CatalogueEntry, entry
+from sources.http import FetchError
+from sources.inputs import InputFile
+from sources.landing import LandedFile, land_file
+from warehouse import aggregation, contracts, health, models
+from warehouse.registry import REGISTRY
+
+GROUP = "health"
+CORE = ["core_health__indicator_values", "core_health__indicator_aggregates", "core_health__indicator_definitions", "core_health__inequalities"]
+MARTS = ["mart_indicators__benchmarks", "mart_area_profile"]
+GEO = ["core_geo__areas", "core_geo__former_areas", "core_geo__area_membership", "core_geo__lad_footprints"]
+SOURCES = ft.catalogue().sources
+STATE_FILE = "fingertips_data_changes.json"
+# Area type ids are reused across boundary vintages, so the live client checks each id's name first.
+AREA_TYPE_NAMES = {501: r"Districts & UAs.*2023", 502: r"Counties & UAs.*2023", 401: r"Districts & UAs.*2021",
+                   402: r"Counties & UAs.*2021", 6: r"Region", 15: r"England"}
+
+
+# --- raw: bundled file offline, the API live -------------------------------------------------------------------
+
+
+def credit(src: ft.Source) -> CatalogueEntry | None:
+    """What the provenance table credits for a live-only source (bundled sources use the snapshot catalogue)."""
+    if not src.live_only:
+        return None
+    return CatalogueEntry(source_id=src.source_id, path="", publisher=src.publisher, title=src.title, url=src.url,
+                          licence=src.licence, cadence="as published", sha256="")
+
+
+def state_path(warehouse: WarehouseResource) -> Path:
+    return warehouse.paths.build_dir / STATE_FILE
+
+
+def load_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def save_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(json.dumps(state, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _landed_from_state(rows: list[dict]) -> list[LandedFile]:
+    return [LandedFile(**{**r, "retrieved_at": dt.datetime.fromisoformat(r["retrieved_at"])}) for r in rows]
+
+
+def probe(client: ft.FingertipsClient, src: ft.Source, log=None) -> dict[str, str | None]:
+    """The change probe for a source's indicators: id -> last upload time (None when the probe failed)."""
+    changes: dict[str, str | None] = {}
+    for indicator_id in src.indicators:
+        try:
+            changes[indicator_id] = client.data_changes(indicator_id)
+        except FetchError as err:
+            if log:
+                log.warning(f"change probe for {indicator_id} failed, fetching anyway: {err}")
+            changes[indicator_id] = None
+    return changes
+
+
+def land_live(src: ft.Source, warehouse: WarehouseResource, client: ft.FingertipsClient, log) -> tuple[list[LandedFile], bool]:
+    """Fetch ``src`` from the API and land it (or reuse the last landing when the probe says nothing changed).
+
+    Returns the landed files and whether they are new. Nothing is landed unless every batch was
+    fetched whole and parses, so a failure part-way leaves the landing store and state as they were.
+    """
+    cat = ft.catalogue()
+    state_file = state_path(warehouse)
+    changes = probe(client, src, log) if src.indicators else {}
+    previous = load_state(state_file).get(src.source_id)
+    if previous and changes and None not in changes.values() and previous.get("changes") == changes:
+        landed = _landed_from_state(previous["landed"])
+        if all(f.path(warehouse.paths.folder).exists() for f in landed):
+            log.info(f"{src.source_id}: unchanged since {', '.join(sorted(set(changes.values())))}; reusing the last landing")
+            return landed, False
+    indicators = [cat.indicator(i) for i in src.indicators] if src.indicators else list(cat.indicators.values())
+    ids = client.resolve(indicators)
+    if src.metadata:
+        fetched = client.indicator_metadata_csv(ids)
+        check = ft.parse_metadata_bytes
+    else:
+        client.check_area_types({t: AREA_TYPE_NAMES[t] for t in (src.child_area_type_id, src.parent_area_type_id) if t in AREA_TYPE_NAMES})
+        fetched = client.all_data(ids, src.child_area_type_id, src.parent_area_type_id)
+        check = ft.parse_fingertips_bytes
+    names = [f"{src.source_id}.csv" if len(fetched) == 1 else f"{src.source_id}_{i + 1}.csv" for i in range(len(fetched))]
+    for got, name in zip(fetched, names):
+        check(got.content, InputFile(src.source_id, Path(name), hashlib.sha256(got.content).hexdigest()))
+    landing = warehouse.paths.landing
+    landing.mkdir(parents=True, exist_ok=True)
+    landed = []
+    for got, name in zip(fetched, names):
+        tmp = landing / f".download-{src.source_id}-{os.getpid()}"
+        tmp.write_bytes(got.content)
+        try:
+            landed.append(land_file(tmp, source_id=src.source_id, origin=got.url, mode="live", landing_root=landing,
+                                    file_name=name, credit=credit(src)))
+        finally:
+            tmp.unlink(missing_ok=True)
+    state = load_state(state_file)
+    state[src.source_id] = {"changes": changes, "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                            "landed": [{**f.provenance_row(), "retrieved_at": f.retrieved_at.isoformat()} for f in landed]}
+    save_state(state_file, state)
+    return landed, True
+
+
+def _raw_asset(src: ft.Source) -> Callable:
+    if src.live_only:
+        description = f"{src.title}. Publisher: {src.publisher}. Licence: {src.licence}. Live mode only (no bundled copy)."
+        url = src.url
+    else:
+        e = entry(src.source_id)
+        description = f"{e.title}. Publisher: {e.publisher}. Licence: {e.licence}. Live mode fetches indicator(s) {', '.join(src.indicators)} from the Fingertips API."
+        url = e.url
+
+    @asset(name=src.asset, group_name=GROUP, pool=POOL, kinds={"file"}, description=description,
+           metadata={"source_id": src.source_id, "url": MetadataValue.url(url), "indicators": ", ".join(src.indicators) or "all catalogued"})
+    def _raw(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> list:
+        if sources.mode == "live":
+            landed, new = land_live(src, warehouse, ft.FingertipsClient(), context.log)
+        elif src.live_only:
+            context.log.info(f"{src.source_id}: live-only source; nothing to land from the bundled snapshot")
+            context.add_output_metadata({"skipped": "live-only source (offline build)"})
+            return []
+        else:
+            landed, new = [sources.land(src.source_id, warehouse)], None
+        for f in landed:
+            added = warehouse.record_provenance(f)
+            context.log.info(f"{src.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
+        context.add_output_metadata({
+            "files": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin} for f in landed]),
+            "mode": sources.mode, **({"downloaded": new} if new is not None else {}),
+        })
+        return landed
+
+    return _raw
+
+
+raw_assets = [_raw_asset(src) for src in SOURCES]
+
+
+# --- loading with the catalogue and SQL in the fingerprint --------------------------------------------------------
+
+
+def _texts_digest(texts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def load_health_tables(context: AssetExecutionContext, warehouse: WarehouseResource, inputs: list[LandedFile],
+                       code: Iterable[ModuleType], build: Callable[[], Iterator[tuple[str, pd.DataFrame]]],
+                       reads: Iterable[str], texts: Iterable[str]) -> Iterator[MaterializeResult]:
+    """`_factory.load_tables`, with non-Python inputs (the catalogue TOML, SQL files) in the fingerprint.
+
+    ``build`` yields (table, frame) pairs and may load earlier tables before building later ones.
+    """
+    names = [key.path[-1] for key in context.selected_asset_keys]
+    fp = fingerprint(inputs, names, code, warehouse.upstream_fingerprint(reads) + "|" + _texts_digest(texts))
+    meta_inputs = MetadataValue.json([{"source_id": i.source_id, "sha256": i.sha256, "file": i.file_name} for i in inputs])
+    if warehouse.unchanged(names, fp):
+        context.log.info(f"{', '.join(names)}: inputs unchanged since the last load; not built again")
+        for name in names:
+            yield MaterializeResult(asset_key=name, metadata={"skipped": "inputs unchanged", "inputs": meta_inputs})
+        return
+    for name, frame in build():
+        rows = warehouse.load(name, frame, inputs, fp)
+        context.log.info(f"{name}: {rows:,} rows landed")
+        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})
+
+
+# --- core -------------------------------------------------------------------------------------------------------------
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=[*(s.asset for s in SOURCES), *GEO, "core_population__estimates"], group=GROUP) for name in CORE],
+    ins={src.asset: AssetIn(src.asset) for src in SOURCES},
+    pool=POOL,
+)
+def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: list[LandedFile]):
+    """Fingertips values (headline and inequalities), aggregates for combined authorities, regions and groups, and definitions."""
+    by_source = {src.source_id: src for src in SOURCES}
+    inputs = [f for files in landed.values() for f in (files or [])]
+
+    def build() -> Iterator[tuple[str, pd.DataFrame]]:
+        data_files = [f for f in inputs if not by_source[f.source_id].metadata]
+        meta_files = [f for f in inputs if by_source[f.source_id].metadata]
+        parsed = [ft.parse(input_file(f, warehouse)) for f in data_files]
+        metadata = pd.concat([ft.parse_metadata(input_file(f, warehouse)) for f in meta_files], ignore_index=True) if meta_files else None
+        credits = {}
+        for f in inputs:
+            credits[f.source_id] = (f.publisher, f.licence)
+        frames = health.build_health(
+            parsed, ft.catalogue(),
+            areas=warehouse.read("SELECT * FROM core_geo__areas_all"),
+            footprints=warehouse.read("SELECT * FROM core_geo__lad_footprints"),
+            membership=warehouse.read("SELECT * FROM core_geo__area_membership"),
+            population=warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'"),
+            credits=credits, metadata=metadata,
+        )
+        # Every table is checked against its contract before any is loaded: a bad file loads nothing.
+        labels = [f.label for f in inputs]
+        for name in CORE:
+            contracts.validate(REGISTRY[name], frames[name], labels)
+        for name in CORE:
+            yield name, frames[name]
+
+    yield from load_health_tables(context, warehouse, inputs, [ft, health, aggregation], build,
+                                  reads=[*GEO, "core_population__estimates"], texts=[ft.CATALOGUE_PATH.read_text(encoding="utf-8")])
+
+
+# --- marts -------------------------------------------------------------------------------------------------------------
+
+MART_READS = ["core_indicators__values", "core_indicators__definitions", "core_health__indicator_values", *GEO]
+MART_SQL = {"mart_indicators__benchmarks": "health_benchmarks", "mart_area_profile": "health_area_profile"}
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=MART_READS, group=GROUP) for name in MARTS],
+    pool=POOL,
+)
+def health_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Benchmarks against England and region for every indicator value, then the area profile built on them."""
+
+    def build() -> Iterator[tuple[str, pd.DataFrame]]:
+        for name in MARTS:  # the profile reads the benchmarks, so they are loaded first
+            yield name, warehouse.read(models.sql_text(MART_SQL[name]))
+
+    yield from load_health_tables(context, warehouse, [], [health], build, reads=MART_READS,
+                                  texts=[models.sql_text(s) for s in MART_SQL.values()])
+
+
+# --- checks --------------------------------------------------------------------------------------------------------------
+
+
+def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
+    return frame[columns].head(5).to_string(index=False) if not frame.empty else "none"
+
+
+def _ci_check(table: str):
+    @asset_check(asset=table, name="confidence_intervals_not_inverted", pool=POOL,
+                 description="No row has lower CI > value, value > upper CI, or lower > upper (95% and 99.8%).")
+    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
+        frame = warehouse.read(f'SELECT * FROM "{table}"')
+        bad = health.inverted_cis(frame)
+        return AssetCheckResult(passed=bad.empty, metadata={
+            "inverted": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"])})
+    return _check
+
+
+@asset_check(asset="core_health__indicator_values", pool=POOL,
+             description="Every area code is a GSS code the geography knows and, for LADs and counties, was valid on 1 April of the row's boundary vintage.")
+def codes_valid_for_their_vintage(warehouse: WarehouseResource) -> AssetCheckResult:
+    values = warehouse.read("SELECT indicator_id, area_code, period_label, geography_vintage FROM core_health__indicator_values")
+    bad = health.invalid_codes(values, warehouse.read("SELECT * FROM core_geo__areas_all"))
+    return AssetCheckResult(passed=bad.empty, metadata={
+        "invalid": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "geography_vintage", "reason"])})
+
+
+@asset_check(asset="core_health__indicator_values", pool=POOL,
+             description="No period covers fewer areas than the period before it (per indicator, sex and age), counting abolished codes as their successors.")
+def no_period_with_fewer_areas(warehouse: WarehouseResource) -> AssetCheckResult:
+    values = warehouse.read("SELECT indicator_id, area_code, sex, age, period_label, period_start, period_end FROM core_health__indicator_values")
+    bad = health.shrinking_periods(values, warehouse.read("SELECT * FROM core_geo__area_membership"))
+    return AssetCheckResult(passed=bad.empty, metadata={"shrinking_periods": len(bad), "first": _sample(bad, list(bad.columns))})
+
+
+@asset_check(asset="mart_indicators__benchmarks", pool=POOL,
+             description="Where both exist, the CI-based comparison agrees with the publisher's own in at least 95% of rows (warns otherwise).")
+def benchmarks_agree_with_publisher(warehouse: WarehouseResource) -> AssetCheckResult:
+    row = warehouse.read("""SELECT count(*) AS n, count(*) FILTER (WHERE agrees_with_publisher) AS agree
+                            FROM mart_indicators__benchmarks WHERE agrees_with_publisher IS NOT NULL""").iloc[0]
+    n, agree = int(row["n"]), int(row["agree"])
+    share = agree / n if n else 1.0
+    return AssetCheckResult(passed=share >= 0.95, severity=AssetCheckSeverity.WARN,
+                            metadata={"compared": n, "agree": agree, "share": round(share, 4)})
+
+
+# --- job and the weekly schedule ---------------------------------------------------------------------------------------
+
+refresh_health = define_asset_job(
+    "refresh_health",
+    selection=AssetSelection.groups(GROUP).downstream(),
+    description="Refresh the Fingertips indicators (and what is built on them), then publish.",
+)
+
+
+@schedule(job=refresh_health, cron_schedule="0 6 * * 1", execution_timezone="Europe/London", name="weekly_fingertips_refresh",
+          description="Mondays 06:00: in live mode, asks Fingertips' change probe (data_changes) for every indicator and runs "
+                      "refresh_health only if one has changed since it was last landed.")
+def weekly_fingertips_refresh(context: ScheduleEvaluationContext, sources: SourcesResource, warehouse: WarehouseResource):
+    if sources.mode != "live":
+        return SkipReason("offline mode: the bundled snapshot only changes with the code (the monthly refresh covers it)")
+    client = ft.FingertipsClient()
+    state = load_state(state_path(warehouse))
+    changed = {}
+    for src in SOURCES:
+        if not src.indicators:
+            continue
+        before = state.get(src.source_id, {}).get("changes", {})
+        for indicator_id, stamp in probe(client, src, context.log).items():
+            if stamp is None or before.get(indicator_id) != stamp:
+                changed[indicator_id] = stamp or "unknown"
+    if not changed:
+        return SkipReason("no Fingertips indicator has changed since it was last landed")
+    key = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
+    return RunRequest(run_key=f"fingertips-{key}", tags={"observatory/changed_indicators": ",".join(sorted(changed))})
+
+
+assets = [*raw_assets, core_health, health_marts]
+checks = [_ci_check("core_health__indicator_values"), _ci_check("core_health__indicator_aggregates"),
+          codes_valid_for_their_vintage, no_period_with_fewer_areas, benchmarks_agree_with_publisher]
+jobs = [refresh_health]
+schedules = [weekly_fingertips_refresh]

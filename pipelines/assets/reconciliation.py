@@ -1,0 +1,40 @@
+"""Reconciliation: the claims found in reports, checked against the warehouse (runs on every build and after ingest)."""
+
+from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
+
+from pipelines.assets._factory import table_spec
+from pipelines.resources import POOL, WarehouseResource
+from warehouse import reconciliation
+from warehouse.loader import replace_table
+from warehouse.registry import REGISTRY
+
+TABLE = "mart_reconciliation__claims"
+_spec = table_spec(TABLE, deps=["core_reports__claims", "mart_funding__per_head", "core_indicators__values"], group="outputs")
+
+
+@asset(
+    name=TABLE,
+    group_name="outputs",
+    deps=_spec.deps,
+    pool=POOL,
+    kinds={"duckdb"},
+    description=REGISTRY[TABLE].description,
+    metadata=dict(_spec.metadata),
+)
+def mart_reconciliation__claims(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.connect() as con:
+        frame = reconciliation.reconcile(con)
+        rows = replace_table(con, REGISTRY[TABLE], frame, inputs=["core_reports__claims"])
+    counts = frame["status"].value_counts().to_dict() if rows else {}
+    context.log.info(f"{TABLE}: {rows:,} claims reconciled {counts}")
+    return MaterializeResult(metadata={"dagster/row_count": rows, **{f"status_{k}": int(v) for k, v in counts.items()}})
+
+
+@asset_check(asset=TABLE, description="Every unverifiable or mismatched claim says why.", pool=POOL)
+def every_verdict_has_a_reason(warehouse: WarehouseResource) -> AssetCheckResult:
+    missing = warehouse.read(f"SELECT count(*) AS n FROM {TABLE} WHERE status IN ('unverifiable', 'mismatch', 'revised') AND coalesce(reason, '') = ''")
+    return AssetCheckResult(passed=int(missing["n"].iloc[0]) == 0, metadata={"without_reason": int(missing["n"].iloc[0])})
+
+
+assets = [mart_reconciliation__claims]
+checks = [every_verdict_has_a_reason]

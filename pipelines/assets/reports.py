@@ -1,0 +1,287 @@
+"""Report documents: an inbox folder, a sensor that starts a run per new document, and the report tables.
+
+* The **inbox** is ``<warehouse folder>/inbox/``. Drop a PDF, text or Markdown file there (or run
+  ``observatory ingest FILE...``, which copies it in and processes it at once).
+* The **sensor** ``reports_inbox_sensor`` hashes new inbox files; each new SHA-256 becomes a partition of
+  the dynamic partitions ``report_documents`` and one run of ``ingest_report``. Idempotent by hash: the same
+  bytes under another name, or a second tick, start nothing (the run key is the hash).
+* The **asset** ``core_reports`` (one multi-asset, group ``reports``, partitioned by document) lands the
+  document in the landing store, runs intake, table extraction, extraction specs and claims, and replaces
+  that document's rows only in every ``core_reports__*`` table (`warehouse.loader.replace_rows`), so the
+  tables accumulate across documents. A bad document is stored as ``quarantined`` with its reason; it
+  never fails the run.
+* ``publish_after_ingest`` publishes the warehouse after each successful ingest run, so the published
+  file gains the document. Group ``reports`` is outside the full refresh (``ON_DEMAND_GROUPS``).
+"""
+
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    DynamicPartitionsDefinition,
+    MaterializeResult,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    asset_check,
+    define_asset_job,
+    multi_asset,
+    run_status_sensor,
+    sensor,
+)
+
+from pipelines.assets._factory import table_spec
+from pipelines.resources import POOL, WarehouseResource
+from sources.catalogue import sha256_of
+from sources.reports.claims import PlaceMatcher
+from sources.reports.frames import CORE_TABLES, process_document
+from sources.reports.intake import load_passwords
+from warehouse import loader, models
+from warehouse.paths import WarehousePaths
+from warehouse.registry import REGISTRY
+
+GROUP = "reports"
+PARTITIONS = DynamicPartitionsDefinition(name="report_documents")
+SPEC_TABLES = sorted(t.name for t in REGISTRY.values() if t.extra.get("report_spec"))
+REPORT_TABLES = [*CORE_TABLES, *SPEC_TABLES]
+INGEST_JOB = "ingest_report"
+PUBLISH_JOB = "publish_reports"
+PASSWORDS_FILE = ".passwords.toml"
+INDEX_FILE = ".index.json"
+RUN_TAG_FILE = "observatory/report_file"
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+def inbox_dir(paths: WarehousePaths) -> Path:
+    """The reports inbox: ``inbox/`` beside the published warehouse file."""
+    folder = paths.folder / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _index(inbox: Path) -> dict[str, str]:
+    path = inbox / INDEX_FILE
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _write_index(inbox: Path, index: dict[str, str]) -> None:
+    tmp = inbox / f".{INDEX_FILE}.partial-{os.getpid()}"
+    tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
+    os.replace(tmp, inbox / INDEX_FILE)
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def register(inbox: Path, path: Path) -> str:
+    """Hash an inbox file and record it in the inbox index (sha256 -> file name); returns the hash."""
+    sha = sha256_of(path)
+    index = _index(inbox)
+    if index.get(sha) != path.name:
+        index[sha] = path.name
+        _write_index(inbox, index)
+    return sha
+
+
+def find_document(inbox: Path, document_id: str) -> Path | None:
+    """The inbox file holding the document (by the index, else by hashing the inbox)."""
+    name = _index(inbox).get(document_id)
+    if name and (inbox / name).exists() and sha256_of(inbox / name) == document_id:
+        return inbox / name
+    for path in inbox_files(inbox):
+        if register(inbox, path) == document_id:
+            return path
+    return None
+
+
+def add_to_inbox(inbox: Path, source: Path, password: str | None = None) -> tuple[str, Path]:
+    """Copy a file into the inbox (kept by name; a different file of the same name gets its hash prefixed)."""
+    sha = sha256_of(source)
+    target = inbox / source.name
+    if target.exists() and sha256_of(target) != sha:
+        target = inbox / f"{sha[:12]}-{source.name}"
+    if not target.exists():
+        tmp = inbox / f".{target.name}.partial-{os.getpid()}"
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    register(inbox, target)
+    if password:
+        _remember_password(inbox, sha, password)
+    return sha, target
+
+
+def _remember_password(inbox: Path, sha: str, password: str) -> None:
+    path = inbox / PASSWORDS_FILE
+    known = load_passwords(path)
+    known[sha] = password
+    lines = ["# Passwords for encrypted documents in this inbox, by sha256 or file name."]
+    lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(known.items())]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
+    """A content-addressed copy in the landing store (``.landing/reports/<sha[:2]>/<sha>/<name>``)."""
+    folder = paths.landing / "reports" / sha[:2] / sha
+    target = folder / source.name
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{source.name}.partial-{os.getpid()}"
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    return target
+
+
+# --- the asset ------------------------------------------------------------------------------------
+
+def place_matcher(warehouse: WarehouseResource) -> tuple[PlaceMatcher, bool]:
+    """Places from ``core_geo__areas`` (and aliases); ``False`` when the warehouse has no geography yet."""
+    with warehouse.connect() as con:
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'core_geo__areas' AND schema_name = 'main'"
+        ).fetchall()[0][0]
+        if not exists:
+            return PlaceMatcher(), False
+        rows = list(models.query(con, "reports_places").itertuples(index=False, name=None))
+    return PlaceMatcher(rows), True
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in REGISTRY[name].column_names})
+
+
+@multi_asset(
+    specs=[table_spec(name, deps=["core_geo__areas"], group=GROUP) for name in REPORT_TABLES],
+    partitions_def=PARTITIONS,
+    pool=POOL,
+)
+def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """One report document (partition = its SHA-256): intake, tables, cells, claims and spec tables."""
+    document_id = context.partition_key
+    paths = warehouse.paths
+    inbox = inbox_dir(paths)
+    source = find_document(inbox, document_id)
+    if source is None:
+        raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
+    landed = _land(paths, source, document_id)
+    places, has_geography = place_matcher(warehouse)
+    if not has_geography:
+        context.log.warning("the warehouse has no core_geo__areas yet: places in claims are matched by built-in aliases only "
+                            "(run `observatory build` for every area name)")
+    passwords = load_passwords(inbox / PASSWORDS_FILE)
+    password = passwords.get(document_id) or passwords.get(source.name)
+    started = time.perf_counter()
+    processed = process_document(landed, places=places, password=password, file_name=source.name)
+    intake = processed.intake
+    context.log.info(f"{source.name}: {intake.status}" + (f" ({intake.reason})" if intake.reason else "")
+                     + f"; {time.perf_counter() - started:.1f}s")
+    label = f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)"
+    with warehouse.connect() as con:
+        for name in REPORT_TABLES:
+            frame = processed.frames.get(name)
+            rows = loader.replace_rows(con, REGISTRY[name], _empty(name) if frame is None else frame,
+                                       key_column="document_id", key_value=document_id, inputs=[label])
+            yield MaterializeResult(asset_key=name, metadata={
+                "dagster/row_count": rows, "document": source.name, "status": intake.status, "reason": intake.reason or "",
+            })
+
+
+@asset_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.", pool=POOL)
+def report_documents_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
+    with warehouse.connect() as con:
+        unexplained, orphans = models.query(con, "reports_check").iloc[0].tolist()
+    return AssetCheckResult(passed=unexplained == 0 and orphans == 0,
+                            metadata={"quarantined_without_reason": int(unexplained), "orphan_rows": int(orphans)})
+
+
+ingest_job = define_asset_job(
+    INGEST_JOB,
+    selection=AssetSelection.groups(GROUP),
+    partitions_def=PARTITIONS,
+    description="Process one report document from the reports inbox (partition = its SHA-256) into the core_reports__* tables.",
+)
+publish_job = define_asset_job(
+    PUBLISH_JOB,
+    selection=AssetSelection.keys("mart_reconciliation__claims", "observatory_warehouse"),
+    description="Reconcile the claims and publish the working database (after report documents were added) without refreshing the sources.",
+)
+
+
+# --- the sensor -----------------------------------------------------------------------------------
+
+@dataclass
+class InboxScan:
+    new: dict[str, str]  # sha256 -> file name, not yet a partition
+    cursor: str
+
+
+def scan_inbox(inbox: Path, known_partitions: set[str], cursor: str | None) -> InboxScan:
+    """New documents in the inbox; files are re-hashed only when their size or mtime changed."""
+    try:
+        seen = json.loads(cursor) if cursor else {}
+    except json.JSONDecodeError:
+        seen = {}
+    current: dict[str, list] = {}
+    new: dict[str, str] = {}
+    for path in inbox_files(inbox):
+        stat = path.stat()
+        previous = seen.get(path.name)
+        if previous and previous[0] == stat.st_size and previous[1] == stat.st_mtime_ns:
+            sha = previous[2]
+        else:
+            sha = register(inbox, path)
+        current[path.name] = [stat.st_size, stat.st_mtime_ns, sha]
+        if sha not in known_partitions and sha not in new:
+            new[sha] = path.name
+    return InboxScan(new, json.dumps(current, sort_keys=True))
+
+
+@sensor(
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches <warehouse folder>/inbox/ and starts one ingest_report run per new document (by SHA-256).",
+)
+def reports_inbox_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult:
+    inbox = inbox_dir(warehouse.paths)
+    known = set(context.instance.get_dynamic_partitions(PARTITIONS.name))
+    scan = scan_inbox(inbox, known, context.cursor)
+    requests = [RunRequest(run_key=sha, partition_key=sha, tags={RUN_TAG_FILE: name}) for sha, name in scan.new.items()]
+    return SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[PARTITIONS.build_add_request(list(scan.new))] if scan.new else [],
+        cursor=scan.cursor,
+    )
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=publish_job,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Publishes the warehouse after each successful ingest_report run, so the published file gains the document.",
+)
+def publish_after_ingest(context):
+    return RunRequest(run_key=f"publish-after-{context.dagster_run.run_id}")
+
+
+assets = [core_reports]
+checks = [report_documents_are_consistent]
+jobs = [ingest_job, publish_job]
+sensors = [reports_inbox_sensor, publish_after_ingest]

@@ -1,0 +1,137 @@
+"""`observatory ingest FILE...`: add report documents to the reports inbox and process them in-process.
+
+Each file is copied into ``<warehouse folder>/inbox/`` and processed by the real ``ingest_report`` job
+(one run per document, partition = its SHA-256, the same runs the inbox sensor starts), then the
+``publish_reports`` job publishes the warehouse so the published file gains the documents. A document
+already processed by the same extractor is not processed again unless it was quarantined (``--force``
+processes it anyway). When the warehouse
+has no geography yet, the full build runs first (places in claims are matched against it, and a
+published warehouse must hold every refreshed table).
+"""
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from sources.reports.pdf_tables import EXTRACTOR_VERSION
+from warehouse import models
+from warehouse.paths import warehouse_paths
+
+
+_QUIET = {"loggers": {"progress": {}}}  # Dagster's events go to the (silent) progress logger, not the console
+
+
+def _has_table(working: Path, name: str) -> bool:
+    if not working.exists():
+        return False
+    con = duckdb.connect(str(working), read_only=True)
+    try:
+        return bool(con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]).fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _required_tables() -> list[str]:
+    """The tables every published warehouse must hold (those of the assets outside the on-demand groups)."""
+    from pipelines.definitions import ON_DEMAND_GROUPS, _group_of, _keys, domain_assets
+    from warehouse.registry import REGISTRY
+
+    keys = _keys([a for a in domain_assets if _group_of(a) not in ON_DEMAND_GROUPS])
+    return sorted({k.path[-1] for k in keys if k.path[-1] in REGISTRY})
+
+
+def _documents(working: Path, ids: list[str]) -> dict[str, dict]:
+    if not ids or not _has_table(working, "core_reports__documents"):
+        return {}
+    con = duckdb.connect(str(working), read_only=True)
+    try:
+        frame = models.query(con, "reports_documents", ids=list(ids))
+    finally:
+        con.close()
+    return {r["document_id"]: r for r in frame.to_dict("records")}
+
+
+def ingest(files: list[Path], *, password: str | None, force: bool, console: Console, err_console: Console,
+           run_refresh: Callable[[bool], bool]) -> int:
+    """Copy, process and publish; print one line per document. Returns the exit code."""
+    warnings.filterwarnings("ignore")
+    from dagster import DagsterInstance
+
+    from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, add_to_inbox, inbox_dir
+    from pipelines.definitions import defs
+
+    paths = warehouse_paths().ensure()
+    missing = [f for f in files if not f.is_file()]
+    for f in missing:
+        err_console.print(f"[red]No such file:[/red] {f}")
+    files = [f for f in files if f.is_file()]
+    if not files:
+        return 2
+    lacking = [t for t in _required_tables() if not _has_table(paths.working, t)]
+    if lacking:
+        what = "no geography yet (core_geo__areas)" if "core_geo__areas" in lacking else f"no {', '.join(lacking[:4])}" + (" …" if len(lacking) > 4 else "")
+        err_console.print(f"The warehouse at {paths.published} has {what}: running the full build first, so claims can "
+                          "be matched to places and the warehouse can be published with every table.")
+        if not run_refresh(False):
+            err_console.print("[red]The build failed; no documents were ingested.[/red]")
+            return 1
+    inbox = inbox_dir(paths)
+    order: list[tuple[Path, str]] = []
+    for f in files:
+        sha, _ = add_to_inbox(inbox, f, password)
+        order.append((f, sha))
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    unique = list(dict.fromkeys(sha for _, sha in order))
+    known = set(instance.get_dynamic_partitions(PARTITIONS.name))
+    new = [sha for sha in unique if sha not in known]
+    if new:
+        instance.add_dynamic_partitions(PARTITIONS.name, new)
+    before = _documents(paths.working, unique)
+    job = defs.resolve_job_def(INGEST_JOB)
+    names = {sha: f.name for f, sha in reversed(order)}
+    # a document already processed by this extractor is not processed again, unless it was quarantined
+    # (a password or an OCR install may have arrived since) or --force
+    to_run = [sha for sha in unique
+              if force or sha not in before or before[sha].get("extractor_version") != EXTRACTOR_VERSION
+              or before[sha].get("status") == "quarantined"]
+    failed: dict[str, str] = {}
+    for sha in to_run:
+        result = job.execute_in_process(partition_key=sha, instance=instance, raise_on_error=False, run_config=_QUIET,
+                                        tags={"observatory/report_file": names[sha]})
+        if not result.success:
+            errors = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+            failed[sha] = errors[0] if errors else "the run failed"
+    ran = len(to_run)
+    published = True
+    if ran:
+        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+        published = result.success
+        if not published:
+            errors = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+            err_console.print(f"[red]Publishing failed:[/red] {errors[0] if errors else ''}")
+    after = _documents(paths.working, unique)
+    grid = RichTable("file", "document", "status", "pages", "tables", "claims", "reason / note")
+    for f, sha in order:
+        row = after.get(sha)
+        if sha in failed:
+            grid.add_row(f.name, sha[:12], "[red]failed[/red]", "", "", "", failed[sha][:200])
+        elif row is None:
+            grid.add_row(f.name, sha[:12], "[red]missing[/red]", "", "", "", "not recorded")
+        else:
+            status = row["status"]
+            colour = "green" if status == "landed" else "yellow"
+            pages = "" if row["pages"] is None or row["pages"] != row["pages"] else str(int(row["pages"]))
+            grid.add_row(f.name, sha[:12], f"[{colour}]{status}[/{colour}]", pages, str(row["tables"]), str(row["claims"]),
+                         (row["reason"] or "") if isinstance(row["reason"], str) else "")
+    console.print(grid)
+    landed = sum(1 for _, sha in order if after.get(sha, {}).get("status") == "landed")
+    quarantined = sum(1 for _, sha in order if after.get(sha, {}).get("status") == "quarantined")
+    console.print(f"{landed} landed, {quarantined} quarantined, {len(failed)} failed; inbox {inbox}"
+                  + (f"; published {paths.published}" if ran and published else ""))
+    return 1 if failed or missing or not published else 0

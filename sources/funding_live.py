@@ -1,0 +1,113 @@
+"""Live-only research-funding sources: what they are, where they live, and how their responses are landed.
+
+These sources have no bundled snapshot (no public copy of their data could be bundled), so they are
+not in `snapshot/catalogue.toml`; their descriptions live here. Base URLs can be overridden by
+environment variables (a mirror, or the loopback test server). A crawl's responses are written as
+one JSON Lines *recording* (``{"url", "kind", "body"}`` per response) and landed in the raw landing
+store by content hash like any other input (``landing.land_file`` with the source's credit), so every
+award row traces back to the bytes it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sources.catalogue import CatalogueEntry
+from sources.http import fetch, make_session
+from sources.landing import LandedFile, land_file
+
+MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024  # a zipped NSPL is a few hundred MB
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    source_id: str
+    publisher: str
+    title: str
+    url: str
+    licence: str
+    cadence: str
+    env_var: str  # overrides the base URL (or, for files, the location)
+    default: str
+
+
+LIVE_SOURCES = {
+    "ukri_gtr": LiveSource(
+        "ukri_gtr", "UK Research and Innovation", "Gateway to Research (GtR-2 API): projects, funds and lead organisations",
+        "https://gtr.ukri.org/", "OGL-UK-3.0", "weekly", "OBSERVATORY_GTR_BASE_URL", "https://gtr.ukri.org/gtr/api"),
+    "nihr_open_data": LiveSource(
+        "nihr_open_data", "National Institute for Health and Care Research", "NIHR Open Data: funded awards (nihr-summary-view)",
+        "https://nihr.opendatasoft.com/explore/dataset/nihr-summary-view/", "OGL-UK-3.0", "weekly", "OBSERVATORY_NIHR_BASE_URL",
+        "https://nihr.opendatasoft.com/api/explore/v2.1"),
+    "ons_postcode_lookup": LiveSource(
+        "ons_postcode_lookup", "Office for National Statistics (Open Geography Portal)", "National Statistics Postcode Lookup (NSPL) or ONS Postcode Directory (ONSPD)",
+        "https://geoportal.statistics.gov.uk/", "OGL-UK-3.0", "quarterly", "OBSERVATORY_POSTCODE_LOOKUP", ""),
+    "innovate_uk_projects": LiveSource(
+        "innovate_uk_projects", "Innovate UK (UK Research and Innovation)", "Innovate UK funded projects since 2004 (transparency spreadsheet)",
+        "https://www.ukri.org/publications/innovate-uk-funded-projects-since-2004/", "OGL-UK-3.0", "every 2-4 weeks",
+        "OBSERVATORY_INNOVATE_UK_FILE", ""),
+    "ukhra_awards": LiveSource(
+        "ukhra_awards", "UK Clinical Research Collaboration", "UK Health Research Analysis public dataset (award level)",
+        "https://hrcsonline.net/reports/analysis-data/", "CC-BY-4.0", "every 4-5 years", "OBSERVATORY_UKHRA_FILE", ""),
+}
+
+
+def location(source_id: str) -> str:
+    """The base URL or file location of a live source: its environment variable, else the default."""
+    source = LIVE_SOURCES[source_id]
+    return (os.environ.get(source.env_var) or source.default).rstrip("/")
+
+
+class Recorder:
+    """Collects responses as JSON Lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, url: str, kind: str, body, **extra) -> None:
+        self.lines.append(json.dumps({"url": url, "kind": kind, **extra, "body": body}, sort_keys=True, separators=(",", ":")))
+
+    def content(self) -> bytes:
+        return ("\n".join(self.lines) + "\n").encode("utf-8")
+
+
+def read_recording(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def land_bytes(content: bytes, source_id: str, origin: str, landing_root: Path, file_name: str) -> LandedFile:
+    """Put downloaded bytes in the raw landing store (once per distinct content) and return their record."""
+    landing_root.mkdir(parents=True, exist_ok=True)
+    tmp = landing_root / f".download-{source_id}-{os.getpid()}"
+    tmp.write_bytes(content)
+    try:
+        return land_path(tmp, source_id, origin, landing_root, file_name)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def land_path(path: Path, source_id: str, origin: str, landing_root: Path, file_name: str) -> LandedFile:
+    """Like :func:`land_bytes` for a file already on disk (copied, never moved)."""
+    source = LIVE_SOURCES[source_id]
+    credit = CatalogueEntry(source_id=source_id, path="", publisher=source.publisher, title=source.title, url=source.url,
+                            licence=source.licence, cadence=source.cadence, sha256="")
+    return land_file(path, source_id=source_id, origin=origin, mode="live", landing_root=landing_root, file_name=file_name, credit=credit)
+
+
+def land_location(source_id: str, landing_root: Path, *, location_override: str | None = None, session=None) -> LandedFile | None:
+    """Land the file a live source's environment variable names (a local path or a URL); None when it names nothing."""
+    where = location_override or location(source_id)
+    if not where:
+        return None
+    if where.startswith(("http://", "https://")):
+        fetched = fetch(session or make_session(), where, expect="binary", max_bytes=MAX_FILE_BYTES)
+        name = os.path.basename(fetched.url.split("?", 1)[0]) or f"{source_id}.bin"
+        return land_bytes(fetched.content, source_id, fetched.url, landing_root, name)
+    path = Path(where).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{LIVE_SOURCES[source_id].env_var} names {where}, which is not a file")
+    return land_path(path, source_id, f"file:{path.name}", landing_root, path.name)

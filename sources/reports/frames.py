@@ -1,0 +1,170 @@
+"""One document in, the registry's `core_reports__*` frames out (documents, tables, cells, claims, spec tables).
+
+:func:`process_document` never raises for a bad document: intake decides landed or quarantined, and a
+failure while reading a landed document's tables or claims quarantines it with the error as the reason,
+so the other documents of a run still land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sources.reports import SOURCE_ID
+from sources.reports.claims import Claim, PlaceMatcher, extract_claims
+from sources.reports.intake import Intake, Limits, inspect_document, read_text
+from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, extract_document
+from sources.reports.specs import Spec, all_specs, apply_spec
+from sources.reports.text_tables import lines_of, pipe_tables
+
+CORE_TABLES = ("core_reports__documents", "core_reports__tables", "core_reports__cells", "core_reports__claims")
+
+
+@dataclass
+class Processed:
+    intake: Intake
+    frames: dict[str, pd.DataFrame]
+    spec_errors: list[str] = field(default_factory=list)
+
+    @property
+    def document_id(self) -> str:
+        return self.intake.document_id
+
+
+def pdf_lines(path: Path, password: str | None = None) -> list[tuple[int, int, str]]:
+    """(page, line, text) for every text line of a PDF, from pypdfium2's text layer."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path), password=password)
+    out = []
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            tp = page.get_textpage()
+            text = tp.get_text_range()
+            tp.close()
+            page.close()
+            for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+                out.append((i + 1, n, line))
+            out.append((i + 1, 10**6, ""))  # a page break ends a paragraph
+    finally:
+        doc.close()
+    return out
+
+
+def _stamp(frame: pd.DataFrame, document_id: str, locator) -> pd.DataFrame:
+    return frame.assign(source_id=SOURCE_ID, source_sha256=document_id, source_locator=locator)
+
+
+def tables_frames(document_id: str, tables: list[ExtractedTable]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    table_rows, cell_rows = [], []
+    for index, t in enumerate(tables):
+        grid = t.grid()
+        boxed = [c for c in t.cells if c.page == t.page and c.x0 is not None]
+        box = (min(c.x0 for c in boxed), min(c.top for c in boxed), max(c.x1 for c in boxed), max(c.bottom for c in boxed)) \
+            if boxed else (None, None, None, None)
+        header = " / ".join(" | ".join(x.replace("\n", " ") for x in row) for row in grid[:t.header_rows]) or None
+        table_rows.append({
+            "document_id": document_id, "table_index": index, "page": t.page, "last_page": t.last_page,
+            "n_rows": t.n_rows, "n_cols": t.n_cols, "header_rows": t.header_rows, "method": t.method,
+            "rotation": t.rotation, "x0": box[0], "top": box[1], "x1": box[2], "bottom": box[3], "header_text": header,
+            "source_locator": f"page {t.page}" + (f"-{t.last_page}" if t.last_page != t.page else "") + f", table {index}",
+        })
+        for c in t.cells:
+            cell_rows.append({
+                "document_id": document_id, "page": c.page, "table_index": index, "row_index": c.row, "col_index": c.col,
+                "text": c.text, "x0": c.x0, "top": c.top, "x1": c.x1, "bottom": c.bottom, "is_header": c.row < t.header_rows,
+                "source_locator": f"page {c.page}, table {index}, row {c.row}, column {c.col}",
+            })
+    tables_frame = pd.DataFrame(table_rows, columns=[
+        "document_id", "table_index", "page", "last_page", "n_rows", "n_cols", "header_rows", "method", "rotation",
+        "x0", "top", "x1", "bottom", "header_text", "source_locator"])
+    cells_frame = pd.DataFrame(cell_rows, columns=[
+        "document_id", "page", "table_index", "row_index", "col_index", "text", "x0", "top", "x1", "bottom", "is_header",
+        "source_locator"])
+    return (_stamp(tables_frame, document_id, tables_frame["source_locator"]),
+            _stamp(cells_frame, document_id, cells_frame["source_locator"]))
+
+
+def claims_frame(document_id: str, claims: list[Claim], kind: str) -> pd.DataFrame:
+    rows = []
+    for c in claims:
+        where = f"line {c.line}" if kind != "pdf" else f"page {c.page}, line {c.line}"
+        rows.append({
+            "claim_id": f"{document_id[:12]}-p{c.page}-l{c.line}-c{c.col}",
+            "document_id": document_id, "page": c.page, "line": c.line, "text": c.text, "context": c.context,
+            "figure": c.figure, "value": c.value, "unit": c.unit, "scale": c.scale, "kind": c.kind,
+            "places": "; ".join(dict.fromkeys(p.name for p in c.places)) or None,
+            "area_codes": "; ".join(dict.fromkeys(p.code for p in c.places if p.code)) or None,
+            "place": c.place.name if c.place else None, "area_code": c.place.code if c.place else None,
+            "period": c.period, "measure_hint": c.measure_hint, "series": c.series,
+            "source_locator": f"{where}, column {c.col}",
+        })
+    frame = pd.DataFrame(rows, columns=[
+        "claim_id", "document_id", "page", "line", "text", "context", "figure", "value", "unit", "scale", "kind", "places",
+        "area_codes", "place", "area_code", "period", "measure_hint", "series", "source_locator"])
+    return _stamp(frame, document_id, frame["source_locator"])
+
+
+def _document_frame(intake: Intake, n_tables: int, n_claims: int, ingested_at: dt.datetime) -> pd.DataFrame:
+    return _stamp(pd.DataFrame([{
+        "document_id": intake.document_id, "sha256": intake.sha256, "file_name": intake.file_name, "kind": intake.kind,
+        "title": intake.title or intake.file_name, "pages": intake.pages, "bytes": intake.bytes, "producer": intake.producer,
+        "has_text_layer": intake.has_text_layer,
+        "pages_needing_ocr": ", ".join(map(str, intake.pages_needing_ocr)) or None,
+        "encrypted": intake.encrypted, "status": intake.status, "reason": intake.reason,
+        "tables": n_tables, "claims": n_claims, "extractor_version": EXTRACTOR_VERSION, "ingested_at": ingested_at,
+    }]), intake.document_id, f"document {intake.file_name}")
+
+
+def process_document(
+    path: Path,
+    *,
+    places: PlaceMatcher,
+    password: str | None = None,
+    limits: Limits | None = None,
+    specs: list[Spec] | None = None,
+    file_name: str | None = None,
+) -> Processed:
+    """Intake, tables, claims and spec tables of one document, as registry-shaped frames."""
+    ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    intake = inspect_document(path, password=password, limits=limits, file_name=file_name)
+    specs = all_specs() if specs is None else specs
+    doc_id = intake.document_id
+    tables: list[ExtractedTable] = []
+    claims: list[Claim] = []
+    spec_frames: dict[str, pd.DataFrame] = {}
+    errors: list[str] = []
+    if intake.landed:
+        try:
+            if intake.kind == "pdf":
+                tables = extract_document(intake.read_path, intake.password)
+                claims = extract_claims(pdf_lines(intake.read_path, intake.password), places)
+            else:
+                text = read_text(intake.path)
+                tables = pipe_tables(text) if intake.kind in ("markdown", "text") else []
+                claims = extract_claims(lines_of(text), places)
+        except Exception as err:  # noqa: BLE001 - one bad document must not break the run
+            intake.quarantine(f"extraction failed: {type(err).__name__}: {str(err)[:200]}")
+            tables, claims = [], []
+        if intake.landed and intake.kind == "pdf":
+            for spec in specs:
+                if spec.matches(intake.sha256, intake.file_name):
+                    try:
+                        spec_frames[spec.target] = apply_spec(spec, intake.read_path, doc_id, intake.password)
+                    except Exception as err:  # noqa: BLE001 - reported on the document, the rest still lands
+                        errors.append(f"spec {spec.name}: {err}")
+    if errors:
+        intake.reason = "; ".join(filter(None, [intake.reason, *errors]))[:2000]
+    tables_frame, cells_frame = tables_frames(doc_id, tables)
+    frames = {
+        "core_reports__documents": _document_frame(intake, len(tables), len(claims), ingested_at),
+        "core_reports__tables": tables_frame,
+        "core_reports__cells": cells_frame,
+        "core_reports__claims": claims_frame(doc_id, claims, intake.kind),
+        **spec_frames,
+    }
+    return Processed(intake, frames, errors)

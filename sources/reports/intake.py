@@ -1,0 +1,254 @@
+"""Document intake: identify a report by its SHA-256 and decide whether it lands or is quarantined.
+
+A document is never an error: :func:`inspect_document` always returns an :class:`Intake`, whose
+``status`` is ``landed`` or ``quarantined`` with a ``reason`` a person can act on:
+
+* oversized (bytes or pages over :class:`Limits`, configurable by ``OBSERVATORY_REPORT_MAX_BYTES`` /
+  ``OBSERVATORY_REPORT_MAX_PAGES``);
+* not a PDF / empty / unsupported type;
+* corrupt or truncated (no ``%%EOF``, or the parser cannot open it);
+* encrypted without a password, or with a wrong one (a right one opens it: ``encrypted`` is recorded);
+* image-only (no text layer on any page): quarantined as needing OCR, unless ``ocrmypdf`` is installed,
+  in which case an OCR'd copy is made and read instead. Some image-only pages in a document with text
+  are flagged (``pages_needing_ocr``) and the rest lands.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sources.catalogue import sha256_of
+
+TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
+MAX_BYTES_ENV = "OBSERVATORY_REPORT_MAX_BYTES"
+MAX_PAGES_ENV = "OBSERVATORY_REPORT_MAX_PAGES"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Largest document intake accepts (defaults generous for reports; configurable by environment)."""
+
+    max_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 1000
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        return cls(
+            max_bytes=int(os.environ.get(MAX_BYTES_ENV, cls.max_bytes)),
+            max_pages=int(os.environ.get(MAX_PAGES_ENV, cls.max_pages)),
+        )
+
+
+@dataclass
+class Intake:
+    path: Path
+    sha256: str
+    file_name: str
+    bytes: int
+    kind: str = "pdf"
+    title: str = ""
+    pages: int | None = None
+    producer: str | None = None
+    has_text_layer: bool | None = None
+    pages_needing_ocr: list[int] = field(default_factory=list)
+    encrypted: bool = False
+    password: str | None = None
+    status: str = "landed"
+    reason: str | None = None
+    read_path: Path | None = None  # what extraction reads (an OCR'd copy when one was made)
+
+    @property
+    def document_id(self) -> str:
+        return self.sha256
+
+    @property
+    def landed(self) -> bool:
+        return self.status == "landed"
+
+    def quarantine(self, reason: str) -> "Intake":
+        self.status, self.reason = "quarantined", reason
+        return self
+
+
+def load_passwords(path: Path) -> dict[str, str]:
+    """Passwords by file name or SHA-256 from a TOML file (``"name.pdf" = "secret"``); empty if absent."""
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        return {str(k): str(v) for k, v in tomllib.load(fh).items()}
+
+
+def _kind(path: Path, head: bytes) -> str | None:
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return TEXT_SUFFIXES[suffix]
+    if suffix == ".pdf":
+        return "pdf"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return "text"
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def inspect_document(path: Path, *, password: str | None = None, limits: Limits | None = None,
+                     file_name: str | None = None) -> Intake:
+    """What the document is and whether it lands; never raises for a bad document."""
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    size = path.stat().st_size
+    intake = Intake(path=path, sha256=sha256_of(path), file_name=file_name or path.name, bytes=size,
+                    title=file_name or path.name, read_path=path)
+    if size == 0:
+        return intake.quarantine("empty file (0 bytes)")
+    if size > limits.max_bytes:
+        return intake.quarantine(f"oversized: {size:,} bytes is over the limit of {limits.max_bytes:,} ({MAX_BYTES_ENV})")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    kind = _kind(path, head)
+    if kind is None:
+        return intake.quarantine("unsupported file type: neither a PDF (no %PDF- header) nor UTF-8 text")
+    intake.kind = kind
+    if kind != "pdf":
+        return _inspect_text(intake, limits)
+    if not head.startswith(b"%PDF-"):
+        return intake.quarantine("corrupt: named .pdf but has no %PDF- header")
+    return _inspect_pdf(intake, password, limits)
+
+
+def _inspect_text(intake: Intake, limits: Limits) -> Intake:
+    text = read_text(intake.path)
+    lines = text.splitlines()
+    intake.pages = len(lines)
+    intake.has_text_layer = bool(text.strip())
+    first = next((ln.strip().strip("#*_ ").strip() for ln in lines if ln.strip().strip("#*_ ").strip()), "")
+    intake.title = first[:200] or intake.file_name
+    if not text.strip():
+        return intake.quarantine("empty text document")
+    if len(lines) > limits.max_pages * 100:
+        return intake.quarantine(f"oversized: {len(lines):,} lines is over the limit of {limits.max_pages * 100:,} ({MAX_PAGES_ENV} x 100)")
+    return intake
+
+
+def _truncated(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 2048))
+        return b"%%EOF" not in fh.read()
+
+
+def _decode(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        for encoding in ("utf-16", "utf-8", "latin-1"):
+            try:
+                return value.decode(encoding).strip("\x00 ")
+            except UnicodeDecodeError:
+                continue
+    return str(value).strip() or None
+
+
+def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake:
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    if _truncated(intake.path):
+        return intake.quarantine("truncated: the file ends without a %%EOF marker (incomplete download or copy?)")
+    try:
+        pdf = pdfplumber.open(intake.path, password=password or "")
+    except Exception as err:  # noqa: BLE001 - classified below
+        cause = err.args[0] if err.args and isinstance(err.args[0], Exception) else err
+        if isinstance(cause, PDFPasswordIncorrect) or "PasswordIncorrect" in repr(err):
+            intake.encrypted = True
+            if password:
+                return intake.quarantine("encrypted: the supplied password does not open it")
+            return intake.quarantine("encrypted: needs a password (observatory ingest --password, or the inbox's .passwords.toml)")
+        return intake.quarantine(f"corrupt: cannot be opened as a PDF ({type(cause).__name__}: {str(cause)[:160]})")
+    try:
+        intake.encrypted = bool(getattr(pdf.doc, "encryption", None))
+        intake.password = password if intake.encrypted else None
+        try:
+            pages = len(pdf.pages)
+        except Exception as err:  # noqa: BLE001
+            return intake.quarantine(f"corrupt: its page tree cannot be read ({type(err).__name__}: {str(err)[:160]})")
+        intake.pages = pages
+        meta = pdf.metadata or {}
+        intake.producer = _decode(meta.get("Producer")) or _decode(meta.get("Creator"))
+        title = _decode(meta.get("Title"))
+        if pages == 0:
+            return intake.quarantine("corrupt: the PDF has no pages")
+        if pages > limits.max_pages:
+            return intake.quarantine(f"oversized: {pages:,} pages is over the limit of {limits.max_pages:,} ({MAX_PAGES_ENV})")
+    finally:
+        pdf.close()
+    try:
+        from sources.reports.pdf_tables import prescan
+
+        scan = prescan(intake.path, password)
+    except Exception as err:  # noqa: BLE001
+        return intake.quarantine(f"corrupt: pages cannot be rendered ({type(err).__name__}: {str(err)[:160]})")
+    intake.pages_needing_ocr = [p["page"] for p in scan if p["chars"] == 0]
+    intake.has_text_layer = len(intake.pages_needing_ocr) < len(scan)
+    intake.title = title or _first_line(intake.path, password) or intake.file_name
+    if not intake.has_text_layer:
+        ocr = _ocr_copy(intake.path, password)
+        if ocr is None:
+            return intake.quarantine(
+                f"image-only: none of its {pages} page(s) has a text layer; needs OCR (install ocrmypdf and tesseract to read it)")
+        intake.read_path = ocr
+        intake.reason = "read from an OCR'd copy (ocrmypdf)"
+        intake.has_text_layer = True
+    elif intake.pages_needing_ocr:
+        listed = ", ".join(map(str, intake.pages_needing_ocr))
+        intake.reason = f"page(s) {listed} have no text layer and need OCR; their tables are not extracted"
+    return intake
+
+
+def _first_line(path: Path, password: str | None) -> str | None:
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path), password=password)
+        try:
+            page = doc[0]
+            text = page.get_textpage().get_text_range()
+        finally:
+            doc.close()
+    except Exception:  # noqa: BLE001 - a title is a nicety
+        return None
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return None
+
+
+def _ocr_copy(path: Path, password: str | None) -> Path | None:
+    """An OCR'd copy of the PDF if ocrmypdf is installed (optional extra), else None."""
+    exe = shutil.which("ocrmypdf")
+    if exe is None or password:
+        return None
+    out = Path(tempfile.mkdtemp(prefix="observatory-ocr-")) / path.name
+    try:
+        subprocess.run([exe, "--skip-text", "--quiet", str(path), str(out)], check=True, timeout=600,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return out if out.exists() else None

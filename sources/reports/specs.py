@@ -1,0 +1,169 @@
+"""Declarative extraction specs: a TOML file per known report table turns it into a typed warehouse table.
+
+A spec lives in `sources/report_specs/<name>.toml`::
+
+    name = "salmonellosis_origin"
+    target = "core_reports__salmonellosis_origin"   # declared in warehouse/registry/reports.py
+    description = "..."
+
+    [match]                       # which documents it applies to (any listed sha256, or the file-name glob)
+    sha256 = ["..."]
+    file_name = "eu-016*.pdf"
+
+    [extract]
+    pages = [3]                   # 1-based pages to read
+    crop = [50, 90, 560, 600]     # optional box (x0, top, x1, bottom, points) read on each page
+    table = 0                     # which table found on the (cropped) page, in reading order
+    header_rows = 1               # rows above the data (or "auto": the extractor's header detection)
+    columns = 5                   # the table must have this many columns, else the spec fails loudly
+    skip_blank_first = true       # skip rows whose first column is empty (section and unit rows)
+    require = ["total_cases"]     # optional: rows with any of these columns empty are not data (notes, titles)
+    [extract.table_settings]      # optional pdfplumber settings for the ruled strategy
+    snap_tolerance = 3
+
+    [[column]]                    # one per table column, in order
+    name = "country"
+    type = "text"                 # text | number | integer
+    [[column]]
+    name = "total_cases"
+    type = "integer"
+    missing = ["-", "*"]          # printed placeholders read as NULL
+
+:func:`apply_spec` returns the typed frame (``document_id``, ``page``, ``row_index``, the columns and
+provenance); the loader validates it against the registry contract, so a value that is not a number
+fails with the row it is on instead of becoming NULL.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pdfplumber
+
+from sources.inputs import SourceFormatError, numeric_or_original
+from sources.reports.pdf_tables import ExtractedTable, extract_page
+
+SPEC_DIR = Path(__file__).resolve().parents[1] / "report_specs"
+_TYPES = ("text", "number", "integer")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "text"
+    missing: tuple[str, ...] = ("", "-", "–", "*", "..", "n/a", "NA")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    target: str
+    description: str
+    path: Path
+    sha256: tuple[str, ...] = ()
+    file_name: str | None = None
+    pages: tuple[int, ...] = (1,)
+    crop: tuple[float, float, float, float] | None = None
+    table: int = 0
+    header_rows: int | str = "auto"
+    n_columns: int | None = None
+    skip_blank_first: bool = True
+    require: tuple[str, ...] = ()
+    table_settings: dict = field(default_factory=dict)
+    columns: tuple[Column, ...] = ()
+
+    def matches(self, sha256: str, file_name: str) -> bool:
+        return sha256 in self.sha256 or bool(self.file_name and fnmatch.fnmatch(file_name, self.file_name))
+
+
+def load_spec(path: Path) -> Spec:
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    where = f"report spec {path.name}"
+    for key in ("name", "target", "column"):
+        if key not in raw:
+            raise SourceFormatError(f"{where}: missing {key!r}")
+    extract = raw.get("extract", {})
+    match = raw.get("match", {})
+    columns = []
+    for c in raw["column"]:
+        if c.get("type", "text") not in _TYPES:
+            raise SourceFormatError(f"{where}: column {c.get('name')!r} has type {c.get('type')!r}; use one of {_TYPES}")
+        columns.append(Column(c["name"], c.get("type", "text"), tuple(c.get("missing", Column.missing))))
+    crop = extract.get("crop")
+    return Spec(
+        name=raw["name"], target=raw["target"], description=raw.get("description", ""), path=path,
+        sha256=tuple(match.get("sha256", ())), file_name=match.get("file_name"),
+        pages=tuple(int(p) for p in extract.get("pages", [1])), crop=tuple(crop) if crop else None,
+        table=int(extract.get("table", 0)), header_rows=extract.get("header_rows", "auto"),
+        n_columns=extract.get("columns"), skip_blank_first=bool(extract.get("skip_blank_first", True)),
+        require=tuple(extract.get("require", ())),
+        table_settings=dict(extract.get("table_settings", {})), columns=tuple(columns),
+    )
+
+
+def all_specs(folder: Path = SPEC_DIR) -> list[Spec]:
+    return [load_spec(p) for p in sorted(folder.glob("*.toml"))]
+
+
+def _tables(spec: Spec, pdf_path: Path, password: str | None) -> list[ExtractedTable]:
+    found = []
+    with pdfplumber.open(pdf_path, password=password or "") as pdf:
+        for number in spec.pages:
+            if not 1 <= number <= len(pdf.pages):
+                raise SourceFormatError(f"report spec {spec.name}: page {number} is not in {pdf_path.name} ({len(pdf.pages)} pages)")
+            page = pdf.pages[number - 1]
+            if spec.crop:
+                page = page.crop(spec.crop)
+            found += extract_page(page, number, spec.table_settings or None)
+    return found
+
+
+def _typed(values: pd.Series, column: Column) -> pd.Series:
+    text = values.astype("string").str.replace("\n", " ", regex=False).str.strip()
+    if column.type == "text":
+        return text
+    missing = text.isin(list(column.missing)) | text.isna()
+    cleaned = text.str.replace(r"(?<=\d)[\s,](?=\d{3}\b)", "", regex=True).str.replace(r"[%£$€]", "", regex=True)
+    return numeric_or_original(cleaned.mask(missing)).where(~missing, None)
+
+
+def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | None = None) -> pd.DataFrame:
+    """The spec's typed table from the document (columns as the registry declares them, plus provenance)."""
+    tables = _tables(spec, pdf_path, password)
+    where = f"report spec {spec.name} on {pdf_path.name}"
+    if len(tables) <= spec.table:
+        raise SourceFormatError(f"{where}: wanted table {spec.table} on page(s) {list(spec.pages)}, found {len(tables)}")
+    table = tables[spec.table]
+    if spec.n_columns is not None and table.n_cols != spec.n_columns:
+        raise SourceFormatError(f"{where}: the table has {table.n_cols} columns, the spec expects {spec.n_columns}; "
+                                f"first row seen: {table.grid()[0]}")
+    if len(spec.columns) != table.n_cols:
+        raise SourceFormatError(f"{where}: the spec names {len(spec.columns)} columns, the table has {table.n_cols}")
+    header = table.header_rows if spec.header_rows == "auto" else int(spec.header_rows)
+    grid = table.grid()
+    pages = {c.row: c.page for c in table.cells}
+    records = []
+    for r, row in enumerate(grid[header:], start=header):
+        if spec.skip_blank_first and not row[0].strip():
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        values = {col.name: value for col, value in zip(spec.columns, row)}
+        if any(not values.get(name, "").strip() for name in spec.require):
+            continue
+        records.append({"page": pages.get(r, spec.pages[0]), "row_index": r,
+                        **{col.name: value for col, value in zip(spec.columns, row)}})
+    frame = pd.DataFrame(records, columns=["page", "row_index", *[c.name for c in spec.columns]])
+    for col in spec.columns:
+        frame[col.name] = _typed(frame[col.name], col)
+    frame.insert(0, "document_id", document_id)
+    locator = frame.apply(lambda r: f"page {r['page']}, table {spec.table}, row {r['row_index']} (spec {spec.name})", axis=1) \
+        if len(frame) else pd.Series([], dtype="string")
+    from sources.reports import SOURCE_ID
+
+    return frame.assign(source_id=SOURCE_ID, source_sha256=document_id, source_locator=locator)

@@ -1,0 +1,37 @@
+"""The observatory report: self-contained HTML; a section whose data is missing says so instead of failing."""
+
+import html
+
+import duckdb
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from warehouse.report import SECTION_TITLES, write_report
+
+
+def test_report_renders_every_section_or_says_what_is_missing(built_warehouse, tmp_path):
+    out = tmp_path / "report.html"
+    sections = write_report(built_warehouse, out, tmp_path / "png")
+    assert [s.title for s in sections] == list(SECTION_TITLES.values())
+    text = out.read_text()
+    assert text.startswith("<!doctype html>")
+    assert "<script" not in text and "src='http" not in text  # self-contained: images are inline data URIs
+    for s in sections:
+        title = html.escape(s.title)
+        assert title in text
+        assert (s.missing is None) != ("Not shown:" in text.split(title, 1)[1].split("<h2>", 1)[0])
+
+
+def test_a_missing_indicator_is_reported_not_raised(tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    sections = write_report(empty, tmp_path / "r.html")
+    assert all(s.missing for s in sections)
+    assert "Not shown:" in (tmp_path / "r.html").read_text()
+
+
+def test_cli_report(built_warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("OBSERVATORY_WAREHOUSE", str(built_warehouse))
+    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.html").exists()

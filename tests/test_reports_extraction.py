@@ -1,0 +1,149 @@
+"""Table extraction on real corpus PDFs, scored against hand-transcribed truth; extraction specs."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sources.inputs import SourceFormatError
+from sources.reports import pdf_tables, specs
+from sources.reports.accuracy import load_truth, normalise, score
+from sources.reports.text_tables import pipe_tables
+from warehouse.contracts import validate
+from warehouse.registry import REGISTRY
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+PDFS = FIXTURES / "pdfs"
+TRUTH = load_truth(FIXTURES / "truth")
+
+
+def _grids_on(path: Path, page: int, password: str | None = None) -> list[list[list[str]]]:
+    result = pdf_tables.extract_pages(path, pages=[page], password=password)[0]
+    return [t.grid() for t in result.tables]
+
+
+@pytest.mark.parametrize("truth", TRUTH, ids=[t.id for t in TRUTH])
+def test_truth_tables_are_reproduced(truth):
+    accuracy = score(truth.rows, _grids_on(PDFS / truth.file, truth.page))
+    assert accuracy == 1.0, f"{truth.id}: {accuracy:.1%} of {truth.cells} cells"
+
+
+def test_scoring_ignores_case_space_and_thousands_separators():
+    assert normalise(" 98 452 ") == normalise("98,452") == "98452"
+    assert score([["a", "1"]], [[["x", "y"], ["A", "1"]]]) == 1.0
+    assert score([["a", "1"]], [[["a", "2"]]]) == 0.5
+
+
+def test_rotated_page_reads_like_the_upright_one():
+    upright = pdf_tables.extract_pages(PDFS / "nics-background-checks-2015-11.pdf")[0].tables
+    rotated = pdf_tables.extract_pages(PDFS / "nics-background-checks-2015-11-rotated.pdf")[0].tables
+    assert len(upright) == len(rotated) == 1
+    assert rotated[0].rotation == 90 and upright[0].rotation == 0
+    assert rotated[0].grid() == upright[0].grid()
+    grid = upright[0].grid()
+    # rules only every five rows: each state is still its own row
+    states = [row[0] for row in grid]
+    assert "Alabama" in states and "Alaska" in states and states.index("Alaska") == states.index("Alabama") + 1
+    # bounding boxes come back in the rotated page's own frame (pdfplumber's: 612 wide, 1008 tall)
+    assert all(0 <= c.x0 <= c.x1 <= 612.5 and 0 <= c.top <= c.bottom <= 1008.5 for c in rotated[0].cells if c.text)
+
+
+def test_sideways_table_on_an_upright_page():
+    table = pdf_tables.extract_pages(PDFS / "anticlockwise_table_1.pdf")[0].tables[0]
+    assert table.rotation == 270
+    assert ["Kerala", "5738", "6633", "8864", "8297", "245", "2161", "3195", "1645", "2391"] in table.grid()
+
+
+def test_table_beside_two_column_prose_is_not_widened():
+    tables = pdf_tables.extract_pages(PDFS / "us-025.pdf", pages=[4])[0].tables
+    table = max(tables, key=lambda t: t.n_rows)
+    assert table.n_cols == 7
+    assert not any("disparities" in c.text for c in table.cells)
+
+
+def test_multi_line_cells_in_ruled_boxes_stay_one_cell():
+    table = pdf_tables.extract_pages(PDFS / "us-009.pdf")[0].tables[0]
+    header = table.grid()[0]
+    assert header[1] == "Total Costs\nAll Funds"
+    assert header[0] == "Cost Category"  # row labels printed outside the ruled box are part of the table
+
+
+def test_spanning_section_rows_go_to_the_first_column():
+    table = pdf_tables.extract_pages(PDFS / "spanning_cells.pdf")[0].tables[0]
+    assert table.grid()[0] == ["Improved operation scenario", "", "", "", "", ""]
+
+
+def test_table_continuing_over_pages_is_merged():
+    results = pdf_tables.extract_pages(PDFS / "WARN-Report-for-7-1-2015-to-03-25-2016.pdf", pages=[2, 3, 4])
+    per_page = sum(r.tables[0].n_rows for r in results)
+    merged = pdf_tables.merge_continuations(results)
+    assert len(merged) == 1
+    table = merged[0]
+    assert (table.page, table.last_page) == (2, 4)
+    assert {c.page for c in table.cells} == {2, 3, 4}
+    assert per_page - 2 * table.header_rows <= table.n_rows <= per_page
+
+
+def test_pages_without_text_or_tables_are_skipped_early():
+    assert pdf_tables.extract_pages(PDFS / "image.pdf")[0].skipped == "no text layer"
+    prose = pdf_tables.extract_pages(PDFS / "password-example.pdf", password="test")
+    assert not any(r.tables for r in prose)
+    assert [r.page for r in prose if r.skipped == "no tabular text"] == [2, 3, 4]  # not even parsed by pdfplumber
+
+
+def test_markdown_pipe_table():
+    text = "Intro\n\n| Area | Per head |\n|---|---|\n| Tees Valley | £11.34 |\n| London | £102.37 |\n\nEnd\n"
+    (table,) = pipe_tables(text)
+    assert table.method == "markdown" and table.header_rows == 1
+    assert table.grid() == [["Area", "Per head"], ["Tees Valley", "£11.34"], ["London", "£102.37"]]
+    assert [c.page for c in table.cells if c.row == 1] == [5, 5]  # page = line number for text
+
+
+def test_specs_turn_report_tables_into_typed_tables():
+    loaded = {s.name: s for s in specs.all_specs()}
+    assert set(loaded) >= {"health_outlay", "salmonellosis_origin", "heart_stroke_deaths", "nnmb_coverage"}
+    for s in loaded.values():
+        assert s.target in REGISTRY, f"{s.name} targets an undeclared table"
+
+    outlay = validate(REGISTRY["core_reports__public_health_outlay"],
+                      specs.apply_spec(loaded["health_outlay"], PDFS / "health.pdf", "a" * 64))
+    assert len(outlay) == 23
+    andhra = outlay.set_index("state").loc["Andhra Pradesh"]
+    assert andhra["revenue_medical_public_health"] == 47824589 and andhra["total"] == 73980669
+
+    origin = validate(REGISTRY["core_reports__salmonellosis_origin"],
+                      specs.apply_spec(loaded["salmonellosis_origin"], PDFS / "eu-016.pdf", "b" * 64))
+    assert len(origin) == 30
+    uk = origin.set_index("country").loc["United Kingdom"]
+    assert (uk["domestic_pct"], uk["imported_pct"], uk["unknown_pct"], uk["total_cases"]) == (24.0, 21.4, 54.6, 13802)
+    assert str(origin["total_cases"].dtype) == "Int64"
+
+    deaths = validate(REGISTRY["core_reports__heart_stroke_deaths"],
+                      specs.apply_spec(loaded["heart_stroke_deaths"], PDFS / "us-025.pdf", "e" * 64))
+    assert len(deaths) == 51  # 50 states and DC; the footnotes under the table are not rows
+    utah = deaths.set_index("state").loc["Utah"]
+    assert (utah["chd_deaths"], utah["chd_rate"], utah["stroke_deaths"], utah["stroke_rate_ci"]) == (1462, 77.5, 674, "(33.5–38.9)")
+
+    coverage = validate(REGISTRY["core_reports__nnmb_survey_coverage"],
+                        specs.apply_spec(loaded["nnmb_coverage"], PDFS / "anticlockwise_table_1.pdf", "f" * 64))
+    assert list(coverage["state"])[-1] == "Pooled" and len(coverage) == 11
+    madhya = coverage.set_index("state").loc["Madhya Pradesh"]
+    assert pd.isna(madhya["nutrition_1975_79"]) and madhya["nutrition_2011_12"] == 7942  # "*": not available
+
+
+def test_spec_on_the_wrong_table_fails_loudly(tmp_path):
+    spec_text = (Path(specs.SPEC_DIR) / "salmonellosis_origin.toml").read_text().replace("columns = 5", "columns = 6")
+    (tmp_path / "bad.toml").write_text(spec_text)
+    (bad,) = specs.all_specs(tmp_path)
+    with pytest.raises(SourceFormatError, match="has 5 columns, the spec expects 6"):
+        specs.apply_spec(bad, PDFS / "eu-016.pdf", "c" * 64)
+
+
+def test_spec_value_that_is_not_a_number_is_reported_not_nulled():
+    (s,) = [x for x in specs.all_specs() if x.name == "salmonellosis_origin"]
+    frame = specs.apply_spec(s, PDFS / "eu-016.pdf", "d" * 64)
+    frame.loc[frame.index[0], "total_cases"] = "n.k."
+    from warehouse.contracts import ContractViolation
+
+    with pytest.raises(ContractViolation, match="total_cases"):
+        validate(REGISTRY["core_reports__salmonellosis_origin"], pd.DataFrame(frame))
