@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sources.catalogue import CatalogueEntry, entry, sha256_of
+from sources.inputs import SourceFormatError
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,19 @@ class LandedFile:
         return f"{self.file_name} (sha256 {self.sha256[:12]}, from {self.origin})"
 
 
+MAX_BYTES_ENV = "OBSERVATORY_MAX_INPUT_BYTES"
+DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: far above any publisher's file here, far below what would exhaust a 2-core box
+
+
+def check_size(path: Path, source_id: str) -> None:
+    """Refuse an input file larger than ``$OBSERVATORY_MAX_INPUT_BYTES`` (default 1 GiB) before anything reads it."""
+    limit = int(os.environ.get(MAX_BYTES_ENV) or DEFAULT_MAX_BYTES)
+    size = path.stat().st_size
+    if size > limit:
+        raise SourceFormatError(f"{path.name} ({source_id}) is {size:,} bytes, over the limit of {limit:,} "
+                                f"({MAX_BYTES_ENV}); nothing was landed")
+
+
 def _record_path(folder: Path) -> Path:
     return folder / "provenance.json"
 
@@ -56,6 +70,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
     ``credit`` names publisher, title and licence for a live-only source that ships no bundled file
     (default: the snapshot catalogue's entry for ``source_id``).
     """
+    check_size(source, source_id)
     sha = sha256_of(source)
     folder = landing_root / sha[:2] / sha
     name = file_name or source.name
