@@ -95,29 +95,39 @@ def bench_build(work: Path) -> tuple[list[Row], Path]:
     ], warehouse
 
 
-def profile_build(work: Path, top: int = 18) -> str:
-    """cProfile of a cold build in a subprocess: the functions where the time goes."""
-    warehouse = work / "profiled" / "observatory.duckdb"
-    warehouse.parent.mkdir(parents=True)
-    stats_file = work / "cold_build.pstats"
+def _profile(warehouse: Path, stats_file: Path, log: Path) -> None:
     code = (
-        "import cProfile, sys\n"
+        "import cProfile\n"
         "from pipelines.cli import app\n"
-        f"profiler = cProfile.Profile()\nprofiler.enable()\n"
+        "profiler = cProfile.Profile()\nprofiler.enable()\n"
         "try:\n    app(['build'], prog_name='observatory')\nexcept SystemExit:\n    pass\n"
         f"profiler.disable()\nprofiler.dump_stats({str(stats_file)!r})\n"
     )
-    timed_subprocess([sys.executable, "-c", code], _env(warehouse), work / "profile.log")
+    timed_subprocess([sys.executable, "-c", code], _env(warehouse), log)
+
+
+def _top(stats_file: Path, title: str, top: int) -> str:
     out = io.StringIO()
     stats = pstats.Stats(str(stats_file), stream=out)
-    total = stats.total_tt
-    out.write(f"cold build under cProfile: {total:.1f} s of CPU in Python frames\n\n")
+    out.write(f"{title}: {stats.total_tt:.1f} s of CPU in Python frames (under cProfile, which slows it)\n\n")
     out.write("-- by cumulative time, project code (what each step costs) --\n")
     stats.sort_stats("cumulative").print_stats(r"/(pipelines|sources|warehouse)/", top)
-    out.write("\n-- by own time, everything (where the CPU actually is) --\n")
+    out.write("-- by own time, everything (where the CPU actually is) --\n")
     stats.sort_stats("tottime").print_stats(top)
-    text = out.getvalue()
-    return re.sub(r"\n{3,}", "\n\n", text.replace(str(REPO) + "/", "").replace(str(Path(sys.prefix)) + "/", ""))
+    text = out.getvalue().replace(str(REPO) + "/", "").replace(str(Path(sys.prefix)) + "/", "")
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text)
+
+
+def profile_build(work: Path, top: int = 18) -> str:
+    """cProfile of a cold build, then of a no-op refresh, each in a subprocess: the functions where the time goes."""
+    warehouse = work / "profiled" / "observatory.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    blocks = []
+    for label in ("cold build", "no-op refresh"):
+        stats_file = work / f"{label.replace(' ', '_')}.pstats"
+        _profile(warehouse, stats_file, work / "profile.log")
+        blocks.append(_top(stats_file, label, top))
+    return "\n".join(blocks)
 
 
 # --- load + validate -----------------------------------------------------------------------------
@@ -338,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             growth = ours_n / one
             rows.append(Row(f"load + validate at {args.scale}x ({args.rows * args.scale:,} rows)", ours_n, "s",
                             f"<= {1.2 * args.scale:.0f}x the 1x time", growth / args.scale, growth <= 1.2 * args.scale,
-                            f"time grew {growth:.1f}x for {args.scale}x data; native {native_n:.2f} s ({ours_n / native_n:.2f}x)"))
+                            f"time grew {growth:.1f}x for {args.scale}x data; native {native_n:.2f} s ({ours_n / native_n:.2f}x); "
+                            + ", ".join(f"{k} {v:.2f} s" for k, v in parts_n.items())))
         if "pdf" not in skip:
             print("reports extractor (benchmarks/pdf_extraction.py) ...", file=sys.stderr)
             pdf_rows, pdf_text = bench_pdf()

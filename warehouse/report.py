@@ -163,7 +163,8 @@ def funding_per_head(con) -> Section:
     ax.set_title("Research funding per head (North in blue)")
     fig.tight_layout()
     section.figure = fig
-    section.source = "; ".join(sorted(set(data["basis"].astype(str))))
+    details = data["basis_detail"] if "basis_detail" in data else data["basis"]
+    section.source = "; ".join(sorted(set(details.astype(str))))[:600]
     section.table = data[["label", "year", "funding_type", "total_gbp", "population", "per_head_gbp", "basis"]].sort_values("per_head_gbp", ascending=False)
     return section
 
