@@ -68,3 +68,17 @@ def test_every_test_named_in_the_bad_input_catalogue_exists():
             assert f"def {name}" in (root / current).read_text(encoding="utf-8"), f"{current}::{name} is named in docs/bad_inputs.md but does not exist"
             named += 1
     assert named >= 50
+
+
+@pytest.mark.parametrize("target, column, message", [
+    ("core_geo__areas", "state", "is not a core_reports__\\* table"),
+    ("core_reports__nope; DROP TABLE x", "state", "is not a core_reports__\\* table"),
+    ("core_reports__public_health_outlay", "state; DROP TABLE x", "not a plain identifier"),
+])
+def test_report_specs_name_only_registered_tables_and_plain_columns(tmp_path, target, column, message):
+    from sources.reports.specs import load_spec
+
+    spec = tmp_path / "bad.toml"
+    spec.write_text(f'name = "bad"\ntarget = "{target}"\n[[column]]\nname = "{column}"\ntype = "text"\n')
+    with pytest.raises(SourceFormatError, match=message):
+        load_spec(spec)

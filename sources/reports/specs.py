@@ -37,6 +37,7 @@ fails with the row it is on instead of becoming NULL.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,21 @@ class Spec:
         return sha256 in self.sha256 or bool(self.file_name and fnmatch.fnmatch(file_name, self.file_name))
 
 
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _check_identifiers(raw: dict, where: str) -> None:
+    """A spec names a registered ``core_reports__*`` table and plain column names; nothing else reaches SQL."""
+    from warehouse.registry import REGISTRY
+
+    target = str(raw["target"])
+    if not target.startswith("core_reports__") or target not in REGISTRY:
+        raise SourceFormatError(f"{where}: target {target!r} is not a core_reports__* table declared in warehouse/registry/reports.py")
+    for c in raw["column"]:
+        if not _IDENTIFIER.match(str(c.get("name", ""))):
+            raise SourceFormatError(f"{where}: column name {c.get('name')!r} is not a plain identifier (lowercase letters, digits, _)")
+
+
 def load_spec(path: Path) -> Spec:
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
@@ -87,6 +103,7 @@ def load_spec(path: Path) -> Spec:
     for key in ("name", "target", "column"):
         if key not in raw:
             raise SourceFormatError(f"{where}: missing {key!r}")
+    _check_identifiers(raw, where)
     extract = raw.get("extract", {})
     match = raw.get("match", {})
     columns = []

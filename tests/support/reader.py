@@ -21,7 +21,7 @@ QUERIES = {
     "lad_sum_2021": "SELECT sum(population) FROM core_population__estimates WHERE regexp_matches(area_code, '^E0[6-9]') AND year = 2021 AND sex = 'persons' AND age = 'all'",
 }
 BUILD_ID = "SELECT max(publish_id) FROM core_build__publishes"
-SLOW_OPEN_SECONDS = 1.0
+SLOW_OPEN_SECONDS = 10.0  # DuckDB never waits on a lock (it raises), so only a real block is this slow; 2 loaded cores can take >1 s
 
 
 def main(warehouse: str, stop_file: str, out_file: str, *options: str) -> None:
