@@ -105,7 +105,8 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
     return landed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists: the owner of a temporary file named after it may still be writing."""
     if pid == os.getpid():
         return True
     try:
@@ -129,7 +130,7 @@ def remove_stale_partials(landing_root: Path) -> list[Path]:
     removed = []
     for path in [*landing_root.rglob(".*.partial-*"), *landing_root.rglob(".download-*")]:
         pid_text = path.name.rsplit("-", 1)[-1]
-        if not path.is_file() or not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        if not path.is_file() or not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)

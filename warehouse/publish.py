@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from sources.landing import remove_stale_partials
+from sources.landing import pid_alive, remove_stale_partials
 from warehouse import build_diff, loader
 from warehouse.ddl import quote_ident, quote_literal
 from warehouse.paths import WarehousePaths
@@ -54,23 +54,11 @@ def remove_stale_temporaries(paths: WarehousePaths) -> list[Path]:
     removed = remove_stale_partials(paths.landing)
     for tmp in paths.folder.glob(f".{paths.published.name}{_TMP_MARK}*"):
         pid_text = tmp.name.split(_TMP_MARK, 1)[1].split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and pid_alive(int(pid_text)):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
