@@ -36,18 +36,28 @@ def _record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str 
     )
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when the main schema has a table called ``name``."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]
+    ).fetchall()[0][0])
+
+
+def _create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Create ``table`` from the registry, with its comments, unless it exists (tables that accumulate rows)."""
+    if not table_exists(con, table.name):
+        con.execute(ddl.create_table_sql(table))
+        for statement in ddl.comment_sql(table):
+            con.execute(statement)
+
+
 def last_fingerprint(con: duckdb.DuckDBPyConnection, table_name: str) -> str | None:
     """The input fingerprint of the table's last successful load (None if never loaded)."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [LOADS_TABLE]
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, LOADS_TABLE):
         return None
     rows = con.execute(f"SELECT fingerprint FROM {LOADS_TABLE} WHERE table_name = ?", [table_name]).fetchall()
     row = rows[0] if rows else None
-    live = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table_name]
-    ).fetchall()[0][0]
+    live = table_exists(con, table_name)
     return row[0] if row and live else None
 
 
@@ -108,13 +118,7 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
     key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
     con.execute("BEGIN TRANSACTION")
     try:
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table.name]
-        ).fetchall()[0][0]
-        if not exists:
-            con.execute(ddl.create_table_sql(table))
-            for statement in ddl.comment_sql(table):
-                con.execute(statement)
+        _create_if_missing(con, table)
         con.register("_incoming_frame", validated)
         try:
             before = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
@@ -157,13 +161,7 @@ def replace_rows(
     name = ddl.quote_ident(table.name)
     con.execute("BEGIN TRANSACTION")
     try:
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table.name]
-        ).fetchall()[0][0]
-        if not exists:
-            con.execute(ddl.create_table_sql(table))
-            for statement in ddl.comment_sql(table):
-                con.execute(statement)
+        _create_if_missing(con, table)
         con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} = ?", [key_value])
         con.register("_incoming_frame", validated)
         try:
