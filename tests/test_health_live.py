@@ -7,31 +7,21 @@ import os
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, RunRequest, SkipReason, build_schedule_context, materialize
+from dagster import RunRequest, SkipReason, build_schedule_context
 
 from pipelines.assets import health as health_assets
-from pipelines.assets import indicators as union_assets
 from pipelines.resources import SourcesResource, WarehouseResource
 from sources import fingertips as ft
-from sources.catalogue import snapshot_file
-from tests.support.fingertips_recordings import FIXTURES, QuickServer, changes_reply, data_path, from_bundled, serve_fingertips
+from tests.support.fingertips_recordings import QuickServer, changes_reply, data_path, recorded_bodies, run_health_live, serve_fingertips
 from tests.support.http_server import Reply
 
 pytestmark = pytest.mark.slow
-RESHAPED = ["fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable", "fingertips_40502_u75_preventable_cancer"]
 
 
 @pytest.fixture(scope="module")
 def recordings(built_warehouse):
     """API responses for every source: bundled values re-rendered in the real layout, the real 93356 export, synthetic by-cause."""
-    con = duckdb.connect(str(built_warehouse), read_only=True)
-    region_of = dict(con.execute("""SELECT child_code, parent_code FROM core_geo__area_membership
-                                    WHERE parent_type = 'region' AND relationship = 'within'""").fetchall())
-    con.close()
-    data = {s: from_bundled(s, region_of) for s in RESHAPED}
-    data["fingertips_export_93356"] = snapshot_file("fingertips_export_93356").read_bytes()
-    data["fingertips_u75_mortality_by_cause"] = (FIXTURES / "u75_mortality_by_cause_synthetic.csv").read_bytes()
-    return data
+    return recorded_bodies(built_warehouse)
 
 
 @pytest.fixture()
@@ -43,14 +33,7 @@ def api(recordings, monkeypatch):
 
 
 def _run_live(warehouse_file, raise_on_error=True):
-    from pipelines.definitions import publish
-
-    return materialize(
-        [*health_assets.assets, union_assets.core_indicators, publish],
-        selection=[*[k for a in health_assets.assets for k in a.keys], *union_assets.core_indicators.keys, publish.key],
-        resources={"warehouse": WarehouseResource(path=str(warehouse_file)), "sources": SourcesResource(mode="live")},
-        instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
-    )
+    return run_health_live(warehouse_file, raise_on_error)
 
 
 def _values(path, where="TRUE"):

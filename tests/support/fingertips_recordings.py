@@ -114,3 +114,40 @@ class QuickServer(RecordedServer):
     def __init__(self) -> None:
         super().__init__()
         self._thread = threading.Thread(target=lambda: self._httpd.serve_forever(poll_interval=0.05), daemon=True)
+
+
+RESHAPED_SOURCES = ["fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable", "fingertips_40502_u75_preventable_cancer"]
+
+
+def recorded_bodies(warehouse_file: Path) -> dict[str, bytes]:
+    """The API's answer for every health source: bundled values re-rendered in the real layout (regions read from
+    the built warehouse), the real 93356 export, and the synthetic by-cause file."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_file), read_only=True)
+    try:
+        region_of = dict(con.execute("""SELECT child_code, parent_code FROM core_geo__area_membership
+                                        WHERE parent_type = 'region' AND relationship = 'within'""").fetchall())
+    finally:
+        con.close()
+    data = {s: from_bundled(s, region_of) for s in RESHAPED_SOURCES}
+    data["fingertips_export_93356"] = snapshot_file("fingertips_export_93356").read_bytes()
+    data["fingertips_u75_mortality_by_cause"] = (FIXTURES / "u75_mortality_by_cause_synthetic.csv").read_bytes()
+    return data
+
+
+def run_health_live(warehouse_file: Path, raise_on_error: bool = True):
+    """Materialise the real health assets in live mode, then the indicator union and the publish asset."""
+    from dagster import DagsterInstance, materialize
+
+    from pipelines.assets import health as health_assets
+    from pipelines.assets import indicators as union_assets
+    from pipelines.definitions import publish
+    from pipelines.resources import SourcesResource, WarehouseResource
+
+    return materialize(
+        [*health_assets.assets, union_assets.core_indicators, publish],
+        selection=[*[k for a in health_assets.assets for k in a.keys], *union_assets.core_indicators.keys, publish.key],
+        resources={"warehouse": WarehouseResource(path=str(warehouse_file)), "sources": SourcesResource(mode="live")},
+        instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
+    )
