@@ -68,7 +68,11 @@ def report_asset():
         from warehouse.report import write_report
 
         out = warehouse.paths.folder / "observatory_report.html"
-        sections = write_report(warehouse.paths.published, out)
+        published = warehouse.paths.published
+        if out.exists() and out.stat().st_mtime >= published.stat().st_mtime:
+            context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")
+            return MaterializeResult(metadata={"path": str(out), "skipped": "the published warehouse has not changed"})
+        sections = write_report(published, out)
         missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
         for line in missing:
             context.log.warning(f"report section not shown: {line}")
