@@ -330,16 +330,37 @@ def _lines(words: Sequence[Word]) -> list[Line]:
     return [Line(sorted(ws, key=lambda w: w.x0)) for ws in lines]
 
 
-def _seg_gap(lines: Sequence[Line]) -> float:
+def _seg_gap(lines: Sequence[Line], space: float = 0.0) -> float:
+    """The least gap between two columns: wider than half a glyph height and than a word space of the font.
+
+    A monospaced font's word space is as wide as a glyph, so a single space must not part columns there.
+    """
     heights = [w.height for line in lines for w in line.words]
-    return max(2.5, 0.5 * statistics.median(heights)) if heights else 3.0
+    return max(2.5, 0.5 * statistics.median(heights) if heights else 3.0, 1.3 * space)
+
+
+def _space_width(chars: Sequence[dict]) -> float:
+    """The median width of the page's space characters (0 when the text layer has none)."""
+    widths = sorted(c["x1"] - c["x0"] for c in chars if c["text"] == " " and c["x1"] > c["x0"])
+    return widths[len(widths) // 2] if len(widths) >= 10 else 0.0
 
 
 def _is_numeric(text: str) -> bool:
     return bool(_NUMERIC.match(text.strip())) if text.strip() else False
 
 
+def _running_text(line: Line) -> bool:
+    """A justified line of prose: six or more words, few figures, and the gaps between them all about equal."""
+    words = line.words
+    if len(words) < 6 or sum(1 for w in words if _HAS_DIGIT.search(w.text)) >= 0.3 * len(words):
+        return False
+    gaps = [b.x0 - a.x1 for a, b in zip(words, words[1:])]
+    return max(gaps) - min(gaps) < 0.5 * max(w.height for w in words)
+
+
 def _tabular(line: Line, gap: float) -> bool:
+    if _running_text(line):
+        return False
     segs = line.segments(gap)
     if len(segs) >= 3:
         return True
@@ -438,7 +459,7 @@ def _ruled_regions(view, settings: dict | None = None) -> list[_Region]:
     return regions
 
 
-def _gutter(words: Sequence[Word], width: float) -> float | None:
+def _gutter(words: Sequence[Word], width: float, space: float = 0.0) -> float | None:
     """The x of a gutter between two columns of text: a channel near the middle that almost no line crosses."""
     if len(words) < 40:
         return None
@@ -466,18 +487,31 @@ def _gutter(words: Sequence[Word], width: float) -> float | None:
     mid = (best[0] + best[1])  # bins are 2 pt wide: (a + b) / 2 * 2
     left = sum(1 for w in words if w.xc < mid)
     right = len(words) - left
-    return mid if left >= 15 and right >= 15 else None
+    if left < 15 or right < 15:
+        return None
+    # a gutter is a page layout only beside running text: a channel between columns of labels and figures
+    # is a wide table's own whitespace
+    gap = _seg_gap(lines, space)
+    prose = sum(1 for line in lines if (line.x1 < mid or line.x0 > mid) and _prose_line(line, gap))
+    return mid if prose >= 5 else None
 
 
-def _unruled_regions(words: Sequence[Word], width: float) -> list[_Region]:
-    mid = _gutter(words, width)
+def _prose_line(line: Line, gap: float) -> bool:
+    """A line of running text: one run of five or more words, mostly not figures."""
+    if len(line.segments(gap)) != 1 or len(line.words) < 5:
+        return False
+    return sum(1 for w in line.words if _HAS_DIGIT.search(w.text)) < 0.3 * len(line.words)
+
+
+def _unruled_regions(words: Sequence[Word], width: float, space: float = 0.0) -> list[_Region]:
+    mid = _gutter(words, width, space)
     groups = [list(words)] if mid is None else [[w for w in words if w.xc < mid], [w for w in words if w.xc >= mid]]
     regions = []
     for group in groups:
         lines = _lines(group)
         if not lines:
             continue
-        gap = _seg_gap(lines)
+        gap = _seg_gap(lines, space)
         heights = [line.bottom - line.top for line in lines]
         pitch = statistics.median(heights) if heights else 10
         flags = [_tabular(line, gap) for line in lines]
@@ -536,13 +570,28 @@ def _column_edges(lines: Sequence[Line], gap: float, v_rules: Sequence[float], b
     separators: list[float] = []
     channels: list[tuple[float, float]] = []
     if body:
-        intervals = sorted((w.x0, w.x1) for line in body for w in line.words)
+        # a channel is whitespace in (almost) every body line: one line in ten may cross it (a centred
+        # heading over a column of figures, an over-long label), so one stray line does not merge columns
         min_channel = 0.25 * statistics.median(w.height for line in body for w in line.words)
-        reach = intervals[0][1]
-        for x0, x1 in intervals[1:]:
-            if x0 > reach + min_channel:
-                channels.append((reach, x0))
-            reach = max(reach, x1)
+        lo = int(min(line.x0 for line in body)) - 1
+        hi = int(max(line.x1 for line in body)) + 2
+        ink = [0] * (hi - lo + 1)
+        for line in body:
+            covered = [False] * len(ink)
+            for w in line.words:
+                for k in range(int(w.x0) - lo, int(w.x1) - lo + 1):
+                    covered[k] = True
+            for k, c in enumerate(covered):
+                ink[k] += c
+        allowed = len(body) // 10
+        start = None
+        for k, n in enumerate(ink):
+            if n <= allowed and start is None:
+                start = k
+            elif n > allowed and start is not None:
+                if start > 0 and k - start >= min_channel:
+                    channels.append((start + lo, k + lo))
+                start = None
     all_words = [w for line in lines for w in line.words]
     rules = []
     for x in v_rules:
@@ -648,11 +697,11 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
     return rows
 
 
-def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame: _Frame, gap_hint: float | None = None):
+def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame: _Frame, space: float = 0.0):
     lines = _lines([w for w in words if _inside(w, region.bbox)])
     if len(lines) < 2:
         return None
-    gap = gap_hint or _seg_gap(lines)
+    gap = _seg_gap(lines, space)
     edges = _column_edges(lines, gap, region.v_rules, region.bbox, region.cells)
     rule_spans = {x: [(c[1], c[3]) for c in region.cells if abs(c[0] - x) < 0.6 or abs(c[2] - x) < 0.6] for x in edges}
     rule_spans = {x: spans for x, spans in rule_spans.items() if spans}
@@ -968,11 +1017,12 @@ def extract_page(page, page_number: int, ruled_settings: dict | None = None) -> 
             accepted.append(region)
     accepted = [_widen(r, words) for r in accepted]
     rest = [w for w in words if not any(_inside(w, r.bbox, pad=2) for r in accepted)]
-    regions = accepted + _unruled_regions(rest, frame.size[0])
+    space = _space_width(chars)
+    regions = accepted + _unruled_regions(rest, frame.size[0], space)
     tables = []
     for region in sorted(regions, key=lambda r: (r.bbox[1], r.bbox[0])):
         pool = words if region.method == "ruled" else rest
-        table = _grid_cells(page_number, region, pool, frame)
+        table = _grid_cells(page_number, region, pool, frame, space)
         if table is not None:
             tables.append(table)
     return tables
