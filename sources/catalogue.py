@@ -33,6 +33,9 @@ class CatalogueEntry:
     sha256: str
     via: str = ""
     download_url: str = ""
+    # Date the figures in this byte-exact file are known to have been published by (the publisher's
+    # release date, or the day the named mirror captured them); "" when not known. Dates the value history.
+    published: str = ""
 
     @property
     def file(self) -> Path:

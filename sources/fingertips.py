@@ -59,9 +59,9 @@ class Indicator:
     unit: str
     polarity: str
     value_type: str
-    aggregation: str
     age: str
     year_type: str
+    aggregation: str = ""  # from the [[aggregation_rule]] of `value_type` (never set per indicator)
     aliases: tuple[str, ...] = ()
     multiplier: float | None = None
     ci_method: str | None = None
@@ -86,6 +86,7 @@ class Source:
     parent_area_type_id: int | None = None
     live_only: bool = False
     metadata: bool = False
+    archive: bool = False  # an earlier vintage: bundled only, lands in the vintages table and the value history
     publisher: str = ""
     title: str = ""
     url: str = ""
@@ -93,9 +94,19 @@ class Source:
 
 
 @dataclass(frozen=True)
+class AggregationRule:
+    """How values of one value type may be combined across areas, and why."""
+
+    value_type: str
+    aggregation: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     indicators: dict[str, Indicator]
     sources: tuple[Source, ...]
+    rules: dict[str, AggregationRule] = field(default_factory=dict)
 
     def indicator(self, indicator_id: str) -> Indicator:
         try:
@@ -136,10 +147,22 @@ def catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     """The indicator catalogue, checked: known polarity and aggregation, no duplicate ids, sources name catalogued ids."""
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
+    rules: dict[str, AggregationRule] = {}
+    for item in raw.get("aggregation_rule", []):
+        rule = AggregationRule(**item)
+        if rule.value_type in rules:
+            raise ValueError(f"{path.name}: two aggregation rules for value type {rule.value_type!r}")
+        rules[rule.value_type] = rule
     indicators: dict[str, Indicator] = {}
     for item in raw.get("indicator", []):
         item = dict(item)
         item["aliases"] = tuple(item.get("aliases", ()))
+        if "aggregation" in item:
+            raise ValueError(f"{path.name}: indicator {item.get('id')} sets `aggregation`; it follows from the [[aggregation_rule]] of its value type")
+        rule = rules.get(item.get("value_type", ""))
+        if rule is None:
+            raise ValueError(f"{path.name}: indicator {item.get('id')} has value type {item.get('value_type')!r} with no [[aggregation_rule]]; known: {sorted(rules)}")
+        item["aggregation"] = rule.aggregation
         ind = Indicator(**item)
         if ind.id in indicators:
             raise ValueError(f"{path.name}: indicator {ind.id} is listed twice")
@@ -158,10 +181,12 @@ def catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
         unknown = [i for i in src.indicators if i not in indicators]
         if unknown:
             raise ValueError(f"{path.name}: source {src.source_id} names uncatalogued indicator(s) {unknown}")
+        if src.archive and (src.live_only or src.metadata):
+            raise ValueError(f"{path.name}: archive source {src.source_id} must be a bundled data file")
         if src.live_only and not (src.publisher and src.title and src.licence):
             raise ValueError(f"{path.name}: live-only source {src.source_id} needs publisher, title and licence for its provenance")
         sources.append(src)
-    return Catalogue(indicators, tuple(sources))
+    return Catalogue(indicators, tuple(sources), rules)
 
 
 def _norm(text: str) -> str:
@@ -246,7 +271,7 @@ def canonical_period_label(label: str) -> str:
 
 # --- reading the publisher's CSV -------------------------------------------------------------------
 
-# The frame every parser returns (the builder in `warehouse.health` adds vintage and method).
+# The frame every parser returns (the builder in `warehouse.transforms.health` adds vintage and method).
 PARSED_COLUMNS = [
     "indicator_id", "indicator_name", "area_code", "area_name", "publisher_area_type", "parent_code",
     "sex", "age", "category_type", "category", "period_label", "period_start", "period_end",
@@ -496,22 +521,31 @@ def parse_trafford_themes(f: InputFile) -> pd.DataFrame:
     if missing:
         raise SourceFormatError(f"{f.label}: expected column(s) {missing} not found; the file has {list(raw.columns)}")
     ind = _single_indicator(raw, f)
-    sexes = {"Male", "Female", "Persons"}
-    share = {c: raw[c].str.strip().isin(sexes).mean() if len(raw) else 0.0 for c in ("inequality", "unit")}
-    sex_col = max(share, key=share.get)
-    if share[sex_col] < 0.5:
-        raise SourceFormatError(f"{f.label}: neither `inequality` ({sorted(set(raw['inequality']))[:4]}) nor `unit` ({sorted(set(raw['unit']))[:4]}) holds the sex")
+    sex_col = _sex_column(raw, ("inequality", "unit"), f)
     return _trafford_out(raw, ind, raw[sex_col], raw["compared_to_England"], _blank_to_none(raw["area_type"]), f)
 
 
+def _sex_column(raw: pd.DataFrame, candidates: tuple[str, ...], f: InputFile) -> str:
+    """The column holding Male/Female/Persons: the candidate where most values are a sex (at least half)."""
+    sexes = {"Male", "Female", "Persons"}
+    present = [c for c in candidates if c in raw.columns]
+    share = {c: raw[c].str.strip().isin(sexes).mean() if len(raw) else 0.0 for c in present}
+    best = max(share, key=share.get) if share else None
+    if best is None or share[best] < 0.5:
+        seen = {c: sorted(set(raw[c]))[:4] for c in present}
+        raise SourceFormatError(f"{f.label}: none of the columns {present} holds the sex (Male/Female/Persons): {seen}")
+    return best
+
+
 def parse_trafford_dashboard(f: InputFile) -> pd.DataFrame:
-    """``dashboard`` layout (fingertipsR pull): one indicator, Persons, ``significance`` = comparison with England."""
+    """``dashboard`` layout (fingertipsR pull): one indicator, sex in ``unit`` (Persons) or ``group`` (Male/Female),
+    ``significance`` = comparison with England."""
     raw = _trafford_frame(f, DASHBOARD_COLUMNS)
     missing = [c for c in DASHBOARD_COLUMNS if c not in raw.columns]
     if missing:
         raise SourceFormatError(f"{f.label}: expected column(s) {missing} not found; the file has {list(raw.columns)}")
     ind = _single_indicator(raw, f)
-    return _trafford_out(raw, ind, raw["unit"], raw["significance"], None, f)
+    return _trafford_out(raw, ind, raw[_sex_column(raw, ("group", "unit"), f)], raw["significance"], None, f)
 
 
 def parse(f: InputFile) -> pd.DataFrame:
