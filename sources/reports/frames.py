@@ -15,12 +15,19 @@ import pandas as pd
 
 from sources.reports import SOURCE_ID
 from sources.reports.claims import Claim, PlaceMatcher, extract_claims
-from sources.reports.intake import Intake, Limits, inspect_document, read_text
+import re
+
+from sources.catalogue import sha256_of
+from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, read_text
 from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, extract_document
 from sources.reports.specs import Spec, all_specs, apply_spec
 from sources.reports.text_tables import lines_of, pipe_tables
 
 CORE_TABLES = ("core_reports__documents", "core_reports__tables", "core_reports__cells", "core_reports__claims")
+
+
+class _Implausible(ValueError):
+    pass
 
 
 @dataclass
@@ -55,6 +62,45 @@ def pdf_lines(path: Path, password: str | None = None) -> list[tuple[int, int, s
     return out
 
 
+_TOKEN = re.compile(r"\S+")
+_WORDLIKE = re.compile(r"^[\"'(\[]*([A-Za-z][a-z]*(?:[-'][A-Za-z]+)*|\d[\d,.]*%?|[£$€]\d[\d,.]*[mkbn]?)[)\]\"'.,;:!?%]*$")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+
+
+def implausible_text(text: str) -> str | None:
+    """Why a text document does not read as language (random bytes, binary data named .txt), else None.
+
+    Running text is mostly word-like tokens (letters with a vowel, or figures) and has almost no control
+    characters; a file failing either test is quarantined rather than read for tables and claims.
+    """
+    if not text.strip():
+        return None
+    control = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\n\r\t\f") or 0x7F <= ord(ch) < 0xA0 or ch == "\ufffd")
+    if control > max(2, 0.01 * len(text)):
+        return f"not plausible text: {control} control or undecodable characters in {len(text)}"
+    tokens = _TOKEN.findall(text[:200_000])
+    wordlike = sum(1 for t in tokens if _WORDLIKE.match(t) and (_VOWEL.search(t) or t[0].isdigit() or t[0] in "£$€"))
+    if tokens and wordlike < 0.5 * len(tokens):
+        return f"not plausible text: only {wordlike} of {len(tokens)} tokens look like words or figures"
+    return None
+
+
+def failed_document(path: Path, reason: str, *, file_name: str | None = None, password: str | None = None) -> Processed:
+    """A document quarantined before its extraction finished (over its budget, or its worker died)."""
+    name = file_name or path.name
+    kind = TEXT_SUFFIXES.get(Path(name).suffix.lower(), "pdf")
+    sha = sha256_of(path)
+    intake = Intake(path, sha, name, path.stat().st_size, kind=kind, password=password).quarantine(reason)
+    ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    tables_frame, cells_frame = tables_frames(sha, [])
+    return Processed(intake, {
+        "core_reports__documents": _document_frame(intake, 0, 0, ingested_at),
+        "core_reports__tables": tables_frame,
+        "core_reports__cells": cells_frame,
+        "core_reports__claims": claims_frame(sha, [], kind),
+    })
+
+
 def _stamp(frame: pd.DataFrame, document_id: str, locator) -> pd.DataFrame:
     return frame.assign(source_id=SOURCE_ID, source_sha256=document_id, source_locator=locator)
 
@@ -67,10 +113,12 @@ def tables_frames(document_id: str, tables: list[ExtractedTable]) -> tuple[pd.Da
         box = (min(c.x0 for c in boxed), min(c.top for c in boxed), max(c.x1 for c in boxed), max(c.bottom for c in boxed)) \
             if boxed else (None, None, None, None)
         header = " / ".join(" | ".join(x.replace("\n", " ") for x in row) for row in grid[:t.header_rows]) or None
+        quality, faults = t.assess()
         table_rows.append({
             "document_id": document_id, "table_index": index, "page": t.page, "last_page": t.last_page,
             "n_rows": t.n_rows, "n_cols": t.n_cols, "header_rows": t.header_rows, "method": t.method,
             "rotation": t.rotation, "x0": box[0], "top": box[1], "x1": box[2], "bottom": box[3], "header_text": header,
+            "quality": quality, "quality_flags": "; ".join(faults) or None,
             "source_locator": f"page {t.page}" + (f"-{t.last_page}" if t.last_page != t.page else "") + f", table {index}",
         })
         for c in t.cells:
@@ -81,7 +129,7 @@ def tables_frames(document_id: str, tables: list[ExtractedTable]) -> tuple[pd.Da
             })
     tables_frame = pd.DataFrame(table_rows, columns=[
         "document_id", "table_index", "page", "last_page", "n_rows", "n_cols", "header_rows", "method", "rotation",
-        "x0", "top", "x1", "bottom", "header_text", "source_locator"])
+        "x0", "top", "x1", "bottom", "header_text", "quality", "quality_flags", "source_locator"])
     cells_frame = pd.DataFrame(cell_rows, columns=[
         "document_id", "page", "table_index", "row_index", "col_index", "text", "x0", "top", "x1", "bottom", "is_header",
         "source_locator"])
@@ -145,8 +193,14 @@ def process_document(
                 claims = extract_claims(pdf_lines(intake.read_path, intake.password), places)
             else:
                 text = read_text(intake.path)
+                junk = implausible_text(text)
+                if junk:
+                    raise _Implausible(junk)
                 tables = pipe_tables(text) if intake.kind in ("markdown", "text") else []
                 claims = extract_claims(lines_of(text), places)
+        except _Implausible as err:
+            intake.quarantine(str(err))
+            tables, claims = [], []
         except Exception as err:  # noqa: BLE001 - one bad document must not break the run
             intake.quarantine(f"extraction failed: {type(err).__name__}: {str(err)[:200]}")
             tables, claims = [], []

@@ -48,6 +48,12 @@ from pdfplumber.page import FilteredPage
 EXTRACTOR_VERSION = "reports-tables-1"
 _NUMERIC = re.compile(r"^[\s(£$€+\-–—−]*\d[\d,.\s]*%?[)\s]*$")
 _HAS_DIGIT = re.compile(r"\d")
+_FIGURE = re.compile(r"(?<![\w.,])[(£$€+\-–—−]?\d[\d,.]*%?\)?(?![\w])")
+
+
+def _is_numeric_single(text: str) -> bool:
+    """One figure, possibly printed with a space as thousands separator (``98 452``)."""
+    return bool(re.fullmatch(r"[(£$€+\-–—−]?\d{1,3}( \d{3})+([.,]\d+)?%?\)?", text.strip()))
 
 RULED_SETTINGS = {
     "vertical_strategy": "lines",
@@ -164,6 +170,38 @@ class ExtractedTable:
         for c in self.cells:
             rows[c.row][c.col] = c.text
         return rows
+
+    def assess(self) -> tuple[float, list[str]]:
+        """A quality score (0..1) and the suspected faults of this table, from its grid alone.
+
+        The score is the mean of three shares over the body rows (below the header): cells holding one value
+        (not two figures run together, which is what a lost column separator leaves), rows filling as many
+        columns as the fullest usual row (a merged or split row leaves a ragged one), and cells of one line
+        or of text (stacked figures in one cell are rows merged). Faults: ``merged columns`` when more than
+        one body row in ten has two figures in one cell, ``merged rows`` when a cell stacks figures on
+        several lines, ``sparse`` when fewer than half the body cells hold anything.
+        """
+        grid = self.grid()
+        body = [row for row in grid[self.header_rows:] if any(row)] or [row for row in grid if any(row)]
+        cells = [t for row in body for t in row if t]
+        if not body or not cells:
+            return 0.0, ["empty"]
+        pair = [t for t in cells if len(_FIGURE.findall(t)) >= 2 and not _is_numeric_single(t)]
+        stacked = [t for t in cells if "\n" in t and all(_is_numeric(x) for x in t.split("\n"))]
+        filled = sorted(sum(1 for t in row if t) for row in body)
+        usual = filled[int(0.8 * (len(filled) - 1))]
+        regular = sum(1 for n in filled if n >= usual or n == 1) / len(filled)  # one-cell rows: headings
+        single = 1 - len(pair) / len(cells)
+        one_line = 1 - len(stacked) / len(cells)
+        faults = []
+        rows_with_pair = sum(1 for row in body if any(t in pair for t in row if t))
+        if rows_with_pair > max(1, 0.1 * len(body)):
+            faults.append("merged columns")
+        if stacked:
+            faults.append("merged rows")
+        if len(cells) < 0.5 * len(body) * max(1, self.n_cols):
+            faults.append("sparse")
+        return round((single + regular + one_line) / 3, 3), faults
 
 
 # --- orientation --------------------------------------------------------------------------------
