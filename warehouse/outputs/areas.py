@@ -1,0 +1,146 @@
+"""Finding areas and indicators by what a person types: codes, exact names, words of a name, or a near miss.
+
+``resolve_area`` is the one rule every analyst command uses (``profile``, ``compare``, the profile pages):
+
+1. an area code (``E06000010``, ``north``), case-insensitive;
+2. an exact name, ignoring case, punctuation and the ONS suffixes ", City of" / ", County of";
+3. the typed words as whole words of a name ("Hull" is a word of "Kingston upon Hull, City of", not of
+   "Solihull"): one match wins; several matches where exactly one is a local authority district pick the
+   district (a bare place name means the council area; the bodies named after it are listed as alternatives);
+4. otherwise a fuzzy match (rapidfuzz's weighted ratio) wins only when it is clearly ahead of the next one.
+
+Anything else raises :class:`AreaNotFound` or :class:`AmbiguousArea`, whose message lists the candidates
+with their codes, so the user can type a code instead. Today's areas are preferred over abolished ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from warehouse.engine.queries import sql_text
+
+FUZZY_MIN_SCORE = 85  # weighted ratio a fuzzy match must reach
+FUZZY_LEAD = 5  # and by how much it must beat the runner-up
+AREA_TYPES = ("country", "group", "region", "combined_authority", "county", "lad")
+
+
+class AreaLookupError(LookupError):
+    """A name or code that does not pick out exactly one area; the message says what to type instead."""
+
+
+class AreaNotFound(AreaLookupError):
+    pass
+
+
+class AmbiguousArea(AreaLookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    type: str
+    is_current: bool = True
+    region_code: str | None = None
+    region_name: str | None = None
+    also: tuple[str, ...] = field(default=())  # other areas the typed name also matched (for a note)
+
+    def label(self) -> str:
+        return f"{self.name} ({self.code}, {self.type.replace('_', ' ')})"
+
+
+def _normalise(name: str) -> str:
+    name = re.sub(r",\s*(city|county) of$", "", name.strip(), flags=re.I)
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+
+
+def all_areas(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every area (current first) with its region; see ``analyst_areas.sql``."""
+    return con.execute(sql_text("analyst_areas")).df()
+
+
+def _area(row, also=()) -> Area:
+    return Area(row.area_code, row.area_name, row.area_type, bool(row.is_current),
+                None if pd.isna(row.region_code) else row.region_code,
+                None if pd.isna(row.region_name) else row.region_name, tuple(also))
+
+
+def _candidates_text(rows: pd.DataFrame, limit: int = 8) -> str:
+    shown = [f"{r.area_name} ({r.area_code}, {r.area_type.replace('_', ' ')}{'' if r.is_current else ', abolished'})"
+             for r in rows.head(limit).itertuples()]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return "; ".join(shown) + more
+
+
+def resolve_area(con: duckdb.DuckDBPyConnection, text: str, areas: pd.DataFrame | None = None) -> Area:
+    """The one area ``text`` names (code, name, words of a name, or a clear fuzzy match); see the module doc."""
+    areas = all_areas(con) if areas is None else areas
+    typed = text.strip()
+    if not typed:
+        raise AreaNotFound("No area given: type a name such as 'Kingston upon Hull' or a code such as E06000010.")
+    by_code = areas[areas["area_code"].str.lower() == typed.lower()]
+    if not by_code.empty:
+        return _area(next(by_code.itertuples()))
+    wanted = _normalise(typed)
+    normalised = areas["area_name"].map(_normalise)
+    exact = areas[normalised == wanted]
+    if not exact.empty:
+        current = exact[exact["is_current"]]
+        return _area(next((current if not current.empty else exact).itertuples()))
+    pattern = re.compile(rf"\b{re.escape(wanted)}\b")
+    words = areas[normalised.map(lambda n: bool(pattern.search(n)))]
+    current_words = words[words["is_current"]]
+    if not current_words.empty:
+        words = current_words
+    if len(words) == 1:
+        return _area(next(words.itertuples()))
+    if len(words) > 1:
+        lads = words[words["area_type"] == "lad"]
+        if len(lads) == 1:
+            others = words[words["area_type"] != "lad"]
+            return _area(next(lads.itertuples()), also=tuple(f"{r.area_name} ({r.area_code})" for r in others.itertuples()))
+        raise AmbiguousArea(f"{typed!r} matches {len(words)} areas: {_candidates_text(words)}. Type the code or a fuller name.")
+    choices = dict(zip(areas.index, normalised))
+    best = process.extract(wanted, choices, scorer=fuzz.WRatio, limit=6)
+    if best and best[0][1] >= FUZZY_MIN_SCORE and (len(best) == 1 or best[0][1] - best[1][1] >= FUZZY_LEAD):
+        return _area(next(areas.loc[[best[0][2]]].itertuples()))
+    near = areas.loc[[b[2] for b in best if b[1] >= 60]]
+    if near.empty:
+        raise AreaNotFound(f"No area matches {typed!r}. List areas with `observatory areas SEARCH`.")
+    raise AmbiguousArea(f"{typed!r} is not an area name; did you mean: {_candidates_text(near)}? Type the code or the full name.")
+
+
+def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area_type: str | None = None,
+                 include_abolished: bool = False) -> pd.DataFrame:
+    """Areas whose name or code contains ``search`` (words, any order), else the closest fuzzy matches."""
+    areas = all_areas(con)
+    if not include_abolished:
+        areas = areas[areas["is_current"]]
+    if area_type:
+        areas = areas[areas["area_type"] == area_type]
+    if not search:
+        return areas.reset_index(drop=True)
+    words = _normalise(search).split()
+    haystack = areas["area_name"].map(_normalise) + " " + areas["area_code"].str.lower()
+    hits = areas[haystack.map(lambda h: all(re.search(rf"\b{re.escape(w)}", h) for w in words))]
+    if hits.empty:
+        scored = process.extract(_normalise(search), dict(zip(areas.index, areas["area_name"].map(_normalise))),
+                                 scorer=fuzz.WRatio, limit=10)
+        hits = areas.loc[[s[2] for s in scored if s[1] >= 60]]
+    return hits.reset_index(drop=True)
+
+
+def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> pd.DataFrame:
+    """Indicators whose id, name, domain or unit contains every typed word (case-insensitive)."""
+    frame = con.execute(sql_text("analyst_indicators")).df()
+    if not search:
+        return frame
+    haystack = (frame["indicator_id"] + " " + frame["name"] + " " + frame["domain"].fillna("") + " " + frame["unit"].fillna("")).str.lower()
+    words = search.lower().split()
+    return frame[haystack.map(lambda h: all(w in h for w in words))].reset_index(drop=True)

@@ -1,0 +1,410 @@
+"""Area profile pages: one self-contained HTML file per area, drawn the way OHID Fingertips draws them.
+
+For each area (LAD, county/UA, combined authority, region, England, the two groups) a page shows every
+indicator's latest value with its 95% confidence interval, the England and region values, and a **spine
+chart** row: the area's value against the England range of local authority districts for the same
+indicator, sex, age and period (worst / 25th / median / 75th / best, oriented by polarity, England's value at
+the centre line, the marker coloured by the area's comparison with England). Each row has a trend sparkline
+with England's series as the benchmark. Below: the population pyramid from the single-year estimates (with
+England's shape as an outline), deprivation, research funding per head where the observatory has it, and a
+source list: every number links to the file it came from (file name, publisher, licence, retrieval date).
+
+Charts are inline SVG (no scripts, no external files), so a page opens anywhere and prints crisply.
+All data for a batch of areas is read with four queries (``warehouse/outputs/sql/profile_*.sql``), so one
+page or all of them cost about the same number of round trips.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from warehouse.engine.queries import sql_text
+from warehouse.outputs.formatting import format_ci, format_value
+
+PROFILE_AREA_TYPES = ("country", "group", "region", "combined_authority", "county", "lad")
+DOMAIN_TITLES = {"health": "Health", "deprivation": "Deprivation", "economy": "Economy and productivity",
+                 "funding": "Research funding per head", "other": "Other measures"}
+# Fingertips' comparison colours: better, similar, worse than England; not compared is an open marker.
+COMPARISON_COLOURS = {"better": "#92D050", "similar": "#FFC000", "worse": "#C00000"}
+NOT_COMPARED = "#ffffff"
+AREA_LINE, ENGLAND_LINE = "#1b4f72", "#9a9a9a"
+SEX_COLOURS = {"female": "#7b3294", "male": "#008837"}
+SPINE_W, SPINE_H = 200, 18
+SPARK_W, SPARK_H = 110, 26
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    code: str
+    path: Path
+    rows: int  # indicator rows drawn (each with a spine chart)
+
+
+def profile_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every current area a profile page is drawn for (see ``PROFILE_AREA_TYPES``)."""
+    return [r[0] for r in con.execute(
+        "SELECT area_code FROM core_geo__areas WHERE is_current AND area_type IN (SELECT unnest($types)) ORDER BY area_code",
+        {"types": list(PROFILE_AREA_TYPES)}).fetchall()]
+
+
+def load(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, pd.DataFrame]:
+    """Everything the pages for ``codes`` need, in four queries."""
+    params = {"codes": list(codes)}
+    return {name: con.execute(sql_text(f"profile_{name}"), params).df()
+            for name in ("areas", "indicators", "trends", "pyramid")}
+
+
+# --- charts (inline SVG) ------------------------------------------------------------------------------
+
+def _num(v) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def spine_position(value: float, worst: float, centre: float, best: float) -> float:
+    """Where ``value`` sits on a spine from worst (0) through the centre (0.5) to best (1), clipped to [0, 1].
+
+    Each half is scaled separately, as Fingertips does, so England's value is always the centre line.
+    Works for either orientation (best above or below worst).
+    """
+    if value == centre:
+        return 0.5
+    if (value - centre) * (worst - centre) > 0:  # on the worst side
+        span = worst - centre
+        t = 0.5 - 0.5 * (value - centre) / span if span else 0.0
+    else:
+        span = best - centre
+        t = 0.5 + 0.5 * (value - centre) / span if span else 1.0
+    return min(1.0, max(0.0, t))
+
+
+def spine_svg(row) -> str:
+    """One spine-chart row: LAD range (light), interquartile range (dark), England line, region and area markers."""
+    lo, q1, q3, hi = (_num(row.lad_min), _num(row.lad_q1), _num(row.lad_q3), _num(row.lad_max))
+    value = _num(row.value)
+    if None in (lo, q1, q3, hi) or value is None or hi == lo:
+        return "<span class='muted'>no England LAD range</span>"
+    polarity = row.polarity or "no_judgement"
+    worst, best = (hi, lo) if polarity == "low_is_good" else (lo, hi)
+    centre = _num(row.england_value)
+    if centre is None or not (min(lo, hi) <= centre <= max(lo, hi)):
+        centre = _num(row.lad_median)
+
+    def x(v: float) -> float:
+        return round(4 + spine_position(v, worst, centre, best) * (SPINE_W - 8), 1)
+
+    a, b = sorted((x(q1), x(q3)))
+    fill = COMPARISON_COLOURS.get(row.compared_to_england or "", NOT_COMPARED)
+    parts = [
+        f"<svg class='spine' role='img' width='{SPINE_W}' height='{SPINE_H}' viewBox='0 0 {SPINE_W} {SPINE_H}'>",
+        f"<title>{html.escape(_spine_title(row, worst, best))}</title>",
+        f"<rect x='4' y='4' width='{SPINE_W - 8}' height='{SPINE_H - 8}' fill='#d9d9d9'/>",
+        f"<rect x='{a}' y='4' width='{max(b - a, 1)}' height='{SPINE_H - 8}' fill='#8c8c8c'/>",
+        f"<line x1='{SPINE_W / 2}' y1='1' x2='{SPINE_W / 2}' y2='{SPINE_H - 1}' stroke='#c00000' stroke-width='2'/>",
+    ]
+    region = _num(row.region_value)
+    if region is not None and row.area_code != row.region_code:
+        rx = x(region)
+        parts.append(f"<path d='M{rx} 4 l4 5 l-4 5 l-4 -5 z' fill='none' stroke='#000' stroke-width='1.2'/>")
+    parts.append(f"<circle cx='{x(value)}' cy='{SPINE_H / 2}' r='5' fill='{fill}' stroke='#333' stroke-width='1'/>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _spine_title(row, worst, best) -> str:
+    u = row.unit
+    return (f"{row.area_name_for_title}: {format_value(row.value, u)}; England {format_value(row.england_value, u)}; "
+            f"LADs: worst {format_value(worst, u)}, 25th {format_value(row.lad_q1, u)}, median {format_value(row.lad_median, u)}, "
+            f"75th {format_value(row.lad_q3, u)}, best {format_value(best, u)} ({int(row.lad_count)} LADs)")
+
+
+def sparkline_svg(series: pd.DataFrame, unit: str | None) -> str:
+    """The area's values over time (solid) and England's (dashed), on one shared scale."""
+    values = series["value"].astype(float).tolist()
+    england = series["england_value"].astype(float).tolist()
+    if len(values) < 2:
+        return "<span class='muted'>one period</span>"
+    everything = [v for v in values + england if not pd.isna(v)]
+    lo, hi = min(everything), max(everything)
+    span = (hi - lo) or 1.0
+    n = len(values)
+
+    def pt(i, v):
+        return f"{3 + i * (SPARK_W - 6) / (n - 1):.1f},{SPARK_H - 3 - (v - lo) / span * (SPARK_H - 6):.1f}"
+
+    area = " ".join(pt(i, v) for i, v in enumerate(values))
+    eng = " ".join(pt(i, v) for i, v in enumerate(england) if not pd.isna(v))
+    first, last = series.iloc[0], series.iloc[-1]
+    title = (f"{first.period_label}: {format_value(first.value, unit)} → {last.period_label}: {format_value(last.value, unit)}"
+             f" (England {format_value(first.england_value, unit)} → {format_value(last.england_value, unit)})")
+    lx, ly = pt(n - 1, values[-1]).split(",")
+    return (f"<svg class='spark' role='img' width='{SPARK_W}' height='{SPARK_H}' viewBox='0 0 {SPARK_W} {SPARK_H}'>"
+            f"<title>{html.escape(title)}</title>"
+            + (f"<polyline points='{eng}' fill='none' stroke='{ENGLAND_LINE}' stroke-width='1.2' stroke-dasharray='3 2'/>" if eng else "")
+            + f"<polyline points='{area}' fill='none' stroke='{AREA_LINE}' stroke-width='1.6'/>"
+            f"<circle cx='{lx}' cy='{ly}' r='2.2' fill='{AREA_LINE}'/></svg>")
+
+
+def pyramid_svg(area: pd.DataFrame, england: pd.DataFrame, area_name: str) -> str:
+    """Population pyramid: % of the area's population at each single year of age, males left, females right,
+    with England's shape as a black outline."""
+    if area.empty:
+        return "<p class='muted'>No single-year population estimates for this area.</p>"
+    w, row_h, mid_gap, top, bottom = 560, 3, 36, 10, 34
+    ages = 91
+    h = top + ages * row_h + bottom
+    total = area["population"].sum()
+    eng_total = england["population"].sum() or 1
+    share = {(r.sex, int(r.age_years)): r.population / total * 100 for r in area.itertuples()}
+    eng_share = {(r.sex, int(r.age_years)): r.population / eng_total * 100 for r in england.itertuples()}
+    peak = max(list(share.values()) + list(eng_share.values()) + [0.1])
+    scale = (w / 2 - mid_gap / 2 - 10) / peak
+    cx = w / 2
+
+    def y(age):
+        return top + (ages - 1 - age) * row_h
+
+    parts = [f"<svg class='pyramid' role='img' width='{w}' height='{h}' viewBox='0 0 {w} {h}'>",
+             f"<title>Population by single year of age, {html.escape(area_name)}</title>"]
+    for sex, sign in (("male", -1), ("female", 1)):
+        colour = SEX_COLOURS[sex]
+        for age in range(ages):
+            s = share.get((sex, age), 0)
+            length = s * scale
+            x0 = cx + mid_gap / 2 if sign > 0 else cx - mid_gap / 2 - length
+            parts.append(f"<rect x='{x0:.1f}' y='{y(age):.1f}' width='{length:.1f}' height='{row_h - 0.4}' fill='{colour}' opacity='0.8'/>")
+        if eng_share:
+            pts = []
+            for age in range(ages):
+                e = eng_share.get((sex, age), 0) * scale
+                xe = cx + sign * (mid_gap / 2 + e)
+                pts += [f"{xe:.1f},{y(age) + row_h:.1f}", f"{xe:.1f},{y(age):.1f}"]
+            parts.append(f"<polyline points='{' '.join(pts)}' fill='none' stroke='#000' stroke-width='0.8'/>")
+    for age in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90):
+        label = "90+" if age == 90 else str(age)
+        parts.append(f"<text x='{cx}' y='{y(age) + row_h}' font-size='9' text-anchor='middle'>{label}</text>")
+    step = 0.5 if peak < 2 else 1.0
+    tick = step
+    while tick <= peak:
+        for sign in (-1, 1):
+            tx = cx + sign * (mid_gap / 2 + tick * scale)
+            parts.append(f"<line x1='{tx:.1f}' y1='{h - bottom + 2}' x2='{tx:.1f}' y2='{h - bottom + 6}' stroke='#555'/>"
+                         f"<text x='{tx:.1f}' y='{h - bottom + 16}' font-size='9' text-anchor='middle'>{tick:g}%</text>")
+        tick += step
+    parts.append(f"<text x='{cx - mid_gap / 2 - 4}' y='{h - 4}' font-size='11' text-anchor='end' fill='{SEX_COLOURS['male']}'>Males</text>"
+                 f"<text x='{cx + mid_gap / 2 + 4}' y='{h - 4}' font-size='11' fill='{SEX_COLOURS['female']}'>Females</text></svg>")
+    return "".join(parts)
+
+
+# --- page ---------------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;color:#222;font-size:14px}
+h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #1b4f72;padding-bottom:.2em}
+.meta{color:#555}.muted{color:#888;font-size:12px}
+table.profile{border-collapse:collapse;width:100%;table-layout:fixed}
+table.profile th{text-align:left;font-weight:600;border-bottom:2px solid #999;padding:4px 6px;font-size:12px;vertical-align:bottom}
+table.profile td{border-bottom:1px solid #e3e3e3;padding:3px 6px;vertical-align:middle}
+td.num,th.num{text-align:right;white-space:nowrap}td.chart{white-space:nowrap;width:1%}
+td.ind{overflow-wrap:break-word}td.period{white-space:nowrap}.unit{color:#666;font-size:11px}.ci{color:#666;font-size:11px;display:block}
+a.src{color:inherit;text-decoration:none;border-bottom:1px dotted #888}sup a{font-size:10px;color:#1b4f72}
+.legend svg{vertical-align:middle}.legend span{margin-right:1.2em;white-space:nowrap}
+ol.sources li{margin-bottom:.4em;overflow-wrap:anywhere}.pyr{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}
+"""
+
+
+def _legend() -> str:
+    def dot(colour):
+        return (f"<svg width='14' height='14'><circle cx='7' cy='7' r='5' fill='{colour}' stroke='#333'/></svg>")
+    return ("<p class='legend'>"
+            f"<span>{dot(COMPARISON_COLOURS['better'])} better than England</span>"
+            f"<span>{dot(COMPARISON_COLOURS['similar'])} similar</span>"
+            f"<span>{dot(COMPARISON_COLOURS['worse'])} worse</span>"
+            f"<span>{dot(NOT_COMPARED)} not compared (no confidence interval or no polarity)</span>"
+            "<span><svg width='14' height='14'><path d='M7 2 l4 5 l-4 5 l-4 -5 z' fill='none' stroke='#000'/></svg> region</span>"
+            "<span><svg width='30' height='14'><rect x='0' y='3' width='30' height='8' fill='#d9d9d9'/><rect x='9' y='3' width='12' height='8' fill='#8c8c8c'/>"
+            "<line x1='15' y1='0' x2='15' y2='14' stroke='#c00000' stroke-width='2'/></svg> England's LADs: worst to best, 25th–75th percentile (dark), England (red line)</span>"
+            f"<span><svg width='30' height='14'><line x1='0' y1='9' x2='30' y2='5' stroke='{AREA_LINE}' stroke-width='1.6'/>"
+            f"<line x1='0' y1='11' x2='30' y2='9' stroke='{ENGLAND_LINE}' stroke-dasharray='3 2'/></svg> trend: area (solid), England (dashed)</span></p>")
+
+
+def _breakdown(sex: str, age: str) -> str:
+    bits = [] if sex == "persons" else [sex]
+    if age and age != "all":
+        bits.append(f"age {age}")
+    return f" <span class='muted'>({', '.join(bits)})</span>" if bits else ""
+
+
+def _source_key(sha) -> str:
+    return f"src-{str(sha)[:12]}" if sha and not pd.isna(sha) else ""
+
+
+def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame, pyramid: pd.DataFrame,
+                england_pyramid: pd.DataFrame, sources: dict[str, dict], generated: str) -> tuple[str, int]:
+    """The HTML of one area's profile page, and how many indicator rows it draws."""
+    name = str(area.area_name)
+    footnotes: dict[str, int] = {}
+
+    def cite(sha) -> tuple[str, str]:
+        key = _source_key(sha)
+        if not key or key not in sources:
+            return "", ""
+        n = footnotes.setdefault(key, len(footnotes) + 1)
+        return f"#{key}", f"<sup><a href='#{key}'>[{n}]</a></sup>"
+
+    def linked(text: str, href: str) -> str:
+        return f"<a class='src' href='{href}'>{html.escape(text)}</a>" if href else html.escape(text)
+
+    pieces = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+              f"<title>{html.escape(name)}: area profile</title><style>{CSS}</style></head><body>",
+              f"<h1>{html.escape(name)}</h1>"]
+    facts = [f"{str(area.area_type).replace('_', ' ')} <code>{html.escape(str(area.area_code))}</code>"]
+    if isinstance(area.region_name, str):
+        facts.append(f"region: {html.escape(area.region_name)}")
+    if isinstance(area.part_of, str):
+        facts.append(f"part of: {html.escape(area.part_of)}")
+    if not pd.isna(area.population):
+        pop_href, pop_sup = cite(pyramid["source_sha256"].iloc[0]) if not pyramid.empty else ("", "")
+        facts.append(f"population {linked(format_value(area.population, 'persons'), pop_href)}{pop_sup} (mid-{int(area.population_year)})")
+    pieces.append(f"<p class='meta'>{' · '.join(facts)}</p>")
+    pieces.append("<p class='meta'>Every indicator's latest value, against England and the region. The spine chart places the "
+                  "value within the range of England's local authority districts for the same period, worst on the left and "
+                  "best on the right (for measures with no better direction: lowest to highest). Numbers link to their source below.</p>")
+    pieces.append(_legend())
+    drawn = 0
+    if indicators.empty:
+        pieces.append("<p class='muted'>The warehouse holds no indicator values for this area.</p>")
+    by_key = {k: g for k, g in trends.groupby(["indicator_id", "sex", "age"], sort=False)} if not trends.empty else {}
+    for domain, rows in indicators.groupby("domain", sort=False):
+        pieces.append(f"<h2>{html.escape(DOMAIN_TITLES.get(domain, domain.capitalize()))}</h2>")
+        pieces.append("<table class='profile'><colgroup><col><col style='width:78px'><col style='width:120px'><col style='width:84px'>"
+                      f"<col style='width:84px'><col style='width:{SPINE_W + 14}px'><col style='width:{SPARK_W + 14}px'></colgroup>"
+                      "<thead><tr><th>Indicator</th><th>Period</th><th class='num'>Value<br><span class='muted'>95% CI</span></th>"
+                      "<th class='num'>England</th><th class='num'>Region</th><th>Compared with England's districts</th><th>Trend</th></tr></thead><tbody>")
+        for row in rows.itertuples():
+            href, sup = cite(row.sha256)
+            unit = row.unit
+            ci = format_ci(row.lower_ci_95, row.upper_ci_95, unit, short=True)
+            method = "" if row.value_method in ("published", None) or pd.isna(row.value_method) else f"<span class='ci'>{html.escape(str(row.value_method).replace('_', ' '))}</span>"
+            series = by_key.get((row.indicator_id, row.sex, row.age))
+            spark = sparkline_svg(series, unit) if series is not None else ""
+            row_for_title = _with_name(row, name)
+            region = "" if row.region_code == row.area_code else linked(format_value(row.region_value, unit, short=True), href) if not pd.isna(row.region_value) else "–"
+            pieces.append(
+                "<tr>"
+                f"<td class='ind'>{html.escape(str(row.indicator))}{_breakdown(row.sex, row.age)}{sup}"
+                f"<br><span class='unit'>{html.escape(str(unit or ''))}</span></td>"
+                f"<td class='period'>{html.escape(str(row.latest_period))}</td>"
+                f"<td class='num'>{linked(format_value(row.value, unit, short=True), href)}{f'<span class=ci>{html.escape(ci)}</span>' if ci else ''}{method}</td>"
+                f"<td class='num'>{linked(format_value(row.england_value, unit, short=True), href)}</td>"
+                f"<td class='num'>{region}</td>"
+                f"<td class='chart'>{spine_svg(row_for_title)}</td>"
+                f"<td class='chart'>{spark}</td></tr>")
+            drawn += 1
+        pieces.append("</tbody></table>")
+        if domain == "deprivation":
+            pieces.append("<p class='muted'>Indices of Deprivation: a rank of 1 is the most deprived district in England; "
+                          "combined authorities, regions and groups are population-weighted estimates.</p>")
+    if "funding" not in set(indicators["domain"]):
+        pieces.append(f"<h2>{DOMAIN_TITLES['funding']}</h2><p class='muted'>No research funding per head figure for this area: "
+                      "the published totals cover combined authorities, London, regions and the two groups; award-level data "
+                      "(live mode) places awards in districts by postcode.</p>")
+    pieces.append("<h2>Population</h2><div class='pyr'>")
+    pieces.append(pyramid_svg(pyramid, england_pyramid, name))
+    if not pyramid.empty:
+        href, sup = cite(pyramid["source_sha256"].iloc[0])
+        pieces.append(f"<p class='meta'>Mid-{int(pyramid['year'].iloc[0])} estimates by single year of age (90 = 90 and over), "
+                      f"as a share of the area's population; the black outline is England.{sup}</p>")
+    pieces.append("</div>")
+    pieces.append("<h2 id='sources'>Sources</h2><ol class='sources'>")
+    for key, n in sorted(footnotes.items(), key=lambda kv: kv[1]):
+        s = sources[key]
+        retrieved = s["retrieved_at"]
+        retrieved = retrieved.strftime("%Y-%m-%d") if hasattr(retrieved, "strftime") else str(retrieved)
+        pieces.append(
+            f"<li id='{key}' value='{n}'><b>{html.escape(str(s['title']))}</b>. {html.escape(str(s['publisher']))}. "
+            f"File <code>{html.escape(str(s['file_name']))}</code> (SHA-256 {html.escape(str(s['sha256'])[:16])}…), "
+            f"licence {html.escape(str(s['licence']))}, retrieved {html.escape(retrieved)} ({html.escape(str(s['mode']))}).</li>")
+    pieces.append("</ol>")
+    pieces.append(f"<p class='muted'>Generated {generated} by the Northern Health &amp; Wealth Observatory. Contains public sector "
+                  "information licensed under the Open Government Licence v3.0.</p></body></html>")
+    return "".join(pieces), drawn
+
+
+def _with_name(row, name):
+    """The row as a namedtuple-like object with the area name for chart tooltips."""
+    class _R:
+        pass
+    r = _R()
+    r.__dict__.update(row._asdict())
+    r.area_name_for_title = name
+    return r
+
+
+def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Path,
+                   names: dict[str, str] | None = None) -> dict[str, PageInfo]:
+    """Write one page per area code into ``out_dir`` (file ``<code>.html`` unless ``names`` says otherwise)."""
+    data = load(con, codes)
+    shas = sorted(set(data["indicators"]["sha256"].dropna()) | set(data["pyramid"]["source_sha256"].dropna()))
+    source_rows = con.execute(sql_text("profile_sources"), {"shas": shas}).df()
+    sources = {_source_key(r["sha256"]): r for r in source_rows.to_dict("records")}
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ind = {k: g for k, g in data["indicators"].groupby("area_code", sort=False)}
+    tr = {k: g for k, g in data["trends"].groupby("area_code", sort=False)}
+    pyr = {k: g for k, g in data["pyramid"].groupby("area_code", sort=False)}
+    empty_ind, empty_tr, empty_pyr = data["indicators"].iloc[0:0], data["trends"].iloc[0:0], data["pyramid"].iloc[0:0]
+    england_pyr = pyr.get("E92000001", empty_pyr)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for area in data["areas"].itertuples(index=False):
+        page, drawn = render_page(pd.Series(area._asdict()), ind.get(area.area_code, empty_ind), tr.get(area.area_code, empty_tr),
+                                  pyr.get(area.area_code, empty_pyr), england_pyr, sources, generated)
+        target = out_dir / (names or {}).get(area.area_code, f"{area.area_code}.html")
+        target.write_text(page, encoding="utf-8")
+        written[area.area_code] = PageInfo(area.area_code, target, drawn)
+    return written
+
+
+def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_dir: Path) -> Path:
+    """An index page linking every profile, grouped by area type."""
+    areas = con.execute(sql_text("profile_areas"), {"codes": list(pages)}).df()
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Area profiles</title><style>{CSS}</style></head><body>",
+             "<h1>Area profiles</h1>"]
+    for area_type in PROFILE_AREA_TYPES:
+        group = areas[areas["area_type"] == area_type].sort_values("area_name")
+        if group.empty:
+            continue
+        parts.append(f"<h2>{area_type.replace('_', ' ').capitalize()}</h2><p>")
+        parts.append(" · ".join(f"<a href='{html.escape(pages[r.area_code].path.name)}'>{html.escape(r.area_name)}</a>" for r in group.itertuples()))
+        parts.append("</p>")
+    parts.append("</body></html>")
+    target = out_dir / "index.html"
+    target.write_text("".join(parts), encoding="utf-8")
+    return target
+
+
+def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> pd.DataFrame:
+    """Areas side by side: one row per indicator (and sex/age), each area's latest value and period, and England."""
+    data = load(con, codes)
+    ind, areas = data["indicators"], data["areas"].set_index("area_code")["area_name"]
+    if search:
+        words = search.lower().split()
+        hay = (ind["indicator_id"] + " " + ind["indicator"] + " " + ind["domain"]).str.lower()
+        ind = ind[hay.map(lambda h: all(w in h for w in words))]
+    if ind.empty:
+        return pd.DataFrame()
+    ind = ind.assign(shown=[f"{format_value(v, u)} ({p})" for v, u, p in zip(ind["value"], ind["unit"], ind["latest_period"])],
+                     measure=[f"{n}" + ("" if s == "persons" else f", {s}") + ("" if a == "all" else f", {a}")
+                              for n, s, a in zip(ind["indicator"], ind["sex"], ind["age"])])
+    wide = ind.pivot_table(index=["domain", "measure", "indicator_id", "sex", "age"], columns="area_code", values="shown", aggfunc="first")
+    england = ind.groupby(["domain", "measure", "indicator_id", "sex", "age"]).apply(
+        lambda g: format_value(g["england_value"].iloc[0], g["unit"].iloc[0]), include_groups=False)
+    wide = wide.reindex(columns=[c for c in codes if c in wide.columns])
+    wide.columns = [areas.get(c, c) for c in wide.columns]
+    wide["England"] = england
+    return wide.reset_index().drop(columns=["indicator_id", "sex", "age"]).fillna("–")
