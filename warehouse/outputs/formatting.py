@@ -14,7 +14,7 @@ HEADERS = {
     "area_type": "Type", "year": "Year", "period_label": "Period", "latest_period": "Latest period",
     "funding_type": "Funding type", "total_gbp": "Total (£)", "population": "Population", "per_head_gbp": "£ per head",
     "basis": "Basis", "north_value": "The North", "gse_value": "Greater South East", "england_value": "England",
-    "relative_gap": "North vs GSE", "absolute_gap": "Gap (North − GSE)", "unit": "Unit", "verdict": "North is",
+    "relative_gap": "North vs GSE", "absolute_gap": "Gap (North − GSE)", "unit": "Unit", "verdict": "Verdict",
     "value": "Value", "region_value": "Region", "sex": "Sex", "age": "Age", "status": "Verdict",
 }
 
