@@ -8,7 +8,7 @@ Measures, on this machine, in one run:
   (wall time, and its peak resident memory from ``os.wait4``);
 * no-op refresh: the same command again, nothing changed;
 * load + validate: a deterministic ``--rows``-row ``core_indicators__values`` table written to CSV,
-  read with pandas and landed by ``warehouse.loader.replace_table`` (Pandera contract, staging, swap)
+  read with pandas and landed by ``warehouse.engine.loader.replace_table`` (Pandera contract, staging, swap)
   against DuckDB's native ``CREATE TABLE AS SELECT * FROM read_csv(...)`` of the same CSV, best of
   ``--repeat`` each, interleaved;
 * scale: the same at ``--scale`` times the rows, and how our time grows;
@@ -136,7 +136,7 @@ def write_indicator_csv(path: Path, rows: int, lads: list[str]) -> None:
     """A deterministic ``core_indicators__values`` table of ``rows`` rows (valid against its contract), as CSV."""
     import duckdb
 
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.registry import REGISTRY
 
     columns = REGISTRY["core_indicators__values"].column_names
     per_period = len(lads) * 3
@@ -185,8 +185,8 @@ def _ours(csv: Path, db: Path) -> tuple[float, dict[str, float]]:
     import duckdb
     import pandas as pd
 
-    from warehouse import loader
-    from warehouse.registry import REGISTRY
+    from warehouse.engine import loader
+    from warehouse.engine.registry import REGISTRY
 
     table = REGISTRY["core_indicators__values"]
     db.unlink(missing_ok=True)

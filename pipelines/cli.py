@@ -21,7 +21,7 @@ from rich.table import Table as RichTable
 
 from pipelines.errors import user_message
 from pipelines.progress import PROGRESS_LOGGER
-from warehouse.paths import ENV_VAR, warehouse_paths
+from warehouse.engine.paths import ENV_VAR, warehouse_paths
 
 app = typer.Typer(help="Northern Health & Wealth Observatory: build and query the warehouse.", no_args_is_help=True,
                   add_completion=False)
@@ -88,7 +88,7 @@ def _publish_summary(result) -> str:
 def _run_refresh(live: bool) -> bool:
     import warnings
 
-    from dagster import DagsterInstance
+    from pipelines.instance import shared_instance
 
     warnings.filterwarnings("ignore")
     if live:
@@ -97,7 +97,7 @@ def _run_refresh(live: bool) -> bool:
 
     job = defs.resolve_job_def("refresh_all")
     total = len(job.graph.nodes)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = shared_instance(warehouse_paths())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=False) as progress:
         task = progress.add_task("starting", total=total)
@@ -133,15 +133,15 @@ def build(
         raise typer.Exit(1)
     console.print(f"\n[bold]Warehouse:[/bold] {paths.published}")
     _print_tables(paths.published)
-    console.print("\nOpen the Dagster UI:  [bold]DAGSTER_HOME=$PWD .venv/bin/dagster dev[/bold]  then browse http://127.0.0.1:3000")
+    console.print("\nOpen the Dagster UI:  [bold].venv/bin/observatory ui[/bold]  then browse http://127.0.0.1:3000")
     console.print("Query it:            [bold].venv/bin/observatory sql \"SELECT area_type, count(*) FROM core_geo__areas GROUP BY 1\"[/bold]")
 
 
 # --- tables / describe ---------------------------------------------------------------------------
 
 def _print_tables(path: Optional[Path] = None) -> None:
-    from warehouse.publish import table_counts
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.publish import table_counts
+    from warehouse.engine.registry import REGISTRY
 
     con = open_published(path)
     try:
@@ -172,8 +172,8 @@ def tables(warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."
 def describe(table: str = typer.Argument(..., help="Table name, e.g. core_population__estimates")) -> None:
     """Columns, types, units, descriptions, grain, key, sources and licences of a table."""
     from sources.catalogue import catalogue
-    from warehouse.ddl import duckdb_type
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.ddl import duckdb_type
+    from warehouse.engine.registry import REGISTRY
 
     if table not in REGISTRY:
         err_console.print(f"[red]No table {table!r}.[/red] Known: {', '.join(sorted(REGISTRY))}")
@@ -261,7 +261,7 @@ def sql(
 @app.command()
 def dictionary(check: bool = typer.Option(False, "--check", help="Exit 1 if docs/data_dictionary.md is out of date.")) -> None:
     """Regenerate docs/data_dictionary.md from the metadata registry."""
-    from warehouse.dictionary import DICTIONARY_PATH, render
+    from warehouse.outputs.dictionary import DICTIONARY_PATH, render
 
     text = render()
     if check:
@@ -287,7 +287,7 @@ def export(
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """Every published table as Parquet or CSV, plus a Frictionless datapackage.json from the registry."""
-    from warehouse.export import export as run_export
+    from warehouse.outputs.export import export as run_export
 
     paths = warehouse_paths(warehouse)
     open_published(warehouse).close()  # a clear message if there is no warehouse yet
@@ -304,7 +304,7 @@ def report(
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """The observatory report: charts and tables from the published warehouse, in one self-contained HTML file."""
-    from warehouse.report import write_report
+    from warehouse.outputs.report import write_report
 
     open_published(warehouse).close()
     sections = write_report(warehouse_paths(warehouse).published, out, png_dir)

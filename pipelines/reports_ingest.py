@@ -1,7 +1,8 @@
 """`observatory ingest FILE...`: add report documents to the reports inbox and process them in-process.
 
-Each file is copied into ``<warehouse folder>/inbox/`` and processed by the real ``ingest_report`` job
-(one run per document, partition = its SHA-256, the same runs the inbox sensor starts), then the
+Each file is copied into ``<warehouse folder>/inbox/`` and all are processed by one run of the real
+``ingest_report`` job over their partitions (partition = a document's SHA-256; documents extracted in
+parallel worker processes under a per-document budget; rows written in one batch per table), then the
 ``publish_reports`` job publishes the warehouse so the published file gains the documents. A document
 already processed by the same extractor is not processed again unless it was quarantined (``--force``
 processes it anyway). When the warehouse
@@ -19,8 +20,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from sources.reports.pdf_tables import EXTRACTOR_VERSION
-from warehouse import models
-from warehouse.paths import warehouse_paths
+from warehouse.engine import queries
+from warehouse.engine.paths import warehouse_paths
 
 
 _QUIET = {"loggers": {"progress": {}}}  # Dagster's events go to the (silent) progress logger, not the console
@@ -40,7 +41,7 @@ def _has_table(working: Path, name: str) -> bool:
 def _required_tables() -> list[str]:
     """The tables every published warehouse must hold (those of the assets outside the on-demand groups)."""
     from pipelines.definitions import ON_DEMAND_GROUPS, _group_of, _keys, domain_assets
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.registry import REGISTRY
 
     keys = _keys([a for a in domain_assets if _group_of(a) not in ON_DEMAND_GROUPS])
     return sorted({k.path[-1] for k in keys if k.path[-1] in REGISTRY})
@@ -51,7 +52,7 @@ def _documents(working: Path, ids: list[str]) -> dict[str, dict]:
         return {}
     con = duckdb.connect(str(working), read_only=True)
     try:
-        frame = models.query(con, "reports_documents", ids=list(ids))
+        frame = queries.query(con, "reports_documents", ids=list(ids))
     finally:
         con.close()
     return {r["document_id"]: r for r in frame.to_dict("records")}
@@ -61,9 +62,10 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
            run_refresh: Callable[[bool], bool]) -> int:
     """Copy, process and publish; print one line per document. Returns the exit code."""
     warnings.filterwarnings("ignore")
-    from dagster import DagsterInstance
+    from pipelines.instance import shared_instance
 
-    from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, add_to_inbox, inbox_dir
+    from pipelines.assets.reports import (INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, add_to_inbox, inbox_dir,
+                                         partition_runs, range_tags)
     from pipelines.definitions import defs
 
     paths = warehouse_paths().ensure()
@@ -86,7 +88,7 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
     for f in files:
         sha, _ = add_to_inbox(inbox, f, password)
         order.append((f, sha))
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = shared_instance(warehouse_paths())
     unique = list(dict.fromkeys(sha for _, sha in order))
     known = set(instance.get_dynamic_partitions(PARTITIONS.name))
     new = [sha for sha in unique if sha not in known]
@@ -101,12 +103,17 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
               if force or sha not in before or before[sha].get("extractor_version") != EXTRACTOR_VERSION
               or before[sha].get("status") == "quarantined"]
     failed: dict[str, str] = {}
-    for sha in to_run:
-        result = job.execute_in_process(partition_key=sha, instance=instance, raise_on_error=False, run_config=_QUIET,
-                                        tags={"observatory/report_file": names[sha]})
+    # one run over all the documents (a run per partition range: normally one range, the keys just added)
+    all_keys = instance.get_dynamic_partitions(PARTITIONS.name)
+    for first, last in partition_runs(all_keys, to_run):
+        covered = all_keys[all_keys.index(first):all_keys.index(last) + 1]
+        tags = {RUN_TAG_FILE: ", ".join(names[k] for k in covered)[:500],
+                **(range_tags(first, last) if first != last else {})}
+        result = job.execute_in_process(partition_key=first if first == last else None, instance=instance,
+                                        raise_on_error=False, run_config=_QUIET, tags=tags)
         if not result.success:
             errors = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
-            failed[sha] = errors[0] if errors else "the run failed"
+            failed.update({k: errors[0] if errors else "the run failed" for k in covered})
     ran = len(to_run)
     published = True
     if ran:

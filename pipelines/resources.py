@@ -21,9 +21,9 @@ from dagster import ConfigurableResource, EnvVar
 from sources.catalogue import entry, snapshot_file
 from sources.http import fetch, make_session
 from sources.landing import LandedFile, land_file
-from warehouse import loader
-from warehouse.paths import WarehousePaths, warehouse_paths
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader
+from warehouse.engine.paths import WarehousePaths, warehouse_paths
+from warehouse.engine.registry import REGISTRY
 
 POOL = "warehouse"  # every op that writes the working database holds this pool (limit 1 in dagster.yaml)
 MODE_ENV = "OBSERVATORY_MODE"
@@ -67,9 +67,9 @@ class WarehouseResource(ConfigurableResource):
 
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""
-        from warehouse import models
-        from warehouse.publish import catch_up_from_published
-        from warehouse.registry.indicators import HISTORY_TABLE, VALUES_TABLE
+        from warehouse.engine import queries
+        from warehouse.engine.publish import catch_up_from_published
+        from warehouse.engine.registry.indicators import HISTORY_TABLE, VALUES_TABLE
 
         with self.connect() as con:
             # The history of earlier refreshes lives on in the published file even if this working
@@ -82,7 +82,7 @@ class WarehouseResource(ConfigurableResource):
                 f"SELECT v.*, {retrieved}::TIMESTAMP AS retrieved_at, now()::TIMESTAMP AS recorded_at FROM {VALUES_TABLE} v"
             ).df()
             added = loader.insert_new_rows(con, REGISTRY[HISTORY_TABLE], frame, inputs=[VALUES_TABLE])
-            models.execute_script(con, "indicator_history")
+            queries.execute_script(con, "indicator_history")
             return added
 
     def record_provenance(self, landed: LandedFile) -> int:

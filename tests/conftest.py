@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.paths import ENV_VAR
+from warehouse.engine.paths import ENV_VAR
 
 # Import the definitions once, before any test sets OBSERVATORY_WAREHOUSE: the resources read it at
 # run time (unset at import → resolved per run), so every test can point runs at its own warehouse.

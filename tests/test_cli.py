@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from warehouse.dictionary import DICTIONARY_PATH, render
+from warehouse.outputs.dictionary import DICTIONARY_PATH, render
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from sources import research_funding
 from sources.catalogue import catalogue, snapshot_file
 from sources.inputs import InputFile, SourceFormatError
 from tests.support.http_server import RecordedServer
-from warehouse import funding
+from warehouse.transforms import funding
 
 # The NHSA's direct-award table (combined authorities as from May 2024; London as its region).
 NHSA = {

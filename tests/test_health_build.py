@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sources import fingertips as ft
-from warehouse import health
-from warehouse.dictionary import render
+from warehouse.transforms import health
+from warehouse.outputs.dictionary import render
 
 HEALTH = ("90362", "90366", "93721", "40502", "93356")
 

@@ -221,7 +221,7 @@ def test_live_landing_then_probe_reuses_it(server, tmp_path):
     landed, new = health_assets.land_live(src, warehouse, client(server), _Log())
     assert new and len(landed) == 1 and landed[0].mode == "live"
     assert landed[0].origin == server.url(data_path("90362", 502, 6))
-    assert landed[0].path(warehouse.paths.folder).read_bytes() == HLE_SAMPLE
+    assert landed[0].path(warehouse.paths.data).read_bytes() == HLE_SAMPLE
     fetches = server.hits(PATH)
     log = _Log()
     again, new = health_assets.land_live(src, warehouse, client(server), log)

@@ -10,8 +10,8 @@ from sources import fingertips as ft
 from sources.catalogue import sha256_of, snapshot_file
 from sources.inputs import InputFile, SourceFormatError
 from tests.support.fingertips_recordings import FIXTURES
-from warehouse.contracts import ContractViolation, validate
-from warehouse.registry import REGISTRY
+from warehouse.engine.contracts import ContractViolation, validate
+from warehouse.engine.registry import REGISTRY
 
 
 def _input(source_id: str, path=None) -> InputFile:

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.resources import WarehouseResource
-from warehouse import loader
-from warehouse.publish import publish
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader
+from warehouse.engine.publish import publish
+from warehouse.engine.registry import REGISTRY
 
 
 def _values(value, sha):

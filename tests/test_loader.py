@@ -4,10 +4,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse import ddl, loader
-from warehouse.contracts import ContractViolation
-from warehouse.registry import Field, Table
-from warehouse.registry.fields import AREA_CODE, SEX
+from warehouse.engine import ddl, loader
+from warehouse.engine.contracts import ContractViolation
+from warehouse.engine.registry import Field, Table
+from warehouse.engine.registry.fields import AREA_CODE, SEX
 
 TABLE = Table(
     name="core_test__things",

@@ -14,7 +14,8 @@ import pytest
 from pipelines.errors import user_message
 from sources import catalogue as cat
 from tests.conftest import REPO_ROOT, run_refresh
-from warehouse.registry import REGISTRY
+from warehouse.engine.registry import REGISTRY
+from warehouse.engine.paths import warehouse_paths
 
 
 def _digest(path):
@@ -41,7 +42,7 @@ def test_definitions_load_with_jobs_schedules_and_pools():
 
 def test_every_declared_indicator_feed_is_produced_and_unioned():
     from pipelines.assets import indicators as union
-    from warehouse.registry import indicators
+    from warehouse.engine.registry import indicators
 
     for target in union.TABLES:
         declared = {t.name for t in indicators.feeds(target)}
@@ -156,7 +157,7 @@ def test_a_bad_value_fails_the_run_and_leaves_the_published_warehouse_intact(war
 
 
 def test_readers_never_see_errors_or_half_builds_during_a_full_refresh(warehouse_copy, tmp_path):
-    shutil.rmtree(warehouse_copy.parent / ".build")  # force a full rebuild: every table parsed and loaded again
+    shutil.rmtree(warehouse_paths(warehouse_copy).build_dir)  # force a full rebuild: every table parsed and loaded again
     stop, out = tmp_path / "stop", tmp_path / "reader.json"
     reader = subprocess.Popen([sys.executable, "-m", "tests.support.reader", str(warehouse_copy), str(stop), str(out)], cwd=REPO_ROOT)
     try:

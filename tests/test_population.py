@@ -6,8 +6,8 @@ import pytest
 from sources import ons_population as pop
 from sources.catalogue import catalogue, snapshot_file
 from sources.inputs import InputFile, SourceFormatError
-from warehouse.contracts import ContractViolation, validate
-from warehouse.registry import REGISTRY
+from warehouse.engine.contracts import ContractViolation, validate
+from warehouse.engine.registry import REGISTRY
 
 
 def _real(source_id):

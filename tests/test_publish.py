@@ -6,8 +6,8 @@ import os
 import duckdb
 import pytest
 
-from warehouse.paths import warehouse_paths
-from warehouse.publish import PublishError, publish, remove_stale_temporaries
+from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.publish import PublishError, publish, remove_stale_temporaries
 
 
 def _digest(path):
@@ -60,8 +60,8 @@ def _provenance_frame(n, title="A title"):
 
 
 def _load(paths, frame):
-    from warehouse import loader
-    from warehouse.registry import REGISTRY
+    from warehouse.engine import loader
+    from warehouse.engine.registry import REGISTRY
 
     con = duckdb.connect(str(paths.working))
     loader.replace_table(con, REGISTRY["core_provenance__files"], frame)

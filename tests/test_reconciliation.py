@@ -4,10 +4,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse import loader
-from warehouse.contracts import validate
-from warehouse.reconciliation import fingertips_period, printed_tolerance, reconcile
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader
+from warehouse.engine.contracts import validate
+from warehouse.transforms.reconciliation import fingertips_period, printed_tolerance, reconcile
+from warehouse.engine.registry import REGISTRY
 
 SHA_OLD, SHA_NEW = "a" * 64, "b" * 64
 

@@ -6,7 +6,7 @@ import duckdb
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from warehouse.report import SECTION_TITLES, write_report
+from warehouse.outputs.report import SECTION_TITLES, write_report
 
 
 def test_report_renders_every_section_or_says_what_is_missing(built_warehouse, tmp_path):

@@ -9,8 +9,8 @@ from sources.inputs import SourceFormatError
 from sources.reports import pdf_tables, specs
 from sources.reports.accuracy import load_truth, normalise, score
 from sources.reports.text_tables import pipe_tables
-from warehouse.contracts import validate
-from warehouse.registry import REGISTRY
+from warehouse.engine.contracts import validate
+from warehouse.engine.registry import REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 PDFS = FIXTURES / "pdfs"
@@ -143,7 +143,7 @@ def test_spec_value_that_is_not_a_number_is_reported_not_nulled():
     (s,) = [x for x in specs.all_specs() if x.name == "salmonellosis_origin"]
     frame = specs.apply_spec(s, PDFS / "eu-016.pdf", "d" * 64)
     frame.loc[frame.index[0], "total_cases"] = "n.k."
-    from warehouse.contracts import ContractViolation
+    from warehouse.engine.contracts import ContractViolation
 
     with pytest.raises(ContractViolation, match="total_cases"):
         validate(REGISTRY["core_reports__salmonellosis_origin"], pd.DataFrame(frame))

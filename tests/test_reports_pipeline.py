@@ -9,9 +9,10 @@ import pytest
 
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import process_document
-from warehouse import loader
-from warehouse.contracts import ContractViolation
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader
+from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.contracts import ContractViolation
+from warehouse.engine.registry import REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 PDFS = FIXTURES / "pdfs"
@@ -58,7 +59,7 @@ def test_report_rows_accumulate_across_documents(tmp_path):
 
 
 def _working(wh: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(wh.parent / ".build" / f"{wh.stem}.working.duckdb"), read_only=True)
+    return duckdb.connect(str(warehouse_paths(wh).working), read_only=True)
 
 
 def test_inbox_sensor_starts_one_run_per_new_document_and_they_land(tmp_path, monkeypatch):

@@ -75,7 +75,7 @@ def test_multiprocess_run_config_validates_against_refresh_all():
 
 
 def test_parquet_exports_are_read_by_another_engine_as_the_same_tables(built_warehouse, tmp_path):
-    from warehouse.export import export
+    from warehouse.outputs.export import export
 
     report = export(built_warehouse, tmp_path / "exports", "parquet")
     published = duckdb.connect(str(built_warehouse), read_only=True)

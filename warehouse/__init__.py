@@ -1,6 +1,12 @@
-"""The warehouse: what lands in DuckDB and how it lands.
+"""The warehouse: what lands and how it lands, in three rooms, none of which knows about Dagster.
 
-Belongs here: the metadata registry (`warehouse.registry`), the Pandera contracts and DuckDB DDL
-generated from it, the loader (validate, stage, swap in one transaction), SQL models (`sql/*.sql`),
-atomic publishing of the warehouse file, and the data dictionary. Nothing here imports Dagster.
+* ``warehouse.engine``: the storage engine. The metadata registry, the Pandera contracts and DuckDB DDL
+  generated from it, the loader (validate, stage, swap in one transaction), SQL files, the atomic publish,
+  the build diff and where every file lives. Knows nothing of any domain.
+* ``warehouse.transforms``: domain transforms. Tidy frames in, core tables and marts out (population,
+  health, economy, deprivation, funding, aggregation, reconciliation), with their SQL in ``transforms/sql``.
+* ``warehouse.outputs``: what people read. The HTML report, exports, the data dictionary, with their SQL
+  in ``outputs/sql``.
+
+Imports go one way: outputs and transforms use the engine; the engine uses neither.
 """

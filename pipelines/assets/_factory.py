@@ -32,8 +32,8 @@ from python_calamine import CalamineError
 
 from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
-from warehouse.ddl import column_comment, duckdb_type
-from warehouse.registry import REGISTRY, Table
+from warehouse.engine.ddl import column_comment, duckdb_type
+from warehouse.engine.registry import REGISTRY, Table
 
 
 def column_schema(t: Table) -> TableSchema:
@@ -86,7 +86,7 @@ def raw_file_asset(name: str, source_id: str, group: str) -> Callable:
 
 
 def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:
-    return InputFile(landed.source_id, landed.path(warehouse.paths.folder), landed.sha256)
+    return InputFile(landed.source_id, landed.path(warehouse.paths.data), landed.sha256)
 
 
 def readable_errors(build: Callable[[], dict[str, pd.DataFrame]], inputs: list[LandedFile]) -> dict[str, pd.DataFrame]:

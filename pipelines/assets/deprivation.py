@@ -7,7 +7,7 @@ from pipelines.assets._factory import input_file, load_tables, raw_file_asset, t
 from pipelines.resources import POOL, WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
-from warehouse import deprivation
+from warehouse.transforms import deprivation
 
 RAW = {
     "raw_mhclg__iod2019_file10": "mhclg_iod2019_file10",

@@ -12,7 +12,7 @@ from pipelines.assets._factory import input_file, load_tables, raw_file_asset, t
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_economy
 from sources.landing import LandedFile
-from warehouse import economy
+from warehouse.transforms import economy
 
 RAW = {"raw_ons__productivity_itl": "ons_productivity_itl", "raw_ons__regional_gdp_itl": "ons_regional_gdp_itl"}
 LOOKUP = "raw_ons__lad23_itl21"  # landed by the geography domain

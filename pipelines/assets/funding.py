@@ -22,8 +22,9 @@ from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
 from sources.landing import LandedFile
-from warehouse import funding, models
-from warehouse.registry import REGISTRY, indicators
+from warehouse.transforms import funding
+from warehouse.engine import queries
+from warehouse.engine.registry import REGISTRY, indicators
 
 PUBLISHED_RAW = "raw_observatory__nhsa_published_funding"
 LIVE_RAW = ["raw_ukri__gtr_projects", "raw_nihr__awards", "raw_innovate_uk__projects", "raw_ukhra__awards", "raw_ons__postcode_lookup"]
@@ -197,7 +198,7 @@ def funding_per_head(context: AssetExecutionContext, warehouse: WarehouseResourc
 @multi_asset(specs=[table_spec(GAPS, deps=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE], group="north_south")], pool=POOL)
 def north_south_gaps(context: AssetExecutionContext, warehouse: WarehouseResource):
     """North vs Greater South East for every indicator with both values: gaps, trend, and for funding a closing-year projection."""
-    yield from load_tables(context, warehouse, [], [models], lambda: {GAPS: warehouse.read(models.sql_text("north_south_gaps"))},
+    yield from load_tables(context, warehouse, [], [queries], lambda: {GAPS: warehouse.read(queries.sql_text("north_south_gaps"))},
                            reads=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE])
 
 

@@ -8,7 +8,7 @@ from pipelines.assets._factory import input_file, load_tables, raw_file_asset, t
 from pipelines.resources import POOL, WarehouseResource
 from sources import geography
 from sources.landing import LandedFile
-from warehouse import models
+from warehouse.engine import queries
 
 RAW = {
     "raw_ons__lad23_itl21": "ons_geo_lad23_itl21",
@@ -45,7 +45,7 @@ def core_geo(context: AssetExecutionContext, warehouse: WarehouseResource, **lan
 
     yield from load_tables(context, warehouse, inputs, [geography], build)
     with warehouse.connect() as con:
-        models.execute_script(con, "geo_views")
+        queries.execute_script(con, "geo_views")
 
 
 @asset_check(asset="core_geo__areas", description="The current geography has 296 English LADs, 9 regions and England, and every current LAD is in exactly one region.", pool=POOL)

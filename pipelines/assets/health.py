@@ -6,7 +6,7 @@
   ``all_data/csv/by_indicator_id`` (or the indicator metadata), checks the CSV parses, and lands it
   with its URL as origin. Live-only sources (under-75 mortality by cause, metadata) land nothing offline.
 * ``core_health``: values, aggregates, definitions and inequalities, all validated before any is loaded.
-* ``health_marts``: benchmarks against England and region, then the area profile (SQL in `warehouse/sql`).
+* ``health_marts``: benchmarks against England and region, then the area profile (SQL in `warehouse/transforms/sql`).
 * ``weekly_fingertips_refresh``: in live mode, runs ``refresh_health`` only when the probe reports a change.
 """
 
@@ -45,8 +45,9 @@ from sources.catalogue import CatalogueEntry, entry
 from sources.http import FetchError
 from sources.inputs import InputFile
 from sources.landing import LandedFile, land_file
-from warehouse import aggregation, contracts, health, models
-from warehouse.registry import REGISTRY
+from warehouse.transforms import aggregation, health
+from warehouse.engine import contracts, queries
+from warehouse.engine.registry import REGISTRY
 
 GROUP = "health"
 CORE = ["core_health__indicator_values", "core_health__indicator_aggregates", "core_health__indicator_definitions", "core_health__inequalities"]
@@ -117,7 +118,7 @@ def land_live(src: ft.Source, warehouse: WarehouseResource, client: ft.Fingertip
     previous = load_state(state_file).get(src.source_id)
     if previous and changes and None not in changes.values() and previous.get("changes") == changes:
         landed = _landed_from_state(previous["landed"])
-        if all(f.path(warehouse.paths.folder).exists() for f in landed):
+        if all(f.path(warehouse.paths.data).exists() for f in landed):
             log.info(f"{src.source_id}: unchanged since {', '.join(sorted(set(changes.values())))}; reusing the last landing")
             return landed, False
     indicators = [cat.indicator(i) for i in src.indicators] if src.indicators else list(cat.indicators.values())
@@ -271,10 +272,10 @@ def health_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
 
     def build() -> Iterator[tuple[str, pd.DataFrame]]:
         for name in MARTS:  # the profile reads the benchmarks, so they are loaded first
-            yield name, warehouse.read(models.sql_text(MART_SQL[name]))
+            yield name, warehouse.read(queries.sql_text(MART_SQL[name]))
 
     yield from load_health_tables(context, warehouse, [], [health], build, reads=MART_READS,
-                                  texts=[models.sql_text(s) for s in MART_SQL.values()])
+                                  texts=[queries.sql_text(s) for s in MART_SQL.values()])
 
 
 # --- checks --------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, asset_ch
 
 from pipelines.assets._factory import load_tables, table_spec
 from pipelines.resources import POOL, WarehouseResource
-from warehouse.registry import REGISTRY, indicators
+from warehouse.engine.registry import REGISTRY, indicators
 
 TABLES = [indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE]
 

@@ -8,7 +8,7 @@ from pipelines.assets._factory import input_file, load_tables, raw_file_asset, t
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_population
 from sources.landing import LandedFile
-from warehouse import aggregation, population
+from warehouse.transforms import aggregation, population
 
 RAW = {"raw_ons__mye2021": "ons_mye2021", "raw_ons__mye2023": "ons_mye2023"}
 TABLES = ["core_population__estimates", "core_population__estimates_by_release"]

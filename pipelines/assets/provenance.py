@@ -6,7 +6,7 @@ They appear in the asset graph as specs so the UI shows their column schemas; no
 from dagster import AssetKey, AssetSpec
 
 from pipelines.assets._factory import column_schema
-from warehouse.registry import REGISTRY
+from warehouse.engine.registry import REGISTRY
 
 _WRITTEN_BY = {
     "core_provenance__files": ("provenance", "each raw_* asset (see `_factory.raw_file_asset`)"),

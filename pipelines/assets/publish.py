@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.resources import POOL, WarehouseResource
-from warehouse.publish import publish
-from warehouse.registry import REGISTRY
+from warehouse.engine.publish import publish
+from warehouse.engine.registry import REGISTRY
 
 PUBLISH_ASSET = "observatory_warehouse"
 
@@ -62,12 +62,13 @@ def report_asset():
         deps=[AssetKey(PUBLISH_ASSET)],
         kinds={"html"},
         description="The observatory report: one self-contained HTML file of charts and tables drawn from the published "
-                    "warehouse (observatory_report.html beside the warehouse file). `observatory report --out FILE` writes the same.",
+                    "warehouse (outputs/observatory_report.html in the data folder). `observatory report --out FILE` writes the same.",
     )
     def observatory_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        from warehouse.report import write_report
+        from warehouse.outputs.report import write_report
 
-        out = warehouse.paths.folder / "observatory_report.html"
+        out = warehouse.paths.outputs / "observatory_report.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
         published = warehouse.paths.published
         if out.exists() and out.stat().st_mtime >= published.stat().st_mtime:
             context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")

@@ -4,9 +4,9 @@ from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, 
 
 from pipelines.assets._factory import table_spec
 from pipelines.resources import POOL, WarehouseResource
-from warehouse import reconciliation
-from warehouse.loader import replace_table
-from warehouse.registry import REGISTRY
+from warehouse.transforms import reconciliation
+from warehouse.engine.loader import replace_table
+from warehouse.engine.registry import REGISTRY
 
 TABLE = "mart_reconciliation__claims"
 _spec = table_spec(TABLE, deps=["core_reports__claims", "mart_funding__per_head", "core_indicators__values"], group="outputs")

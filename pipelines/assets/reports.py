@@ -1,13 +1,13 @@
 """Report documents: an inbox folder, a sensor that starts a run per new document, and the report tables.
 
-* The **inbox** is ``<warehouse folder>/inbox/``. Drop a PDF, text or Markdown file there (or run
+* The **inbox** is ``<data folder>/inbox/``. Drop a PDF, text or Markdown file there (or run
   ``observatory ingest FILE...``, which copies it in and processes it at once).
 * The **sensor** ``reports_inbox_sensor`` hashes new inbox files; each new SHA-256 becomes a partition of
   the dynamic partitions ``report_documents`` and one run of ``ingest_report``. Idempotent by hash: the same
   bytes under another name, or a second tick, start nothing (the run key is the hash).
 * The **asset** ``core_reports`` (one multi-asset, group ``reports``, partitioned by document) lands the
   document in the landing store, runs intake, table extraction, extraction specs and claims, and replaces
-  that document's rows only in every ``core_reports__*`` table (`warehouse.loader.replace_rows`), so the
+  that document's rows only in every ``core_reports__*`` table (`warehouse.engine.loader.replace_rows`), so the
   tables accumulate across documents. A bad document is stored as ``quarantined`` with its reason; it
   never fails the run.
 * ``publish_after_ingest`` publishes the warehouse after each successful ingest run, so the published
@@ -47,9 +47,9 @@ from sources.catalogue import sha256_of
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import CORE_TABLES, process_document
 from sources.reports.intake import load_passwords
-from warehouse import loader, models
-from warehouse.paths import WarehousePaths
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader, queries
+from warehouse.engine.paths import WarehousePaths
+from warehouse.engine.registry import REGISTRY
 
 GROUP = "reports"
 PARTITIONS = DynamicPartitionsDefinition(name="report_documents")
@@ -65,9 +65,9 @@ RUN_TAG_FILE = "observatory/report_file"
 # --- the inbox ------------------------------------------------------------------------------------
 
 def inbox_dir(paths: WarehousePaths) -> Path:
-    """The reports inbox: ``inbox/`` beside the published warehouse file."""
-    folder = paths.folder / "inbox"
-    folder.mkdir(parents=True, exist_ok=True)
+    """The reports inbox: ``inbox/`` in the warehouse's data folder (private to its owner: it holds passwords)."""
+    folder = paths.inbox
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 
 
@@ -158,7 +158,7 @@ def place_matcher(warehouse: WarehouseResource) -> tuple[PlaceMatcher, bool]:
         ).fetchall()[0][0]
         if not exists:
             return PlaceMatcher(), False
-        rows = list(models.query(con, "reports_places").itertuples(index=False, name=None))
+        rows = list(queries.query(con, "reports_places").itertuples(index=False, name=None))
     return PlaceMatcher(rows), True
 
 
@@ -205,7 +205,7 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
 @asset_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.", pool=POOL)
 def report_documents_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
     with warehouse.connect() as con:
-        unexplained, orphans = models.query(con, "reports_check").iloc[0].tolist()
+        unexplained, orphans = queries.query(con, "reports_check").iloc[0].tolist()
     return AssetCheckResult(passed=unexplained == 0 and orphans == 0,
                             metadata={"quarantined_without_reason": int(unexplained), "orphan_rows": int(orphans)})
 

@@ -1,6 +1,6 @@
 """Report documents (PDF, plain text, Markdown): intake, table extraction, extraction specs and numeric claims.
 
-No Dagster and no DuckDB here (see `pipelines/assets/reports.py` and `warehouse/registry/reports.py`):
+No Dagster and no DuckDB here (see `pipelines/assets/reports.py` and `warehouse/engine/registry/reports.py`):
 
 * :mod:`sources.reports.intake` identifies a document by its SHA-256 and decides whether it lands or is
   quarantined (encrypted without a password, image-only, corrupt, truncated, oversized).

@@ -3,7 +3,7 @@
 A spec lives in `sources/report_specs/<name>.toml`::
 
     name = "salmonellosis_origin"
-    target = "core_reports__salmonellosis_origin"   # declared in warehouse/registry/reports.py
+    target = "core_reports__salmonellosis_origin"   # declared in warehouse/engine/registry/reports.py
     description = "..."
 
     [match]                       # which documents it applies to (any listed sha256, or the file-name glob)
@@ -86,11 +86,11 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 def _check_identifiers(raw: dict, where: str) -> None:
     """A spec names a registered ``core_reports__*`` table and plain column names; nothing else reaches SQL."""
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.registry import REGISTRY
 
     target = str(raw["target"])
     if not target.startswith("core_reports__") or target not in REGISTRY:
-        raise SourceFormatError(f"{where}: target {target!r} is not a core_reports__* table declared in warehouse/registry/reports.py")
+        raise SourceFormatError(f"{where}: target {target!r} is not a core_reports__* table declared in warehouse/engine/registry/reports.py")
     for c in raw["column"]:
         if not _IDENTIFIER.match(str(c.get("name", ""))):
             raise SourceFormatError(f"{where}: column name {c.get('name')!r} is not a plain identifier (lowercase letters, digits, _)")

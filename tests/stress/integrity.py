@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.resources import WarehouseResource
-from warehouse.ddl import quote_ident
-from warehouse.paths import WarehousePaths, warehouse_paths
+from warehouse.engine.ddl import quote_ident
+from warehouse.engine.paths import WarehousePaths, warehouse_paths
 
 # Columns that say when (or as which publish) a refresh ran, not what the data are.
 VOLATILE_COLUMNS = frozenset({"retrieved_at", "recorded_at", "published_at", "loaded_at", "publish_id", "sample_changes"})
@@ -94,7 +94,7 @@ def run_asset_checks(published: Path) -> dict[str, bool]:
 def expected_tables() -> set[str]:
     """Registry tables every published build must hold (assets of the full refresh, as publishing requires)."""
     from pipelines.definitions import ON_DEMAND_GROUPS, defs
-    from warehouse.registry import REGISTRY
+    from warehouse.engine.registry import REGISTRY
 
     graph = defs.resolve_asset_graph()
     return {

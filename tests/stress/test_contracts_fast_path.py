@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse import contracts, loader
-from warehouse.contracts import ContractViolation
-from warehouse.registry import REGISTRY
+from warehouse.engine import contracts, loader
+from warehouse.engine.contracts import ContractViolation
+from warehouse.engine.registry import REGISTRY
 
 VALUES = REGISTRY["core_indicators__values"]
 
@@ -72,8 +72,8 @@ def test_fast_validation_equals_pandera_on_parser_shaped_text():
 
 
 def test_dates_parsed_once_per_distinct_value_keep_gaps_and_formats():
-    from warehouse.registry import Table
-    from warehouse.registry.fields import AREA_CODE, VALID_FROM, VALID_TO
+    from warehouse.engine.registry import Table
+    from warehouse.engine.registry.fields import AREA_CODE, VALID_FROM, VALID_TO
 
     table = Table(name="core_test__dated", description="Test.", grain="area", primary_key=("area_code",),
                   fields=(AREA_CODE, VALID_FROM, VALID_TO))

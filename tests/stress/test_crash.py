@@ -43,7 +43,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.stress.integrity import content_digest, leftovers, run_asset_checks
-from warehouse.paths import warehouse_paths
+from warehouse.engine.paths import warehouse_paths
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, run_refresh
 from tests.support import reader
-from warehouse.paths import warehouse_paths
+from warehouse.engine.paths import warehouse_paths
 
 pytestmark = pytest.mark.slow
 

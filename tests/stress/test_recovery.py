@@ -17,10 +17,10 @@ import pytest
 
 from sources.landing import remove_stale_partials
 from tests.conftest import REPO_ROOT
-from warehouse import loader
-from warehouse.paths import warehouse_paths
-from warehouse.publish import publish, remove_stale_temporaries
-from warehouse.registry import REGISTRY
+from warehouse.engine import loader
+from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.publish import publish, remove_stale_temporaries
+from warehouse.engine.registry import REGISTRY
 
 
 def _dead_pid() -> int:
@@ -113,8 +113,8 @@ def _publish_and_die_at(paths, point: str) -> None:
     """Publish in a child process that dies just before the rename (``replace``) or just after it (``after-replace``)."""
     _die_in_child(f"""
         import os
-        from warehouse import publish as p
-        from warehouse.paths import warehouse_paths
+        from warehouse.engine import publish as p
+        from warehouse.engine.paths import warehouse_paths
         real_replace, real_catch_up, calls = os.replace, getattr(p, "catch_up_from_published", lambda *a: 0), []
         def replace(src, dst):
             if {point!r} == "replace":
@@ -173,7 +173,7 @@ def test_a_rebuilt_working_database_keeps_when_each_value_was_first_recorded(tmp
     import time
 
     from pipelines.resources import WarehouseResource
-    from warehouse.registry.indicators import HISTORY_TABLE, VALUES_TABLE
+    from warehouse.engine.registry.indicators import HISTORY_TABLE, VALUES_TABLE
 
     warehouse = WarehouseResource(path=str(tmp_path / "observatory.duckdb"))
     paths = warehouse.paths

@@ -1,0 +1,36 @@
+"""The one Dagster instance the CLI and the UI share.
+
+``DAGSTER_HOME`` when the user set it; otherwise ``dagster/`` in the warehouse's data folder, seeded with the
+repository's ``dagster.yaml``. So runs started by ``observatory build`` or ``observatory ingest`` show in
+``observatory ui`` (or ``DAGSTER_HOME=data/dagster dagster dev``) with their materialisations and checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from warehouse.engine.paths import REPO_ROOT, WarehousePaths
+
+INSTANCE_CONFIG = REPO_ROOT / "dagster.yaml"
+
+
+def dagster_home(paths: WarehousePaths) -> Path:
+    """The instance folder: ``$DAGSTER_HOME`` or the data folder's ``dagster/`` (created with our dagster.yaml)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
+    home = paths.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_bytes() != INSTANCE_CONFIG.read_bytes():
+        shutil.copyfile(INSTANCE_CONFIG, config)
+    return home
+
+
+def shared_instance(paths: WarehousePaths) -> DagsterInstance:
+    """The persistent instance for ``paths`` (see the module docstring)."""
+    home = dagster_home(paths)
+    return DagsterInstance.from_config(str(home))

@@ -1,0 +1,185 @@
+"""Pandera contracts generated from the registry, and readable reports of what failed.
+
+``validate(table, frame, inputs)`` coerces a frame to the table's types and checks every
+constraint lazily, so one run reports every failing column at once. A failure raises
+:class:`ContractViolation`, whose message names the table, the source files, each failing column
+and check, and the first failing values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from warehouse.engine.registry import Field, Table
+
+_PANDAS_DTYPE = {
+    "text": "string",
+    "integer": "Int64",
+    "bigint": "Int64",
+    "double": "Float64",
+    "date": "datetime64[ns]",
+    "timestamp": "datetime64[ns]",
+    "boolean": "boolean",
+}
+_FIRST_VALUES = 5
+
+
+class ContractViolation(ValueError):
+    """A frame broke its table's contract. ``str()`` is a report a person can act on."""
+
+    def __init__(self, table: str, inputs: list[str], problems: list[str], failure_cases: pd.DataFrame | None = None):
+        self.table = table
+        self.inputs = inputs
+        self.problems = problems
+        self.failure_cases = failure_cases
+        source = ", ".join(inputs) if inputs else "(no input file named)"
+        lines = [f"{table}: {len(problems)} problem(s) in data from {source}; nothing was loaded."]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _checks(f: Field) -> list[pa.Check]:
+    checks = []
+    if f.allowed is not None:
+        checks.append(pa.Check.isin(list(f.allowed)))
+    if f.ge is not None:
+        checks.append(pa.Check.ge(f.ge))
+    if f.le is not None:
+        checks.append(pa.Check.le(f.le))
+    if f.pattern is not None:
+        checks.append(pa.Check.str_matches(f.pattern))
+    return checks
+
+
+_SCHEMAS: dict[str, pa.DataFrameSchema] = {}
+
+
+def schema_for(table: Table) -> pa.DataFrameSchema:
+    """The Pandera schema of a table (cached by name: registry tables are immutable)."""
+    cached = _SCHEMAS.get(table.name)
+    if cached is not None and cached.description == table.description and list(cached.columns) == table.column_names:
+        return cached
+    _SCHEMAS[table.name] = _build_schema(table)
+    return _SCHEMAS[table.name]
+
+
+def _build_schema(table: Table) -> pa.DataFrameSchema:
+    columns = {
+        f.name: pa.Column(
+            _PANDAS_DTYPE[f.dtype],
+            checks=_checks(f),
+            nullable=f.nullable,
+            unique=f.unique,
+            coerce=True,
+            description=f.description,
+            title=f.name,
+        )
+        for f in table.fields
+    }
+    return pa.DataFrameSchema(
+        columns,
+        name=table.name,
+        unique=list(table.primary_key) if table.primary_key else None,
+        strict="filter",
+        ordered=False,
+        report_duplicates="all",
+        description=table.description,
+    )
+
+
+def _describe_duplicates(cases: pd.DataFrame, key: list[str]) -> str:
+    rows = sorted({int(i) for i in cases["index"].dropna()})
+    examples = (
+        cases.dropna(subset=["index"]).pivot_table(index="index", columns="column", values="failure_case", aggfunc="first")
+        .reindex(columns=key).drop_duplicates().head(3).to_dict("records")
+    )
+    return f"duplicate primary key ({', '.join(key)}): {len(rows)} row(s) share a key, e.g. {examples} at row(s) {rows[:_FIRST_VALUES]}"
+
+
+def _describe_failures(cases: pd.DataFrame, key: list[str]) -> list[str]:
+    problems = []
+    cases = cases.copy()
+    duplicates = cases["check"] == "multiple_fields_uniqueness"
+    if duplicates.any():
+        problems.append(_describe_duplicates(cases[duplicates], key))
+        cases = cases[~duplicates]
+    cases["column"] = cases["column"].fillna("(table)")
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        values = group["failure_case"].drop_duplicates().head(_FIRST_VALUES).tolist()
+        rows = group["index"].dropna().head(_FIRST_VALUES).tolist()
+        where = f" at row(s) {rows}" if rows else ""
+        problems.append(f"column {column!r} failed {check}: {len(group)} value(s), first {values!r}{where}")
+    return problems
+
+
+def _field_passes(f: Field, values: pd.Series) -> bool:
+    """Every check of ``f`` on the coerced column, vectorised; nulls are skipped as Pandera's checks skip them."""
+    if not f.nullable and values.isna().any():
+        return False
+    present = values.dropna()
+    if f.allowed is not None or f.pattern is not None:
+        distinct = pd.Series(present.unique(), dtype=values.dtype)  # a check's outcome depends on the value only
+        if f.allowed is not None and not distinct.isin(list(f.allowed)).all():
+            return False
+        if f.pattern is not None and not distinct.str.match(f.pattern, na=False).all():
+            return False
+    if f.ge is not None and not (present >= f.ge).all():
+        return False
+    if f.le is not None and not (present <= f.le).all():
+        return False
+    return not (f.unique and values.duplicated(keep=False).any())
+
+
+def _coerce(dtype, values: pd.Series) -> pd.Series:
+    """Pandera's coercion of ``values`` to ``dtype``; text parsed as dates once per distinct value, not once per row."""
+    if len(values) < 10_000 or not pd.api.types.is_datetime64_dtype(dtype.type) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return dtype.try_coerce(values)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)  # in order of first appearance: same format guess
+    parsed = dtype.try_coerce(pd.Series(distinct, dtype=values.dtype, name=values.name)).to_numpy()
+    rows = parsed.take(codes)
+    rows[codes == -1] = np.datetime64("NaT")
+    return pd.Series(rows, index=values.index, name=values.name, dtype=parsed.dtype)
+
+
+def _validate_fast(table: Table, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The frame coerced to the contract when it passes every check, else None (then Pandera reports).
+
+    The same coercion Pandera applies (each column's Pandera dtype ``try_coerce``) and the same checks
+    (not null, allowed values, ranges, patterns, unique columns, unique primary key), run column by
+    column without Pandera's per-check bookkeeping, which is what a valid frame spends most of its
+    validation time on. Anything unexpected returns None, so the full Pandera validation decides.
+    """
+    if frame.columns.duplicated().any():
+        return None
+    columns = schema_for(table).columns
+    coerced = frame[table.column_names].copy(deep=False)
+    try:
+        for f in table.fields:
+            values = _coerce(columns[f.name].dtype, coerced[f.name])
+            if not _field_passes(f, values):
+                return None
+            coerced[f.name] = values
+        if table.primary_key and coerced.duplicated(subset=list(table.primary_key), keep=False).any():
+            return None
+    except Exception:  # noqa: BLE001 - a coercion error, or a check that cannot run: Pandera will say what
+        return None
+    return coerced
+
+
+def validate(table: Table, frame: pd.DataFrame, inputs: list[str] | None = None) -> pd.DataFrame:
+    """The frame coerced to the contract, or :class:`ContractViolation` listing every failure."""
+    inputs = inputs or []
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        raise ContractViolation(table.name, inputs, [f"missing column(s) {missing}; the frame has {list(frame.columns)}"])
+    fast = _validate_fast(table, frame)
+    if fast is not None:
+        return fast
+    try:
+        validated = schema_for(table).validate(frame, lazy=True)
+    except SchemaErrors as err:
+        raise ContractViolation(table.name, inputs, _describe_failures(err.failure_cases, list(table.primary_key)), err.failure_cases) from None
+    return validated[table.column_names]

@@ -1,0 +1,177 @@
+"""Landing validated frames in DuckDB: contract first, then staging table, then swap, in one transaction.
+
+If validation fails nothing is written. If anything fails after validation the transaction is
+rolled back and the live table is untouched. Every load is recorded in ``_observatory_loads`` with
+a fingerprint of its inputs, so a refresh can skip tables whose inputs have not changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from warehouse.engine import ddl
+from warehouse.engine.contracts import validate
+from warehouse.engine.registry import Table
+
+LOADS_TABLE = "_observatory_loads"
+_LOADS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+  table_name VARCHAR PRIMARY KEY,
+  fingerprint VARCHAR,
+  row_count BIGINT,
+  inputs VARCHAR,
+  loaded_at TIMESTAMP
+)"""
+
+
+def _record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str | None, rows: int, inputs: list[str]) -> None:
+    con.execute(_LOADS_DDL)
+    con.execute(
+        f"INSERT OR REPLACE INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?)",
+        [table.name, fingerprint, rows, "; ".join(inputs), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when the main schema has a table called ``name``."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]
+    ).fetchall()[0][0])
+
+
+def _create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Create ``table`` from the registry, with its comments, unless it exists (tables that accumulate rows)."""
+    if not table_exists(con, table.name):
+        con.execute(ddl.create_table_sql(table))
+        for statement in ddl.comment_sql(table):
+            con.execute(statement)
+
+
+def last_fingerprint(con: duckdb.DuckDBPyConnection, table_name: str) -> str | None:
+    """The input fingerprint of the table's last successful load (None if never loaded)."""
+    if not table_exists(con, LOADS_TABLE):
+        return None
+    rows = con.execute(f"SELECT fingerprint FROM {LOADS_TABLE} WHERE table_name = ?", [table_name]).fetchall()
+    row = rows[0] if rows else None
+    live = table_exists(con, table_name)
+    return row[0] if row and live else None
+
+
+# Frames this big are inserted in parallel, so their rows are not stored in the frame's order (row order
+# is not part of a table's contract: query with ORDER BY); smaller frames keep their order.
+PARALLEL_INSERT_ROWS = 500_000
+
+
+def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """The validated frame as an Arrow table (zero-copy for its Arrow-backed columns): DuckDB scans Arrow
+    several times faster than a pandas frame. The frame itself if it does not convert."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    inputs: list[str] | None = None,
+    fingerprint: str | None = None,
+) -> int:
+    """Validate ``frame`` against ``table`` and make it the table's whole content. Returns the row count."""
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    staging = f"_staging__{table.name}"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(ddl.create_table_sql(table, staging))
+        con.register("_incoming_frame", _as_arrow(validated))
+        ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        if len(validated) >= PARALLEL_INSERT_ROWS:
+            con.execute("SET preserve_insertion_order = false")  # lets DuckDB insert a big frame on every core
+        try:
+            con.execute(f"INSERT INTO {ddl.quote_ident(staging)} BY NAME SELECT * FROM _incoming_frame")
+        finally:
+            con.unregister("_incoming_frame")
+            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+        con.execute(f"DROP TABLE IF EXISTS {ddl.quote_ident(table.name)}")
+        con.execute(f"ALTER TABLE {ddl.quote_ident(staging)} RENAME TO {ddl.quote_ident(table.name)}")
+        for statement in ddl.comment_sql(table):
+            con.execute(statement)
+        _record_load(con, table, fingerprint, len(validated), inputs)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(validated)
+
+
+def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame, *, inputs: list[str] | None = None) -> int:
+    """Validate ``frame`` and add the rows whose primary key is not yet in the table. Returns rows added."""
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _create_if_missing(con, table)
+        con.register("_incoming_frame", validated)
+        try:
+            before = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO {ddl.quote_ident(table.name)} BY NAME SELECT n.* FROM _incoming_frame n "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {ddl.quote_ident(table.name)} t WHERE {key_match})"
+            )
+            after = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
+        finally:
+            con.unregister("_incoming_frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return after - before
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    key_column: str,
+    key_value: str,
+    inputs: list[str] | None = None,
+) -> int:
+    """Validate ``frame`` and make it the table's rows where ``key_column = key_value``, leaving other rows alone.
+
+    For tables that accumulate (e.g. report documents: one document's load replaces that document's rows
+    only). Delete and insert run in one transaction; the table is created on first use. Every row of
+    ``frame`` must carry ``key_value``. Returns the rows inserted.
+    """
+    inputs = inputs or []
+    validated = validate(table, frame, inputs)
+    if key_column not in table.column_names:
+        raise ValueError(f"{table.name} has no column {key_column!r}")
+    stray = validated[validated[key_column] != key_value]
+    if len(stray):
+        raise ValueError(f"{table.name}: {len(stray)} row(s) do not belong to {key_column} = {key_value!r}")
+    name = ddl.quote_ident(table.name)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _create_if_missing(con, table)
+        con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} = ?", [key_value])
+        con.register("_incoming_frame", validated)
+        try:
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _incoming_frame")
+        finally:
+            con.unregister("_incoming_frame")
+        total = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        _record_load(con, table, None, total, inputs)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(validated)

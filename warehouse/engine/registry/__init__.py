@@ -1,0 +1,123 @@
+"""The metadata registry: every published table and its fields, declared once.
+
+Each module in this package declares ``TABLES`` (a list of :class:`Table`) for one domain; the
+package collects them all into :data:`REGISTRY`. From a ``Table`` come the Pandera contract
+(`warehouse.engine.contracts`), the DuckDB DDL and comments (`warehouse.engine.ddl`), the Dagster column schema
+(`pipelines`) and the data dictionary (`warehouse.outputs.dictionary`). Shared fields (area codes, sex,
+provenance) live in `warehouse.engine.registry.fields` so no description is written twice.
+
+To add a table: declare it in the domain's module (or a new module here); nothing else to register.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+DTYPES = ("text", "integer", "bigint", "double", "date", "timestamp", "boolean")
+_LAYER_OF_PREFIX = {"raw": "raw", "core": "core", "mart": "mart"}
+_NAME = re.compile(r"^((raw|core|mart)_[a-z0-9]+(__[a-z0-9_]+)?|mart_[a-z0-9]+(_[a-z0-9]+)+(__[a-z0-9_]+)?)$")  # marts may have multi-word topics (mart_area_profile)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its type, meaning, unit and the values it may take."""
+
+    name: str
+    dtype: str
+    description: str
+    unit: str | None = None
+    nullable: bool = False
+    allowed: tuple[Any, ...] | None = None
+    ge: float | None = None
+    le: float | None = None
+    pattern: str | None = None
+    unique: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"field {self.name!r}: dtype {self.dtype!r} is not one of {DTYPES}")
+
+    def but(self, **changes: Any) -> "Field":
+        """The same field with some attributes changed (e.g. ``AREA_CODE.but(name='parent_code')``)."""
+        return dataclasses.replace(self, **changes)
+
+    def constraints_text(self) -> str:
+        """The constraints in words, for comments and the data dictionary."""
+        parts = []
+        if self.allowed is not None:
+            parts.append("one of " + ", ".join(f"`{v}`" for v in self.allowed))
+        if self.ge is not None:
+            parts.append(f">= {self.ge:g}")
+        if self.le is not None:
+            parts.append(f"<= {self.le:g}")
+        if self.pattern:
+            parts.append(f"matches `{self.pattern}`")
+        if self.unique:
+            parts.append("unique")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One published table: grain, key, fields and the sources it is built from."""
+
+    name: str
+    description: str
+    grain: str
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...]
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"table name {self.name!r} must look like raw_<source>__<table>, core_<domain>__<table> or mart_<topic>")
+        names = [f.name for f in self.fields]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"table {self.name}: duplicated fields {sorted(dupes)}")
+        missing = set(self.primary_key) - set(names)
+        if missing:
+            raise ValueError(f"table {self.name}: primary key names unknown fields {sorted(missing)}")
+
+    @property
+    def layer(self) -> str:
+        return _LAYER_OF_PREFIX[self.name.split("_", 1)[0]]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name!r}")
+
+
+def _collect() -> dict[str, Table]:
+    tables: dict[str, Table] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        for table in getattr(module, "TABLES", ()):
+            if table.name in tables:
+                raise ValueError(f"table {table.name} is declared twice (again in {module.__name__})")
+            tables[table.name] = table
+    return tables
+
+
+REGISTRY: dict[str, Table] = _collect()
+
+
+def table(name: str) -> Table:
+    """The registered table called ``name`` (KeyError with the known names otherwise)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no table {name!r} in the registry; known: {', '.join(sorted(REGISTRY))}") from None

@@ -1,0 +1,464 @@
+"""Health core tables from parsed Fingertips rows: vintages, the headline/inequality split, aggregates, definitions.
+
+Pure pandas (no Dagster, no DuckDB): `pipelines.assets.health` reads the geography and population
+tables, calls :func:`build_health` and lands what it returns.
+
+* **Vintage.** A file that names its area type's vintage (``Districts & UAs (from Apr 2023)``) is
+  taken at its word. Otherwise each period's LAD and county codes are matched against the geography:
+  the boundary vintage (1 April of a reorganisation year) under which most of them were valid wins
+  (ties go to the later vintage); a predecessor code published beside its successor keeps the last
+  vintage it was valid in; a code the geography does not know gets no vintage (the asset check says so).
+* **Aggregates** for combined authorities, regions and the analysis groups, where the publisher gives
+  no figure for the area itself. The area's LADs (at the middle of the period, on the file's LAD
+  vintage) are covered by the largest published areas that fit inside it (regions, counties, LADs).
+  Counts and denominators are summed where the indicator allows it (95% CI by Byar's method);
+  otherwise values are weighted by persons all-ages population (labelled
+  ``population_weighted_estimate``). Never a plain average, and never a partial area, except that
+  members with a suppressed value and under 1% of the area's population may be left out (named in
+  ``source_locator``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+
+import pandas as pd
+
+from sources.fingertips import Catalogue, Indicator
+from sources.geography import _as_date
+from warehouse.transforms.aggregation import _translate  # the spine's mapping of LAD codes across reorganisations
+
+ENGLAND = "E92000001"
+LAD_OR_COUNTY = re.compile(r"^E(0[6-9]|10)\d{6}$")
+LAD = re.compile(r"^E0[6-9]\d{6}$")
+AGGREGATE_TYPES = ("combined_authority", "region", "group")
+UNIT_TYPES = ("lad", "county", "region")
+MAX_SUPPRESSED_SHARE = 0.01
+Z95 = 1.959963984540054
+
+VALUE_EXTRAS = ["area_name", "publisher_area_type", "parent_code", "compared_to_parent", "lower_ci_99_8", "upper_ci_99_8",
+                "recent_trend", "period_sortable"]
+
+
+# --- vintages ----------------------------------------------------------------------------------------
+
+
+def boundary_years(areas: pd.DataFrame) -> list[int]:
+    """Years whose 1 April changed the LAD or county map (plus the earliest lookup vintage)."""
+    units = areas[areas["area_type"].isin(["lad", "county"])]
+    years = {d.year for d in map(_as_date, units["valid_from"]) if d}
+    years |= {(d + dt.timedelta(days=1)).year for d in map(_as_date, units["valid_to"]) if d}
+    numeric = [int(v) for v in units["vintage"] if str(v).isdigit()]
+    if numeric:
+        years.add(min(numeric))
+    return sorted(years)
+
+
+def _valid_on(life: tuple, day: dt.date) -> bool:
+    start, end = life
+    return (start is None or start <= day) and (end is None or end >= day)
+
+
+def assign_vintages(parsed: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.Series, dict[tuple[str, str], str | None]]:
+    """Each row's boundary vintage (text year or None) and each (indicator, period)'s primary vintage."""
+    candidates = boundary_years(areas)
+    life = {code: (_as_date(f), _as_date(t)) for code, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+    valid_years = {code: frozenset(b for b in candidates if _valid_on(span, dt.date(b, 4, 1))) for code, span in life.items()}
+    vintage = pd.Series(None, index=parsed.index, dtype="object")
+    primary: dict[tuple[str, str], str | None] = {}
+    for (indicator, period), group in parsed.groupby(["indicator_id", "period_label"], sort=False):
+        declared = set(group["declared_vintage"].dropna())
+        codes = [c for c in group["area_code"].unique() if LAD_OR_COUNTY.match(c)]
+        if len(declared) == 1:
+            chosen = declared.pop()
+            vintage[group.index] = chosen
+            primary[(indicator, period)] = chosen
+            continue
+        if codes:
+            best = max(candidates, key=lambda b: (sum(b in valid_years.get(c, ()) for c in codes), b))
+            if not any(best in valid_years.get(c, ()) for c in codes):
+                best = None
+        else:
+            best = candidates[-1] if candidates else None
+        primary[(indicator, period)] = str(best) if best else None
+        for idx, code in zip(group.index, group["area_code"]):
+            if LAD_OR_COUNTY.match(code):
+                years = valid_years.get(code, frozenset())
+                v = best if best in years else (max(years) if years else None)
+            else:
+                v = best
+            vintage[idx] = str(v) if v else None
+    return vintage, primary
+
+
+# --- confidence intervals ----------------------------------------------------------------------------------
+
+
+def byar_ci(count: float, denominator: float, multiplier: float, z: float = Z95) -> tuple[float | None, float | None]:
+    """95% CI of a crude rate count/denominator x multiplier by Byar's approximation (as Fingertips uses)."""
+    if count is None or denominator is None or pd.isna(count) or pd.isna(denominator) or denominator <= 0 or count < 0:
+        return None, None
+    lower = 0.0 if count == 0 else count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
+    upper = (count + 1) * (1 - 1 / (9 * (count + 1)) + z / (3 * math.sqrt(count + 1))) ** 3
+    return lower / denominator * multiplier, upper / denominator * multiplier
+
+
+# --- aggregates -----------------------------------------------------------------------------------------------
+
+
+class _Geography:
+    """Fast look-ups over the geography tables for one build."""
+
+    def __init__(self, areas: pd.DataFrame, footprints: pd.DataFrame, membership: pd.DataFrame, population: pd.DataFrame):
+        self.areas = areas
+        self.footprints = footprints
+        self.membership = membership
+        self.type_of = dict(zip(areas["area_code"], areas["area_type"]))
+        self.life = {c: (_as_date(f), _as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+        self._members: dict[str, list[tuple[str, dt.date | None, dt.date | None]]] = defaultdict(list)
+        for area, lad, f, t in zip(footprints["area_code"], footprints["lad_code"], footprints["valid_from"], footprints["valid_to"]):
+            self._members[area].append((lad, _as_date(f), _as_date(t)))
+        self._pop: dict[str, dict[int, float]] = defaultdict(dict)
+        for code, year, pop in zip(population["area_code"], population["year"], population["population"]):
+            if pop is not None and not pd.isna(pop):
+                self._pop[code][int(year)] = float(pop)
+        self._targets_cache: dict[tuple[int, tuple], dict[tuple[str, int], tuple[frozenset, str]]] = {}
+        succession = membership[membership["relationship"] == "succeeded_by"]
+        self._successors: dict[str, list[str]] = defaultdict(list)
+        self._predecessors: dict[str, list[str]] = defaultdict(list)
+        for child, parent in zip(succession["child_code"], succession["parent_code"]):
+            self._successors[child].append(parent)
+            self._predecessors[parent].append(child)
+
+    def universe(self, vintage: int) -> set[str]:
+        day = dt.date(vintage, 4, 1)
+        return {c for c, t in self.type_of.items() if t == "lad" and _valid_on(self.life[c], day)}
+
+    def lads_of(self, code: str, vintage: int) -> frozenset[str]:
+        if LAD.match(code):
+            return frozenset([code])
+        day = dt.date(vintage, 4, 1)
+        return frozenset(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+
+    def lads_on(self, code: str, day: dt.date) -> list[str]:
+        """The LADs that made up ``code`` on ``day`` (as `sources.geography.lads_in`, from an index)."""
+        return sorted(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+
+    def targets(self, vintage: int, years: list[int]) -> dict[tuple[str, int], tuple[frozenset, str]]:
+        """(area, year) -> (its LADs on the vintage's LAD set, how the membership was dated), for every aggregate area.
+
+        The same rule as `warehouse.transforms.aggregation.member_lads`: members on 30 June of the year, or, for an
+        area that did not exist yet, its first footprint; mapped onto the vintage's LADs through
+        predecessor/successor links.
+        """
+        key = (vintage, tuple(sorted(years)))
+        if key not in self._targets_cache:
+            universe = self.universe(vintage)
+            out = {}
+            for area in (c for c, t in self.type_of.items() if t in AGGREGATE_TYPES):
+                starts = [f for _, f, _ in self._members.get(area, ()) if f]
+                first = min(starts) if starts else None
+                for year in sorted(set(years)):
+                    lads, method = self.lads_on(area, dt.date(year, 6, 30)), "sum_of_lads"
+                    if not lads:
+                        if first is None or first.year <= year:
+                            continue
+                        lads, method = self.lads_on(area, first), "sum_of_lads_later_footprint"
+                    translated = _translate(lads, universe, self._successors, self._predecessors)
+                    if translated:
+                        out[(area, year)] = (frozenset(translated), method)
+            self._targets_cache[key] = out
+        return self._targets_cache[key]
+
+    def population(self, code: str, year: int) -> tuple[float, int] | None:
+        """Persons all-ages population of ``code`` in ``year``, or in the nearest year published for it."""
+        by_year = self._pop.get(code)
+        if not by_year:
+            return None
+        best = min(by_year, key=lambda y: (abs(y - year), -y))
+        return by_year[best], best
+
+
+def _cover(target: frozenset, units: dict[str, frozenset]) -> list[str]:
+    """Largest published areas lying wholly inside ``target`` that do not overlap (laminar: regions > counties > LADs)."""
+    chosen, covered = [], set()
+    for code, lads in sorted(units.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        if lads and lads <= target and not (lads & covered):
+            chosen.append(code)
+            covered |= lads
+    return chosen
+
+
+def _mid_year(start: dt.date, end: dt.date) -> int:
+    return (start.year + end.year) // 2
+
+
+def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[str, Indicator], primary: dict, geo: _Geography) -> pd.DataFrame:
+    """Aggregate rows for every combined authority, region and group the publisher gives no figure for."""
+    rows = []
+    published = values[values["method"] == "published"]
+    years_by_vintage: dict[int, set[int]] = defaultdict(set)
+    for (indicator_id, period), group in published.groupby(["indicator_id", "period_label"], sort=False):
+        if primary.get((indicator_id, period)):
+            first = group.iloc[0]
+            years_by_vintage[int(primary[(indicator_id, period)])].add(_mid_year(first["period_start"], first["period_end"]))
+    targets_by_vintage = {v: geo.targets(v, sorted(years)) for v, years in years_by_vintage.items()}
+    for (indicator_id, sex, age, period), group in published.groupby(["indicator_id", "sex", "age", "period_label"], sort=False):
+        ind = indicator_of[indicator_id]
+        if ind.aggregation == "none":
+            continue
+        vintage = primary.get((indicator_id, period))
+        if not vintage:
+            continue
+        v = int(vintage)
+        first = group.iloc[0]
+        year = _mid_year(first["period_start"], first["period_end"])
+        own = group[group["geography_vintage"] == vintage]
+        unit_rows = {
+            code: (_num(value), _num(count), _num(denominator))
+            for code, value, count, denominator in zip(own["area_code"], own["value"], own["count"], own["denominator"])
+            if geo.type_of.get(code) in UNIT_TYPES
+        }
+        present = set(group["area_code"])
+        for (area, y), (target_lads, dating) in targets_by_vintage[v].items():
+            if y != year or area in present or not target_lads:
+                continue
+            row = _aggregate(area, target_lads, dating, unit_rows, ind, geo, v, year)
+            if row is None:
+                continue
+            rows.append({
+                **row,
+                "indicator_id": indicator_id, "area_code": area, "sex": sex, "age": age, "period_label": period,
+                "period_start": first["period_start"], "period_end": first["period_end"],
+                "value_note": None, "compared_to_england": None, "geography_vintage": vintage,
+                "source_id": first["source_id"], "source_sha256": first["source_sha256"],
+            })
+    columns = ["indicator_id", "area_code", "sex", "age", "period_label", "period_start", "period_end", "value", "lower_ci_95",
+               "upper_ci_95", "count", "denominator", "value_note", "compared_to_england", "geography_vintage", "method",
+               "member_count", "member_codes", "weight_years", "source_id", "source_sha256", "source_locator"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple], ind: Indicator, geo: _Geography,
+               vintage: int, year: int) -> dict | None:
+    """One aggregate row's figures from the published ``units`` (code -> (value, count, denominator)), or None."""
+    membership_note = "membership at mid-period" if dating == "sum_of_lads" else "first footprint (the area did not exist yet)"
+    if ind.aggregation == "counts_and_denominators":
+        usable = {c: u for c, u in units.items() if u[1] is not None and u[2] is not None}
+        lads = {c: geo.lads_of(c, vintage) for c in usable}
+        chosen = _cover(target, lads)
+        if not chosen or frozenset().union(*(lads[c] for c in chosen)) != target:
+            return None
+        count = sum(usable[c][1] for c in chosen)
+        denominator = sum(usable[c][2] for c in chosen)
+        if denominator <= 0:
+            return None
+        lower, upper = byar_ci(count, denominator, ind.multiplier) if ind.ci_method == "byar" else (None, None)
+        return {
+            "value": count / denominator * ind.multiplier, "lower_ci_95": lower, "upper_ci_95": upper,
+            "count": count, "denominator": denominator, "method": "recomputed_from_counts",
+            "member_count": len(chosen), "member_codes": " ".join(sorted(chosen)), "weight_years": None,
+            "source_locator": f"recomputed_from_counts: sum of counts / sum of denominators x {ind.multiplier:g} over {len(chosen)} published areas "
+                              f"({vintage} boundaries, {membership_note}); 95% CI by {ind.ci_method or 'none'}",
+        }
+    usable = {c: u for c, u in units.items() if u[0] is not None}
+    lads = {c: geo.lads_of(c, vintage) for c in usable}
+    chosen = _cover(target, lads)
+    if not chosen:
+        return None
+    covered = frozenset().union(*(lads[c] for c in chosen))
+    missing = target - covered
+    weights, years = [], set()
+    for code in chosen:
+        pop = geo.population(code, year)
+        if pop is None:
+            return None
+        weights.append(pop[0])
+        years.add(pop[1])
+    share = 0.0
+    if missing:
+        # Only members whose value the publisher suppressed, and only if they are a sliver of the area.
+        suppressed = [c for c, u in units.items() if u[0] is None]
+        if not all(any(m in geo.lads_of(s, vintage) for s in suppressed) for m in missing):
+            return None
+        missing_pops = [geo.population(m, year) for m in missing]
+        if any(p is None for p in missing_pops):
+            return None
+        share = sum(p[0] for p in missing_pops) / (sum(weights) + sum(p[0] for p in missing_pops))
+        if share > MAX_SUPPRESSED_SHARE:
+            return None
+    values = [usable[c][0] for c in chosen]
+    value = sum(w * x for w, x in zip(weights, values)) / sum(weights)
+    span = f"{min(years)}" if len(years) == 1 else f"{min(years)}-{max(years)}"
+    note = f"; left out (value suppressed, {share:.2%} of the population): {' '.join(sorted(missing))}" if missing else ""
+    return {
+        "value": value, "lower_ci_95": None, "upper_ci_95": None, "count": None, "denominator": None,
+        "method": "population_weighted_estimate", "member_count": len(chosen), "member_codes": " ".join(sorted(chosen)),
+        "weight_years": span,
+        "source_locator": f"population_weighted_estimate (an estimate, not a published figure): values of {len(chosen)} published areas "
+                          f"({vintage} boundaries, {membership_note}) weighted by persons all-ages mid-year population ({span}){note}",
+    }
+
+
+# --- definitions -------------------------------------------------------------------------------------------------
+
+
+def build_definitions(values: pd.DataFrame, indicator_of: dict[str, Indicator], credits: dict[str, tuple[str, str]],
+                      metadata: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per indicator with values: the catalogue's words, or the publisher's metadata where landed (live)."""
+    meta = metadata.set_index("indicator_id") if metadata is not None and not metadata.empty else None
+    rows = []
+    for indicator_id, group in values.groupby("indicator_id", sort=True):
+        ind = indicator_of[indicator_id]
+        first = group.sort_values("source_locator", key=lambda s: s.str.extract(r"(\d+)")[0].astype(float)).iloc[0]
+        publisher, licence = credits.get(first["source_id"], ("Office for Health Improvement and Disparities (Fingertips)", "OGL-UK-3.0"))
+        row = {
+            "indicator_id": indicator_id, "name": ind.name, "short_name": ind.short_name, "definition": ind.definition,
+            "unit": ind.unit, "polarity": ind.polarity, "domain": "health", "value_type": ind.value_type,
+            "aggregation": ind.aggregation, "publisher": publisher,
+            "url": f"https://fingertips.phe.org.uk/api/indicator_metadata/csv/by_indicator_id?indicator_ids={indicator_id}",
+            "licence": licence,
+            "citation": f"Office for Health Improvement and Disparities. Public health profiles (Fingertips), indicator {indicator_id}: {ind.name}. "
+                        "https://fingertips.phe.org.uk. Contains public sector information licensed under the Open Government Licence v3.0.",
+            "age_band": ind.age, "year_type": ind.year_type, "multiplier": ind.multiplier, "ci_method": ind.ci_method,
+            "source_id": first["source_id"], "source_sha256": first["source_sha256"],
+            "source_locator": f"catalogue sources/fingertips_indicators.toml, indicator {ind.id}; first published row at {first['source_locator']}",
+        }
+        if meta is not None and indicator_id in meta.index:
+            m = meta.loc[indicator_id]
+            if isinstance(m, pd.DataFrame):
+                m = m.iloc[0]
+            row.update({
+                "name": m["name"] or row["name"], "definition": m["definition"] or row["definition"],
+                "polarity": m["polarity"] if m["polarity_text"] else row["polarity"],
+                "value_type": m["value_type"] or row["value_type"],
+                "source_id": m["source_id"], "source_sha256": m["source_sha256"],
+                "source_locator": f"indicator metadata {m['source_locator']} (unit, aggregation and short name from the catalogue)",
+            })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- the whole build ---------------------------------------------------------------------------------------------
+
+
+def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame, footprints: pd.DataFrame,
+                 membership: pd.DataFrame, population: pd.DataFrame, credits: dict[str, tuple[str, str]],
+                 metadata: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The four core health tables from parsed Fingertips frames and the geography and population tables."""
+    frames = [p for p in parsed if p is not None and not p.empty]
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=parsed[0].columns if parsed else [])
+    indicator_of = {}
+    for indicator_id, name in data[["indicator_id", "indicator_name"]].drop_duplicates("indicator_id").itertuples(index=False):
+        indicator_of[indicator_id] = cat.identify(indicator_id, name)
+    vintage, primary = assign_vintages(data, areas)
+    data = data.assign(geography_vintage=vintage, method="published")
+    is_category = data["category_type"].notna() | data["category"].notna()
+    values = data[~is_category].reset_index(drop=True)
+    inequalities = data[is_category].reset_index(drop=True)
+    inequalities = inequalities.assign(category_type=inequalities["category_type"].fillna(""), category=inequalities["category"].fillna(""))
+
+    persons = population[(population["sex"] == "persons") & (population["age"] == "all")]
+    geo = _Geography(areas, footprints, membership, persons)
+    aggregates = build_aggregates(values, cat, indicator_of, primary, geo)
+    definitions = build_definitions(values, indicator_of, credits, metadata)
+    return {
+        "core_health__indicator_values": values,
+        "core_health__indicator_aggregates": aggregates,
+        "core_health__indicator_definitions": definitions,
+        "core_health__inequalities": inequalities,
+    }
+
+
+# --- what the asset checks look for ------------------------------------------------------------------------------
+
+
+def inverted_cis(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose confidence limits do not bracket the value (lower > value, value > upper, or lower > upper)."""
+    bad = pd.Series(False, index=frame.index)
+    for lo, hi in (("lower_ci_95", "upper_ci_95"), ("lower_ci_99_8", "upper_ci_99_8")):
+        if lo not in frame.columns:
+            continue
+        low, high, value = (pd.to_numeric(frame[c], errors="coerce") for c in (lo, hi, "value"))
+        bad |= (low > value).fillna(False) | (value > high).fillna(False) | (low > high).fillna(False)
+    return frame[bad]
+
+
+def invalid_codes(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose area code is not a GSS code the geography knows, or (LADs, counties) was not valid on 1 April of the row's vintage."""
+    life = {c: (_as_date(f), _as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+    gss = re.compile(r"^E\d{8}$")
+    reasons = []
+    for code, vintage in zip(frame["area_code"], frame["geography_vintage"]):
+        if code in ("north", "greater_south_east"):
+            reasons.append(None)
+        elif not gss.match(str(code)):
+            reasons.append("not an English GSS code")
+        elif code not in life:
+            reasons.append("unknown to the geography tables")
+        elif LAD_OR_COUNTY.match(code) and (not vintage or not str(vintage).isdigit()):
+            reasons.append("no boundary vintage matches the code")
+        elif LAD_OR_COUNTY.match(code) and not _valid_on(life[code], dt.date(int(vintage), 4, 1)):
+            reasons.append(f"not a valid code on 1 April {vintage}")
+        else:
+            reasons.append(None)
+    out = frame.assign(reason=reasons)
+    return out[out["reason"].notna()]
+
+
+def _successors(membership: pd.DataFrame) -> dict[str, list[str]]:
+    succ = membership[membership["relationship"] == "succeeded_by"]
+    out: dict[str, list[str]] = defaultdict(list)
+    for child, parent in zip(succ["child_code"], succ["parent_code"]):
+        out[child].append(parent)
+    return out
+
+
+def current_codes(codes: set[str], membership: pd.DataFrame) -> set[str]:
+    """``codes`` mapped forward through abolitions to the codes that replaced them (unchanged codes stay)."""
+    return _forward(set(codes), _successors(membership))
+
+
+def shrinking_periods(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
+    """Periods that cover fewer areas than the period before, per indicator, sex and age.
+
+    Areas are counted after mapping abolished codes to their successors, so a reorganisation
+    (313 districts becoming 296) is not a loss, while a district missing from a later period is.
+    """
+    successors_of = _successors(membership)
+    rows = []
+    for (indicator_id, sex, age), group in frame.groupby(["indicator_id", "sex", "age"], sort=False):
+        periods = group.groupby("period_label").agg(period_end=("period_end", "max"), period_start=("period_start", "min")).sort_values(["period_end", "period_start"])
+        previous = None
+        for period in periods.index:
+            codes = set(group.loc[group["period_label"] == period, "area_code"])
+            covered = _forward(codes, successors_of)
+            if previous is not None and len(covered) < len(previous[1]):
+                rows.append({"indicator_id": indicator_id, "sex": sex, "age": age, "period_label": period, "areas": len(covered),
+                             "previous_period": previous[0], "previous_areas": len(previous[1]),
+                             "missing": " ".join(sorted(previous[1] - covered)[:10])})
+            previous = (period, covered)
+    return pd.DataFrame(rows, columns=["indicator_id", "sex", "age", "period_label", "areas", "previous_period", "previous_areas", "missing"])
+
+
+def _forward(codes: set[str], successors_of: dict[str, list[str]]) -> set[str]:
+    out = set()
+    for code in codes:
+        frontier, seen = [code], set()
+        while frontier:
+            c = frontier.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if successors_of.get(c):
+                frontier += successors_of[c]
+            else:
+                out.add(c)
+    return out
