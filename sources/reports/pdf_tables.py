@@ -590,6 +590,13 @@ def _body_lines(lines: Sequence[Line], gap: float) -> list[Line]:
     multi = [c for c in counts if c >= 2]
     if not multi:
         return []
+    # lines carrying figures define the columns (a header set justified in its cells can have more
+    # separated pieces than any body line); the fullest lines when there are too few of them
+    with_figures = [i for i, c in enumerate(counts)
+                    if c >= 2 and sum(_is_numeric(" ".join(w.text for w in sg)) for sg in segs[i]) >= c / 3]
+    if len(with_figures) >= 3:
+        threshold = max(2, int(0.6 * max(counts[i] for i in with_figures)))
+        return [lines[i] for i in with_figures if counts[i] >= threshold]
     threshold = max(2, int(0.6 * max(multi)))
     full = [i for i, c in enumerate(counts) if c >= threshold]
     numeric = [i for i in full if sum(_is_numeric(" ".join(w.text for w in sg)) for sg in segs[i]) >= len(segs[i]) / 3]
@@ -708,6 +715,41 @@ def _merge_wrapped(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> 
     return merged
 
 
+def _continue_rows(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> list[list[Line]]:
+    """Join the continuation lines of multi-line cells to the row they continue.
+
+    In a table whose body rows start with a row label, a line with no label, no figures, set close under
+    the row above (no wider than a line space, no rule between) and filling only columns that row fills, is
+    the wrapped text of that row's cells. Header rows (above the first row with a figure) are left alone.
+    """
+    if len(rows) < 3:
+        return rows
+    filled = [{col_of(w) for line in g for w in line.words} for g in rows]
+    numeric = [any(_is_numeric(w.text) for line in g for w in line.words) for g in rows]
+    first_body = next((i for i, g in enumerate(rows) if any(_is_numeric(w.text) for line in g for w in line.words
+                                                            if col_of(w) > 0)), 1)
+    first_body = max(first_body, 1)
+    labelled = sum(1 for f in filled[first_body:] if 0 in f)
+    if labelled < 0.5 * len(rows[first_body:]):
+        return rows
+    heights = sorted(line.bottom - line.top for g in rows for line in g)
+    pitch = heights[len(heights) // 2]
+    rules = sorted(h_rules)
+    out: list[list[Line]] = []
+    out_filled: list[set[int]] = []
+    for i, group in enumerate(rows):
+        if out and i > first_body and 0 not in filled[i] and not numeric[i] and filled[i] \
+                and len(out_filled[-1]) >= 2 and 0 in out_filled[-1] and filled[i] <= out_filled[-1]:
+            above = out[-1][-1].bottom
+            below = group[0].top
+            if below - above < 1.0 * pitch and not any(above - 1 < y < below + 1 for y in rules):
+                out[-1] = [*out[-1], *group]
+                continue
+        out.append(list(group))
+        out_filled.append(set(filled[i]))
+    return out
+
+
 def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list[list[Line]]:
     """Rows: each line, except lines sharing a ruled band that reads as one multi-line cell."""
     if not h_rules:
@@ -728,8 +770,13 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
             for w in line.words:
                 per_col.setdefault(col_of(w), set()).add(i)
         full = sum(1 for s in per_col.values() if len(s) == len(band))
-        if full >= max(2, 0.5 * len(per_col)):
+        labelled = sorted(per_col.get(0, set()))
+        if full >= max(2, 0.5 * len(per_col)) and len(labelled) == len(band):
             rows += [[line] for line in band]
+        elif full >= max(2, 0.5 * len(per_col)) and labelled and labelled[0] == 0 and len(labelled) > 1:
+            # rows start at the lines carrying a row label; a line without one continues the row above
+            starts = [*labelled, len(band)]
+            rows += [band[a:b] for a, b in zip(starts, starts[1:])]
         else:
             rows.append(band)
     return rows
@@ -782,6 +829,7 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         return assigned.get(id(w), bisect.bisect_left(edges, w.xc)) if assigned else bisect.bisect_left(edges, w.xc)
 
     rows = _merge_wrapped(_row_groups(lines, region.h_rules, col_of), region.h_rules, col_of)
+    rows = _continue_rows(rows, region.h_rules, col_of)
     n_cols = len(edges) + 1
     texts: list[list[list[Word]]] = [[[] for _ in range(n_cols)] for _ in rows]
     for r, group in enumerate(rows):
