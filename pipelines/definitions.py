@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, colored_console_logger, define_asset_job
+from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, colored_console_logger, define_asset_job, in_process_executor
 
 from pipelines.assets import DOMAINS
 from pipelines.assets.publish import publish_asset, report_asset
@@ -64,4 +64,8 @@ defs = Definitions(
     sensors=sensors,
     resources={"warehouse": warehouse_from_env(), "sources": sources_from_env()},
     loggers={"console": colored_console_logger, "progress": progress_logger},
+    # Every run (refresh_all, the other jobs, a selection materialised from the UI) runs its steps in one process:
+    # they all write the one DuckDB file through the "warehouse" pool of 1, so a process per step only adds
+    # start-up time (8 min against 43 s for refresh_all). docs/scaling.md: other executors, same assets.
+    executor=in_process_executor,
 )
