@@ -10,9 +10,12 @@ from sources.reports import pdf_tables, specs
 from sources.reports.accuracy import load_truth, normalise, score
 from sources.reports.text_tables import pipe_tables
 from warehouse.engine.contracts import validate
+from tests.fixtures.reports.specs.tables import TABLES as SPEC_TABLES
+from tests.fixtures.reports.specs.tables import registered
 from warehouse.engine.registry import REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+SPECS = FIXTURES / "specs"
 PDFS = FIXTURES / "pdfs"
 TRUTH = load_truth(FIXTURES / "truth")
 
@@ -99,8 +102,27 @@ def test_markdown_pipe_table():
     assert [c.page for c in table.cells if c.row == 1] == [5, 5]  # page = line number for text
 
 
-def test_specs_turn_report_tables_into_typed_tables():
-    loaded = {s.name: s for s in specs.all_specs()}
+@pytest.fixture()
+def corpus_specs():
+    """The four test-corpus specs (tests/fixtures/reports/specs), their tables registered for the test only."""
+    with registered():
+        yield {s.name: s for s in specs.all_specs(SPECS)}
+
+
+def test_production_has_no_test_corpus_tables_and_ships_a_real_example():
+    assert not {t.name for t in SPEC_TABLES} & set(REGISTRY)
+    (example,) = specs.all_specs()
+    assert example.name == "nhs_spend_over_25k" and example.target in REGISTRY
+    frame = validate(REGISTRY[example.target], specs.apply_spec(example, PDFS / "BD-CCG-invoices-over-30k-April-2014-March-2015.pdf", "a" * 64))
+    page1 = frame[frame["page"] == 1]
+    assert len(page1) == 31  # the independent truth's 31 invoice lines of page 1
+    first = page1.iloc[0]
+    assert (first["transaction_number"], first["amount_gbp"], first["payment_date"]) == ("3252892", 33021.0, "30/04/2014")
+    assert set(frame["page"]) == set(range(1, 9)) and "AP Amount (£)" not in set(frame["amount_gbp"].astype(str))
+
+
+def test_specs_turn_report_tables_into_typed_tables(corpus_specs):
+    loaded = corpus_specs
     assert set(loaded) >= {"health_outlay", "salmonellosis_origin", "heart_stroke_deaths", "nnmb_coverage"}
     for s in loaded.values():
         assert s.target in REGISTRY, f"{s.name} targets an undeclared table"
@@ -131,16 +153,16 @@ def test_specs_turn_report_tables_into_typed_tables():
     assert pd.isna(madhya["nutrition_1975_79"]) and madhya["nutrition_2011_12"] == 7942  # "*": not available
 
 
-def test_spec_on_the_wrong_table_fails_loudly(tmp_path):
-    spec_text = (Path(specs.SPEC_DIR) / "salmonellosis_origin.toml").read_text().replace("columns = 5", "columns = 6")
+def test_spec_on_the_wrong_table_fails_loudly(tmp_path, corpus_specs):
+    spec_text = (SPECS / "salmonellosis_origin.toml").read_text().replace("columns = 5", "columns = 6")
     (tmp_path / "bad.toml").write_text(spec_text)
     (bad,) = specs.all_specs(tmp_path)
     with pytest.raises(SourceFormatError, match="has 5 columns, the spec expects 6"):
         specs.apply_spec(bad, PDFS / "eu-016.pdf", "c" * 64)
 
 
-def test_spec_value_that_is_not_a_number_is_reported_not_nulled():
-    (s,) = [x for x in specs.all_specs() if x.name == "salmonellosis_origin"]
+def test_spec_value_that_is_not_a_number_is_reported_not_nulled(corpus_specs):
+    s = corpus_specs["salmonellosis_origin"]
     frame = specs.apply_spec(s, PDFS / "eu-016.pdf", "d" * 64)
     frame.loc[frame.index[0], "total_cases"] = "n.k."
     from warehouse.engine.contracts import ContractViolation

@@ -149,11 +149,13 @@ def claims_frame(document_id: str, claims: list[Claim], kind: str) -> pd.DataFra
             "area_codes": "; ".join(dict.fromkeys(p.code for p in c.places if p.code)) or None,
             "place": c.place.name if c.place else None, "area_code": c.place.code if c.place else None,
             "period": c.period, "measure_hint": c.measure_hint, "series": c.series,
+            "claim_kind": c.claim_kind, "qualifier": c.qualifier, "place_basis": c.place_basis,
             "source_locator": f"{where}, column {c.col}",
         })
     frame = pd.DataFrame(rows, columns=[
         "claim_id", "document_id", "page", "line", "text", "context", "figure", "value", "unit", "scale", "kind", "places",
-        "area_codes", "place", "area_code", "period", "measure_hint", "series", "source_locator"])
+        "area_codes", "place", "area_code", "period", "measure_hint", "series", "claim_kind", "qualifier", "place_basis",
+        "source_locator"])
     return _stamp(frame, document_id, frame["source_locator"])
 
 
@@ -209,6 +211,8 @@ def process_document(
                 if spec.matches(intake.sha256, intake.file_name):
                     try:
                         spec_frames[spec.target] = apply_spec(spec, intake.read_path, doc_id, intake.password)
+                        if spec_frames[spec.target].attrs.get("skipped"):
+                            errors.append(f"spec {spec.name}: skipped {', '.join(spec_frames[spec.target].attrs['skipped'])}")
                     except Exception as err:  # noqa: BLE001 - reported on the document, the rest still lands
                         errors.append(f"spec {spec.name}: {err}")
     if errors:

@@ -48,7 +48,7 @@ from pdfplumber.page import FilteredPage
 EXTRACTOR_VERSION = "reports-tables-1"
 _NUMERIC = re.compile(r"^[\s(£$€+\-–—−]*\d[\d,.\s]*%?[)\s]*$")
 _HAS_DIGIT = re.compile(r"\d")
-_FIGURE = re.compile(r"(?<![\w.,])[(£$€+\-–—−]?\d[\d,.]*%?\)?(?![\w])")
+_FIGURE = re.compile(r"(?<![\w.,/:])[(£$€+\-–—−]?\d[\d,.]*%?\)?(?![\w/:])")  # a date or time is one value
 
 
 def _is_numeric_single(text: str) -> bool:

@@ -1,9 +1,10 @@
 """Declarative extraction specs: a TOML file per known report table turns it into a typed warehouse table.
 
-A spec lives in `sources/report_specs/<name>.toml`::
+A spec lives in `sources/report_specs/<name>.toml` (the shipped example: ``nhs_spend_over_25k.toml``;
+the test corpus's specs are fixtures in tests/fixtures/reports/specs)::
 
     name = "salmonellosis_origin"
-    target = "core_reports__salmonellosis_origin"   # declared in warehouse/engine/registry/reports.py
+    target = "core_reports__salmonellosis_origin"   # a spec_table(...) declared in warehouse/engine/registry/reports.py
     description = "..."
 
     [match]                       # which documents it applies to (any listed sha256, or the file-name glob)
@@ -11,7 +12,8 @@ A spec lives in `sources/report_specs/<name>.toml`::
     file_name = "eu-016*.pdf"
 
     [extract]
-    pages = [3]                   # 1-based pages to read
+    pages = [3]                   # 1-based pages to read, or "all"
+    continued = false             # true: the table continues over the pages (see below)
     crop = [50, 90, 560, 600]     # optional box (x0, top, x1, bottom, points) read on each page
     table = 0                     # which table found on the (cropped) page, in reading order
     header_rows = 1               # rows above the data (or "auto": the extractor's header detection)
@@ -28,6 +30,11 @@ A spec lives in `sources/report_specs/<name>.toml`::
     name = "total_cases"
     type = "integer"
     missing = ["-", "*"]          # printed placeholders read as NULL
+
+With ``continued = true`` the table is read on every listed page and the pieces are stacked in page order:
+on each page the ``table``-th table with the spec's column count is taken, its leading header rows
+(``header_rows`` of them) and any row repeating the first page's header are dropped on every page after the first, and a page with no such table is
+skipped and named in the document's ``reason`` (never silently).
 
 :func:`apply_spec` returns the typed frame (``document_id``, ``page``, ``row_index``, the columns and
 provenance); the loader validates it against the registry contract, so a value that is not a number
@@ -46,7 +53,7 @@ import pandas as pd
 import pdfplumber
 
 from sources.inputs import SourceFormatError, numeric_or_original
-from sources.reports.pdf_tables import ExtractedTable, extract_page
+from sources.reports.pdf_tables import ExtractedTable, extract_page, extract_pages
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "report_specs"
 _TYPES = ("text", "number", "integer")
@@ -67,7 +74,8 @@ class Spec:
     path: Path
     sha256: tuple[str, ...] = ()
     file_name: str | None = None
-    pages: tuple[int, ...] = (1,)
+    pages: tuple[int, ...] | str = (1,)
+    continued: bool = False
     crop: tuple[float, float, float, float] | None = None
     table: int = 0
     header_rows: int | str = "auto"
@@ -115,7 +123,8 @@ def load_spec(path: Path) -> Spec:
     return Spec(
         name=raw["name"], target=raw["target"], description=raw.get("description", ""), path=path,
         sha256=tuple(match.get("sha256", ())), file_name=match.get("file_name"),
-        pages=tuple(int(p) for p in extract.get("pages", [1])), crop=tuple(crop) if crop else None,
+        pages="all" if extract.get("pages") == "all" else tuple(int(p) for p in extract.get("pages", [1])),
+        continued=bool(extract.get("continued", False)), crop=tuple(crop) if crop else None,
         table=int(extract.get("table", 0)), header_rows=extract.get("header_rows", "auto"),
         n_columns=extract.get("columns"), skip_blank_first=bool(extract.get("skip_blank_first", True)),
         require=tuple(extract.get("require", ())),
@@ -130,7 +139,7 @@ def all_specs(folder: Path = SPEC_DIR) -> list[Spec]:
 def _tables(spec: Spec, pdf_path: Path, password: str | None) -> list[ExtractedTable]:
     found = []
     with pdfplumber.open(pdf_path, password=password or "") as pdf:
-        for number in spec.pages:
+        for number in _pages(spec, len(pdf.pages)):
             if not 1 <= number <= len(pdf.pages):
                 raise SourceFormatError(f"report spec {spec.name}: page {number} is not in {pdf_path.name} ({len(pdf.pages)} pages)")
             page = pdf.pages[number - 1]
@@ -138,6 +147,34 @@ def _tables(spec: Spec, pdf_path: Path, password: str | None) -> list[ExtractedT
                 page = page.crop(spec.crop)
             found += extract_page(page, number, spec.table_settings or None)
     return found
+
+
+def _pages(spec: Spec, count: int) -> tuple[int, ...]:
+    return tuple(range(1, count + 1)) if spec.pages == "all" else spec.pages  # type: ignore[return-value]
+
+
+def _continued(spec: Spec, pdf_path: Path, password: str | None) -> tuple[list[tuple[int, list[str]]], list[str], int]:
+    """(page, row) of a table continuing over the spec's pages, the pages skipped with why, the header rows."""
+    rows: list[tuple[int, list[str]]] = []
+    skipped: list[str] = []
+    first_header = 0
+    with pdfplumber.open(pdf_path, password=password or "") as pdf:
+        numbers = _pages(spec, len(pdf.pages))
+    for number in numbers:
+        tables = [t for r in extract_pages(pdf_path, [number], password) for t in r.tables]
+        fitting = [t for t in tables if spec.n_columns is None or t.n_cols == spec.n_columns]
+        if len(fitting) <= spec.table:
+            skipped.append(f"page {number} ({', '.join(f'{t.n_cols} columns' for t in tables) or 'no table'})")
+            continue
+        table = fitting[spec.table]
+        header = table.header_rows if spec.header_rows == "auto" else int(spec.header_rows)
+        grid = table.grid()
+        if not rows:
+            first_header = header
+            rows += [(number, row) for row in grid[:header]]
+        heading = [r for _, r in rows[:first_header]]
+        rows += [(number, row) for row in grid[header:] if row not in heading]  # a header repeated on the page
+    return rows, skipped, first_header
 
 
 def _typed(values: pd.Series, column: Column) -> pd.Series:
@@ -151,8 +188,17 @@ def _typed(values: pd.Series, column: Column) -> pd.Series:
 
 def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | None = None) -> pd.DataFrame:
     """The spec's typed table from the document (columns as the registry declares them, plus provenance)."""
-    tables = _tables(spec, pdf_path, password)
     where = f"report spec {spec.name} on {pdf_path.name}"
+    if spec.continued:
+        rows, skipped, header = _continued(spec, pdf_path, password)
+        if not rows:
+            raise SourceFormatError(f"{where}: no table with {spec.n_columns} columns on page(s) {spec.pages}: {'; '.join(skipped)}")
+        if len(spec.columns) != len(rows[0][1]):
+            raise SourceFormatError(f"{where}: the spec names {len(spec.columns)} columns, the table has {len(rows[0][1])}")
+        frame = _records(spec, [r for _, r in rows], {i: p for i, (p, _) in enumerate(rows)}, header, where)
+        frame.attrs["skipped"] = skipped
+        return _finish(spec, frame, document_id)
+    tables = _tables(spec, pdf_path, password)
     if len(tables) <= spec.table:
         raise SourceFormatError(f"{where}: wanted table {spec.table} on page(s) {list(spec.pages)}, found {len(tables)}")
     table = tables[spec.table]
@@ -162,8 +208,12 @@ def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | Non
     if len(spec.columns) != table.n_cols:
         raise SourceFormatError(f"{where}: the spec names {len(spec.columns)} columns, the table has {table.n_cols}")
     header = table.header_rows if spec.header_rows == "auto" else int(spec.header_rows)
-    grid = table.grid()
-    pages = {c.row: c.page for c in table.cells}
+    return _finish(spec, _records(spec, table.grid(), {c.row: c.page for c in table.cells}, header, where), document_id)
+
+
+def _records(spec: Spec, grid: list[list[str]], pages: dict[int, int], header, where: str) -> pd.DataFrame:
+    header = 0 if header == "auto" else int(header)
+    first_page = spec.pages[0] if isinstance(spec.pages, tuple) else 1
     records = []
     for r, row in enumerate(grid[header:], start=header):
         if spec.skip_blank_first and not row[0].strip():
@@ -173,9 +223,12 @@ def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | Non
         values = {col.name: value for col, value in zip(spec.columns, row)}
         if any(not values.get(name, "").strip() for name in spec.require):
             continue
-        records.append({"page": pages.get(r, spec.pages[0]), "row_index": r,
+        records.append({"page": pages.get(r, first_page), "row_index": r,
                         **{col.name: value for col, value in zip(spec.columns, row)}})
-    frame = pd.DataFrame(records, columns=["page", "row_index", *[c.name for c in spec.columns]])
+    return pd.DataFrame(records, columns=["page", "row_index", *[c.name for c in spec.columns]])
+
+
+def _finish(spec: Spec, frame: pd.DataFrame, document_id: str) -> pd.DataFrame:
     for col in spec.columns:
         frame[col.name] = _typed(frame[col.name], col)
     frame.insert(0, "document_id", document_id)
