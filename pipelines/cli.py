@@ -7,6 +7,7 @@ half-built refresh. ``build`` runs the Dagster job in-process (so runs appear in
 
 import enum
 import json
+import re
 import logging
 import os
 import sys
@@ -15,21 +16,68 @@ from typing import Optional
 
 import duckdb
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from pipelines.errors import user_message
-from pipelines.progress import PROGRESS_LOGGER
+from warehouse.engine.ddl import quote_ident as ddl_quote
+from warehouse.engine.output_guard import OutputRefused, check_output
 from warehouse.engine.paths import ENV_VAR, warehouse_paths
+from warehouse.engine.writer_lock import writer_lock
 
-app = typer.Typer(help="Northern Health & Wealth Observatory: build and query the warehouse.", no_args_is_help=True,
-                  add_completion=False)
 console = Console()
 err_console = Console(stderr=True)
+DEFAULT_TABLE_ROWS = 40  # rows `observatory sql` prints as a table unless --limit says otherwise
+_VERBOSE = {"on": bool(os.environ.get("OBSERVATORY_VERBOSE"))}
 
-# Statement types `observatory sql` runs; anything else (writes, ATTACH, INSTALL, LOAD, COPY, SET) is refused.
-_READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+
+class UserError(Exception):
+    """A mistake the user can fix (bad name, bad date, bad path): printed as one line, exit status 2."""
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Every command's unexpected exception becomes one red line and exit status 1 (2 for a
+    :class:`UserError` or an area that cannot be resolved); the traceback only with ``--verbose``."""
+
+    def invoke(self, ctx):
+        import click
+
+        from warehouse.outputs.areas import AreaLookupError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit):
+            raise
+        except Exception as err:  # noqa: BLE001 - the one place errors become messages
+            if _VERBOSE["on"]:
+                import traceback
+
+                traceback.print_exc()
+            user_fault = isinstance(err, (UserError, AreaLookupError, OutputRefused))
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            prefix = "" if user_fault else f"{type(err).__name__}: "
+            hint = "" if user_fault or _VERBOSE["on"] else " (run with --verbose for the traceback)"
+            err_console.print(f"[red]Error:[/red] {prefix}{text}{hint}", highlight=False, soft_wrap=True)
+            raise SystemExit(2 if user_fault else 1) from None
+
+
+app = typer.Typer(help="Northern Health & Wealth Observatory: build and query the warehouse.", no_args_is_help=True,
+                  add_completion=False, cls=_OneLineErrors, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", help="Show the full traceback when a command fails.")) -> None:
+    """Northern Health & Wealth Observatory: build, query and read the warehouse."""
+    if verbose:
+        _VERBOSE["on"] = True
+
+# Statement types `observatory sql` runs; anything else (writes, ATTACH, INSTALL, LOAD, COPY, SET, action PRAGMAs
+# such as profiling_output) is refused. Read-only PRAGMAs (table_info, database_size, ...) parse as SELECT; an
+# EXPLAIN is checked by what it explains (EXPLAIN ANALYZE runs it).
+_READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
+_EXPLAIN_PREFIX = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
 
 
 class OutputFormat(str, enum.Enum):
@@ -85,10 +133,25 @@ def _publish_summary(result) -> str:
     return ""
 
 
+def _print_step_failure(step: str, error) -> None:
+    """One line naming the step, the file and the cause; the rest of a long message (every failing column of a
+    contract) below it; the traceback with --verbose."""
+    from pipelines.errors import one_line
+
+    err_console.print(f"[red]{one_line(step, error)}[/red]", highlight=False, soft_wrap=True)
+    rest = user_message(error).splitlines()[1:]
+    if rest:
+        err_console.print("\n".join(rest), highlight=False, soft_wrap=True)
+    if _VERBOSE["on"]:
+        err_console.print(error.to_string(), highlight=False, soft_wrap=True)
+
+
 def _run_refresh(live: bool) -> bool:
     import warnings
 
     from pipelines.instance import shared_instance
+
+    from pipelines.progress import PROGRESS_LOGGER
 
     warnings.filterwarnings("ignore")
     if live:
@@ -98,7 +161,8 @@ def _run_refresh(live: bool) -> bool:
     job = defs.resolve_job_def("refresh_all")
     total = len(job.graph.nodes)
     instance = shared_instance(warehouse_paths())
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    # one writer at a time, whatever the Dagster instance: a second build or ingest waits here, saying for whom
+    with writer_lock(warehouse_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=False) as progress:
         task = progress.add_task("starting", total=total)
         log = logging.getLogger(PROGRESS_LOGGER)
@@ -112,7 +176,7 @@ def _run_refresh(live: bool) -> bool:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                err_console.print(f"[red]{event.step_key} failed:[/red]\n{user_message(event.step_failure_data.error)}")
+                _print_step_failure(event.step_key, event.step_failure_data.error)
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
                 err_console.print(f"[red]check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed[/red] {dict(evaluation.metadata)}")
@@ -135,6 +199,27 @@ def build(
     _print_tables(paths.published)
     console.print("\nOpen the Dagster UI:  [bold].venv/bin/observatory ui[/bold]  then browse http://127.0.0.1:3000")
     console.print("Query it:            [bold].venv/bin/observatory sql \"SELECT area_type, count(*) FROM core_geo__areas GROUP BY 1\"[/bold]")
+
+
+@app.command()
+def ui(
+    port: int = typer.Option(3000, help="Port of the web UI (always on 127.0.0.1)."),
+    warehouse: Optional[Path] = typer.Option(None, help=f"Warehouse file (default: ${ENV_VAR} or warehouse/observatory.duckdb)."),
+) -> None:
+    """The Dagster UI and daemon (`dagster dev`) on 127.0.0.1, sharing the Dagster instance `build` records its runs in."""
+    import subprocess
+
+    from pipelines.instance import ui_command
+
+    _use_warehouse(warehouse)
+    argv, env = ui_command(warehouse_paths(), port)
+    console.print(f"Dagster UI on [bold]http://127.0.0.1:{port}[/bold] (instance {env['DAGSTER_HOME']}); Ctrl-C stops it.")
+    proc = subprocess.Popen(argv, env=env)
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon
+        code = proc.wait()
+    raise typer.Exit(code)
 
 
 # --- tables / describe ---------------------------------------------------------------------------
@@ -168,16 +253,43 @@ def tables(warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."
     _print_tables(warehouse)
 
 
+def _describe_view_or_macro(name: str) -> bool:
+    """Describe a published view (its columns and definition) or macro (its parameters and body); False if neither."""
+    from warehouse.engine.queries import sql_text
+
+    paths = warehouse_paths()
+    if not paths.published.exists():
+        return False
+    con = open_published()
+    try:
+        found = con.execute(sql_text("analyst_describe_object"), {"name": name}).fetchall()
+        if not found:
+            return False
+        kind, comment, definition, parameters = found[0]
+        console.print(f"[bold]{name}[/bold] ({kind})")
+        if comment:
+            console.print(comment)
+        if kind == "view":
+            show_relation(con, con.sql(sql_text("analyst_view_columns"), params={"name": name}), 0, "column(s)")
+        else:
+            console.print(f"[bold]Parameters:[/bold] {', '.join(parameters or []) or '(none)'}")
+        console.print(f"[bold]Definition:[/bold]\n{definition.strip()}", highlight=False, soft_wrap=True)
+        return True
+    finally:
+        con.close()
+
+
 @app.command()
-def describe(table: str = typer.Argument(..., help="Table name, e.g. core_population__estimates")) -> None:
+def describe(table: str = typer.Argument(..., help="Table, view or macro name, e.g. core_population__estimates, lads_in")) -> None:
     """Columns, types, units, descriptions, grain, key, sources and licences of a table."""
     from sources.catalogue import catalogue
     from warehouse.engine.ddl import duckdb_type
     from warehouse.engine.registry import REGISTRY
 
     if table not in REGISTRY:
-        err_console.print(f"[red]No table {table!r}.[/red] Known: {', '.join(sorted(REGISTRY))}")
-        raise typer.Exit(2)
+        if _describe_view_or_macro(table):
+            return
+        raise UserError(f"No table, view or macro {table!r}. List them with `observatory tables`.")
     t = REGISTRY[table]
     console.print(f"[bold]{t.name}[/bold] ({t.layer})\n{t.description}\n[bold]Grain:[/bold] {t.grain}   [bold]Key:[/bold] {', '.join(t.primary_key)}")
     if t.notes:
@@ -203,59 +315,221 @@ def _refuse_writes(con: duckdb.DuckDBPyConnection, statement: str) -> None:
         raise typer.Exit(2)
     for s in parsed:
         kind = s.type.name
+        if kind == "EXPLAIN":
+            inner = _EXPLAIN_PREFIX.sub("", s.query, count=1)
+            if inner == s.query:
+                err_console.print("[red]Refused:[/red] `observatory sql` could not tell what this EXPLAIN explains.")
+                raise typer.Exit(2)
+            _refuse_writes(con, inner)
+            continue
         if kind not in _READ_ONLY_STATEMENTS:
             err_console.print(f"[red]Refused:[/red] `observatory sql` is read-only and runs SELECT queries only; this is a {kind} statement.")
             raise typer.Exit(2)
 
 
 def _shadow_values_as_of(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
-    """Make ``core_indicators__values`` in this session mean the values as known at ``as_of`` (a temp view)."""
+    """Make ``core_indicators__values`` in this session mean the values as known at ``as_of`` (a temp view).
+
+    A moment before anything was recorded is a user error (it would silently answer with no rows).
+    """
     import datetime as dt
+
+    from warehouse.engine.queries import sql_text
 
     try:
         moment = dt.datetime.fromisoformat(as_of)
     except ValueError:
-        err_console.print(f"[red]--as-of {as_of!r} is not an ISO date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00).[/red]")
-        raise typer.Exit(2)
+        raise UserError(f"--as-of {as_of!r} is not an ISO date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00).") from None
     if moment.time() == dt.time(0):
         moment = moment.replace(hour=23, minute=59, second=59)  # a date means the end of that day
-    con.execute(
-        "CREATE TEMP VIEW core_indicators__values AS "
-        f"SELECT * EXCLUDE (retrieved_at, recorded_at) FROM indicator_values_as_of(TIMESTAMP '{moment.isoformat(sep=' ')}')"
-    )
+    stamp = moment.isoformat(sep=" ")
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'core_indicators__values' AND schema_name = 'main' "
+        "ORDER BY column_index").fetchall()]
+    known, first = con.execute(sql_text("analyst_as_of_coverage"), {"moment": moment}).fetchone()
+    if not known:
+        first_text = f"the first values were recorded at {first:%Y-%m-%d %H:%M}" if first else "no values have been recorded yet"
+        raise UserError(f"--as-of {as_of}: the observatory knew no indicator values then; {first_text}.")
+    select = ", ".join(ddl_quote(c) for c in columns)
+    con.execute(f"CREATE TEMP VIEW core_indicators__values AS SELECT {select} FROM indicator_values_as_of(TIMESTAMP '{stamp}')")
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return max(60, shutil.get_terminal_size((160, 40)).columns)
+
+
+def show_relation(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, limit: int, what: str = "row(s)") -> None:
+    """Print ``relation`` with DuckDB's box renderer: at most ``limit`` rows (0 = all), only the columns that fit.
+
+    Only ``limit + 1`` rows are ever fetched, so a ``SELECT *`` over the largest table costs one screen.
+    DuckDB's footer says which columns were left out; the line after it says whether rows were.
+    """
+    head = (relation.limit(limit + 1) if limit else relation).to_arrow_table()
+    more = bool(limit) and head.num_rows > limit
+    if more:
+        head = head.slice(0, limit)
+    shown = con.from_arrow(head)
+    sys.stdout.flush()
+    shown.show(max_width=_terminal_width(), max_rows=max(head.num_rows, 1), null_value="NULL")
+    if more:
+        console.print(f"[yellow]First {limit:,} {what} shown; there are more.[/yellow] Pass --limit N (0 for all) or --format csv.")
+
+
+def _stream(relation: duckdb.DuckDBPyRelation, fmt: "OutputFormat", limit: int) -> None:
+    """Write ``relation`` as CSV or JSON to stdout in batches (never the whole result in memory)."""
+    if limit:
+        relation = relation.limit(limit)
+    reader = relation.fetch_arrow_reader(batch_size=50_000)
+    first = True
+    if fmt is OutputFormat.json:
+        sys.stdout.write("[")
+    for batch in reader:
+        frame = batch.to_pandas()
+        if fmt is OutputFormat.csv:
+            frame.to_csv(sys.stdout, index=False, header=first)
+        else:
+            body = frame.to_json(orient="records", date_format="iso")[1:-1]
+            if body:
+                sys.stdout.write(("" if first else ",") + body)
+        first = False
+    if first and fmt is OutputFormat.csv:  # no batches: still print the header
+        sys.stdout.write(",".join(relation.columns) + "\n")
+    if fmt is OutputFormat.json:
+        sys.stdout.write("]\n")
 
 
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="A SELECT query."),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, help=f"At most this many rows (0 = all). Default: {DEFAULT_TABLE_ROWS} for a table, all for csv/json (streamed)."),
     allow_files: bool = typer.Option(False, "--allow-files", help="Let the query read files (read_csv, read_parquet) outside the warehouse."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Answer with core_indicators__values as the observatory knew them at this date/time (ISO, e.g. 2026-01-31)."),
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
-    """Run a read-only query against the published warehouse."""
+    """Run a read-only query against the published warehouse (NULL prints as NULL; big results are streamed)."""
     con = open_published(warehouse, allow_files=allow_files)
     try:
         _refuse_writes(con, query)
         if as_of is not None:
             _shadow_values_as_of(con, as_of)
         try:
-            frame = con.execute(query).df()
+            relation = con.sql(query)
+            if relation is None:
+                raise UserError("The query returned no result set.")
+            if format is OutputFormat.table:
+                show_relation(con, relation, DEFAULT_TABLE_ROWS if limit is None else limit)
+            else:
+                _stream(relation, format, limit or 0)
         except duckdb.Error as err:
-            err_console.print(f"[red]Query failed:[/red] {err}")
+            err_console.print(f"[red]Query failed:[/red] {str(err).splitlines()[0]}")
             raise typer.Exit(1)
     finally:
         con.close()
-    if format is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False)
-    elif format is OutputFormat.json:
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=None) + "\n")
-    else:
-        grid = RichTable(*[str(c) for c in frame.columns])
-        for row in frame.itertuples(index=False):
-            grid.add_row(*["" if v is None else str(v) for v in row])
-        console.print(grid)
-        console.print(f"{len(frame):,} row(s)")
+
+
+# --- analyst commands: indicators, areas, profile, compare -----------------------------------------
+
+class AreaType(str, enum.Enum):
+    country = "country"
+    group = "group"
+    region = "region"
+    combined_authority = "combined_authority"
+    county = "county"
+    lad = "lad"
+
+
+@app.command()
+def indicators(
+    search: Optional[str] = typer.Argument(None, help="Words to look for in the id, name, domain or unit, e.g. 'life expectancy'."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """Every indicator (or those matching SEARCH): id, name, unit, polarity, areas and periods held, latest period."""
+    from warehouse.outputs.areas import search_indicators
+
+    con = open_published(warehouse)
+    try:
+        found = search_indicators(con, search)
+        if found.empty:
+            raise UserError(f"No indicator matches {search!r}. Run `observatory indicators` for the full list.")
+        show_relation(con, con.from_df(found), 0, "indicator(s)")
+    finally:
+        con.close()
+
+
+@app.command()
+def areas(
+    search: Optional[str] = typer.Argument(None, help="Words of an area name or a code, e.g. 'hull' or E06000010."),
+    type: Optional[AreaType] = typer.Option(None, "--type", help="Only areas of this type."),
+    abolished: bool = typer.Option(False, "--abolished", help="Include abolished areas (former districts and counties)."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """Areas whose name or code matches SEARCH (close spellings too), with type and region."""
+    from warehouse.outputs.areas import search_areas
+
+    con = open_published(warehouse)
+    try:
+        found = search_areas(con, search, type.value if type else None, include_abolished=abolished)
+        if found.empty:
+            raise UserError(f"No area matches {search!r}" + (f" among type {type.value}" if type else "") + ".")
+        show_relation(con, con.from_df(found), 0, "area(s)")
+    finally:
+        con.close()
+
+
+@app.command()
+def profile(
+    area: str = typer.Argument(..., help="An area name (close spellings work, e.g. 'Hull') or code (E06000010, north)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="The HTML file to write (default: <data folder>/outputs/profiles/<code>.html)."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """One area's profile page: every indicator against England and its region, spine charts, trends, population."""
+    from warehouse.outputs import profiles
+    from warehouse.outputs.areas import resolve_area
+
+    paths = warehouse_paths(warehouse)
+    con = open_published(warehouse)
+    try:
+        found = resolve_area(con, area)
+        target = out if out is not None else paths.outputs / "profiles" / f"{found.code}.html"
+        written = profiles.write_profiles(con, [found.code], target.parent, names={found.code: target.name})
+    finally:
+        con.close()
+    console.print(f"{found.label()}: {written[found.code].rows} indicator rows")
+    if found.also:
+        console.print(f"[yellow]Also matched:[/yellow] {'; '.join(found.also)} (pass the code to choose one)")
+    console.print(f"wrote {target}")
+
+
+@app.command()
+def compare(
+    areas: list[str] = typer.Argument(..., help="Two or more area names or codes."),
+    indicator: Optional[str] = typer.Option(None, "--indicator", help="Only indicators matching these words."),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+    warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
+) -> None:
+    """Areas side by side: each indicator's latest value (with period) for every area and England."""
+    from warehouse.outputs import profiles
+    from warehouse.outputs.areas import resolve_area
+
+    if len(areas) < 2:
+        raise UserError("Name at least two areas to compare, e.g. `observatory compare Hull Leeds`.")
+    con = open_published(warehouse)
+    try:
+        resolved = [resolve_area(con, a) for a in areas]
+        table = profiles.comparison(con, [a.code for a in resolved], indicator)
+        if table.empty:
+            raise UserError("None of these areas has values" + (f" for indicators matching {indicator!r}." if indicator else "."))
+        if format is OutputFormat.table:
+            for a in resolved:
+                console.print(f"{a.label()}" + (f"  [yellow](also matched: {'; '.join(a.also)})[/yellow]" if a.also else ""))
+            show_relation(con, con.from_df(table), 0, "indicator row(s)")
+        else:
+            _stream(con.from_df(table), format, 0)
+    finally:
+        con.close()
 
 
 @app.command()
@@ -284,13 +558,18 @@ class ExportFormat(str, enum.Enum):
 def export(
     format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="parquet or csv."),
     out: Path = typer.Option(..., "--out", help="Folder to write the tables and datapackage.json to."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files in --out that an earlier export did not write."),
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """Every published table as Parquet or CSV, plus a Frictionless datapackage.json from the registry."""
     from warehouse.outputs.export import export as run_export
+    from warehouse.outputs.export import targets, written_by_export
 
     paths = warehouse_paths(warehouse)
     open_published(warehouse).close()  # a clear message if there is no warehouse yet
+    check_output(out, paths, force=force, command="observatory export", folder=True)
+    for target in targets(out, format.value):
+        check_output(target, paths, force=force, ours=written_by_export, command="observatory export")
     report = run_export(paths.published, out, format.value)
     for name, rows in report.tables.items():
         console.print(f"{name}: {rows:,} rows")
@@ -301,11 +580,18 @@ def export(
 def report(
     out: Path = typer.Option(..., "--out", help="The HTML file to write."),
     png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Also write each chart as a PNG here."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file the observatory did not write."),
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """The observatory report: charts and tables from the published warehouse, in one self-contained HTML file."""
     from warehouse.outputs.report import write_report
 
+    paths = warehouse_paths(warehouse)
+    check_output(out, paths, force=force, command="observatory report")
+    if png_dir is not None:
+        check_output(png_dir, paths, force=force, command="observatory report --png-dir", folder=True)
+        for existing in sorted(png_dir.glob("[0-9][0-9]_*.png")):
+            check_output(existing, paths, force=force, command="observatory report --png-dir")
     open_published(warehouse).close()
     sections = write_report(warehouse_paths(warehouse).published, out, png_dir)
     for s in sections:
@@ -324,7 +610,8 @@ def ingest(
     from pipelines.reports_ingest import ingest as run_ingest
 
     _use_warehouse(warehouse)
-    code = run_ingest(files, password=password, force=force, console=console, err_console=err_console, run_refresh=_run_refresh)
+    with writer_lock(warehouse_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")):
+        code = run_ingest(files, password=password, force=force, console=console, err_console=err_console, run_refresh=_run_refresh)
     if code:
         raise typer.Exit(code)
 

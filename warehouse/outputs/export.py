@@ -17,6 +17,7 @@ import duckdb
 
 from sources.catalogue import catalogue
 from warehouse.engine.ddl import column_comment, quote_ident, quote_literal
+from warehouse.engine.output_guard import MARKER, has_marker, write_atomic, write_text_atomic
 from warehouse.engine.registry import REGISTRY, Field, Table
 
 FORMATS = ("parquet", "csv")
@@ -24,6 +25,10 @@ _FRICTIONLESS_TYPE = {
     "text": "string", "integer": "integer", "bigint": "integer", "double": "number",
     "date": "date", "timestamp": "datetime", "boolean": "boolean",
 }
+# How a NULL reads back, per format: DuckDB writes it to CSV as an empty field; Parquet keeps a real null, but
+# readers that go through pandas (frictionless among them) turn a null in a number or integer column into the
+# float NaN, which they print as "nan". Declaring both keeps a NULL a missing value, not a type error.
+MISSING_VALUES = {"csv": [""], "parquet": ["", "nan", "NaN"]}
 _LICENCE_INFO = {
     "OGL-UK-3.0": ("Open Government Licence v3.0", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"),
     "CC-BY-4.0": ("Creative Commons Attribution 4.0", "https://creativecommons.org/licenses/by/4.0/"),
@@ -79,7 +84,8 @@ def _resource(t: Table, path: str, fmt: str) -> dict:
         "format": fmt,
         "mediatype": "text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
         "description": t.description,
-        "schema": {"fields": [_field_descriptor(f) for f in t.fields], "primaryKey": list(t.primary_key)},
+        "schema": {"fields": [_field_descriptor(f) for f in t.fields], "primaryKey": list(t.primary_key),
+                   "missingValues": MISSING_VALUES[fmt]},
         "sources": [{"title": cat[s].title, "path": cat[s].url} for s in t.sources if s in cat],
         "licenses": _licences(t.sources),
     }
@@ -87,6 +93,16 @@ def _resource(t: Table, path: str, fmt: str) -> dict:
         resource["encoding"] = "utf-8"
         resource["dialect"] = {"delimiter": ",", "header": True}
     return resource
+
+
+def targets(out_dir: Path, fmt: str) -> list[Path]:
+    """Every file an export into ``out_dir`` may write (one per registry table, and the descriptor)."""
+    return [*(out_dir / f"{name}.{fmt}" for name in sorted(REGISTRY)), out_dir / "datapackage.json"]
+
+
+def written_by_export(path: Path) -> bool:
+    """True when ``path`` is a file an earlier export wrote (the folder's descriptor carries the observatory's marker)."""
+    return has_marker(path.parent / "datapackage.json")
 
 
 def export(published: Path, out_dir: Path, fmt: str = "parquet") -> ExportReport:
@@ -108,7 +124,8 @@ def export(published: Path, out_dir: Path, fmt: str = "parquet") -> ExportReport
             )
             order = ", ".join(quote_ident(k) for k in t.primary_key) or "ALL"
             options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-            con.execute(f"COPY (SELECT {columns} FROM {quote_ident(t.name)} ORDER BY {order}) TO {quote_literal(str(target))} ({options})")
+            with write_atomic(target) as tmp:  # a failed COPY leaves the previous export's file as it was
+                con.execute(f"COPY (SELECT {columns} FROM {quote_ident(t.name)} ORDER BY {order}) TO {quote_literal(str(tmp))} ({options})")
             counts[t.name] = con.execute(f"SELECT count(*) FROM {quote_ident(t.name)}").fetchall()[0][0]
             resources.append(_resource(t, target.name, fmt))
     finally:
@@ -117,6 +134,7 @@ def export(published: Path, out_dir: Path, fmt: str = "parquet") -> ExportReport
     descriptor = {
         "profile": "tabular-data-package",
         "name": "northern-health-wealth-observatory",
+        "x-generator": MARKER,
         "title": "Northern Health & Wealth Observatory",
         "description": "Public health, economy, deprivation and research-funding data for the North of England, with provenance. Generated from the observatory's metadata registry.",
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -125,5 +143,5 @@ def export(published: Path, out_dir: Path, fmt: str = "parquet") -> ExportReport
         "resources": resources,
     }
     descriptor_path = out_dir / "datapackage.json"
-    descriptor_path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(descriptor_path, json.dumps(descriptor, indent=2, ensure_ascii=False))
     return ExportReport(out_dir, counts, descriptor_path)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -53,17 +55,34 @@ def profile_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
         {"types": list(PROFILE_AREA_TYPES)}).fetchall()]
 
 
-def load(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, pd.DataFrame]:
+def _records(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> list[SimpleNamespace]:
+    """Rows of the SQL file ``name`` as plain records (NULL is None): far cheaper to walk than DataFrame rows."""
+    cursor = con.execute(sql_text(name), params)
+    columns = [d[0] for d in cursor.description]
+    return [SimpleNamespace(**dict(zip(columns, row))) for row in cursor.fetchall()]
+
+
+def _group(records: list, *keys: str) -> dict:
+    out: dict = {}
+    for r in records:
+        out.setdefault(tuple(getattr(r, k) for k in keys) if len(keys) > 1 else getattr(r, keys[0]), []).append(r)
+    return out
+
+
+def load(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, list[SimpleNamespace]]:
     """Everything the pages for ``codes`` need, in four queries."""
     params = {"codes": list(codes)}
-    return {name: con.execute(sql_text(f"profile_{name}"), params).df()
-            for name in ("areas", "indicators", "trends", "pyramid")}
+    return {name: _records(con, f"profile_{name}", params) for name in ("areas", "indicators", "trends", "pyramid")}
 
 
 # --- charts (inline SVG) ------------------------------------------------------------------------------
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _num(v) -> float | None:
-    return None if v is None or pd.isna(v) else float(v)
+    return None if v is None or _missing(v) else float(v)
 
 
 def spine_position(value: float, worst: float, centre: float, best: float) -> float:
@@ -123,13 +142,13 @@ def _spine_title(row, worst, best) -> str:
             f"75th {format_value(row.lad_q3, u)}, best {format_value(best, u)} ({int(row.lad_count)} LADs)")
 
 
-def sparkline_svg(series: pd.DataFrame, unit: str | None) -> str:
+def sparkline_svg(series: list, unit: str | None) -> str:
     """The area's values over time (solid) and England's (dashed), on one shared scale."""
-    values = series["value"].astype(float).tolist()
-    england = series["england_value"].astype(float).tolist()
+    values = [float(r.value) for r in series]
+    england = [float("nan") if r.england_value is None else float(r.england_value) for r in series]
     if len(values) < 2:
         return "<span class='muted'>one period</span>"
-    everything = [v for v in values + england if not pd.isna(v)]
+    everything = [v for v in values + england if not _missing(v)]
     lo, hi = min(everything), max(everything)
     span = (hi - lo) or 1.0
     n = len(values)
@@ -138,8 +157,8 @@ def sparkline_svg(series: pd.DataFrame, unit: str | None) -> str:
         return f"{3 + i * (SPARK_W - 6) / (n - 1):.1f},{SPARK_H - 3 - (v - lo) / span * (SPARK_H - 6):.1f}"
 
     area = " ".join(pt(i, v) for i, v in enumerate(values))
-    eng = " ".join(pt(i, v) for i, v in enumerate(england) if not pd.isna(v))
-    first, last = series.iloc[0], series.iloc[-1]
+    eng = " ".join(pt(i, v) for i, v in enumerate(england) if not _missing(v))
+    first, last = series[0], series[-1]
     title = (f"{first.period_label}: {format_value(first.value, unit)} → {last.period_label}: {format_value(last.value, unit)}"
              f" (England {format_value(first.england_value, unit)} → {format_value(last.england_value, unit)})")
     lx, ly = pt(n - 1, values[-1]).split(",")
@@ -150,18 +169,18 @@ def sparkline_svg(series: pd.DataFrame, unit: str | None) -> str:
             f"<circle cx='{lx}' cy='{ly}' r='2.2' fill='{AREA_LINE}'/></svg>")
 
 
-def pyramid_svg(area: pd.DataFrame, england: pd.DataFrame, area_name: str) -> str:
+def pyramid_svg(area: list, england: list, area_name: str) -> str:
     """Population pyramid: % of the area's population at each single year of age, males left, females right,
     with England's shape as a black outline."""
-    if area.empty:
+    if not area:
         return "<p class='muted'>No single-year population estimates for this area.</p>"
     w, row_h, mid_gap, top, bottom = 560, 3, 36, 10, 34
     ages = 91
     h = top + ages * row_h + bottom
-    total = area["population"].sum()
-    eng_total = england["population"].sum() or 1
-    share = {(r.sex, int(r.age_years)): r.population / total * 100 for r in area.itertuples()}
-    eng_share = {(r.sex, int(r.age_years)): r.population / eng_total * 100 for r in england.itertuples()}
+    total = sum(r.population for r in area) or 1
+    eng_total = sum(r.population for r in england) or 1
+    share = {(r.sex, int(r.age_years)): r.population / total * 100 for r in area}
+    eng_share = {(r.sex, int(r.age_years)): r.population / eng_total * 100 for r in england}
     peak = max(list(share.values()) + list(eng_share.values()) + [0.1])
     scale = (w / 2 - mid_gap / 2 - 10) / peak
     cx = w / 2
@@ -241,11 +260,11 @@ def _breakdown(sex: str, age: str) -> str:
 
 
 def _source_key(sha) -> str:
-    return f"src-{str(sha)[:12]}" if sha and not pd.isna(sha) else ""
+    return f"src-{str(sha)[:12]}" if sha and not _missing(sha) else ""
 
 
-def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame, pyramid: pd.DataFrame,
-                england_pyramid: pd.DataFrame, sources: dict[str, dict], generated: str) -> tuple[str, int]:
+def render_page(area: SimpleNamespace, indicators: list, trends: list, pyramid: list,
+                england_pyramid: list, sources: dict[str, dict], generated: str) -> tuple[str, int]:
     """The HTML of one area's profile page, and how many indicator rows it draws."""
     name = str(area.area_name)
     footnotes: dict[str, int] = {}
@@ -268,8 +287,8 @@ def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame,
         facts.append(f"region: {html.escape(area.region_name)}")
     if isinstance(area.part_of, str):
         facts.append(f"part of: {html.escape(area.part_of)}")
-    if not pd.isna(area.population):
-        pop_href, pop_sup = cite(pyramid["source_sha256"].iloc[0]) if not pyramid.empty else ("", "")
+    if not _missing(area.population):
+        pop_href, pop_sup = cite(pyramid[0].source_sha256) if pyramid else ("", "")
         facts.append(f"population {linked(format_value(area.population, 'persons'), pop_href)}{pop_sup} (mid-{int(area.population_year)})")
     pieces.append(f"<p class='meta'>{' · '.join(facts)}</p>")
     pieces.append("<p class='meta'>Every indicator's latest value, against England and the region. The spine chart places the "
@@ -277,24 +296,24 @@ def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame,
                   "best on the right (for measures with no better direction: lowest to highest). Numbers link to their source below.</p>")
     pieces.append(_legend())
     drawn = 0
-    if indicators.empty:
+    if not indicators:
         pieces.append("<p class='muted'>The warehouse holds no indicator values for this area.</p>")
-    by_key = {k: g for k, g in trends.groupby(["indicator_id", "sex", "age"], sort=False)} if not trends.empty else {}
-    for domain, rows in indicators.groupby("domain", sort=False):
+    by_key = _group(trends, "indicator_id", "sex", "age")
+    for domain, rows in _group(indicators, "domain").items():
         pieces.append(f"<h2>{html.escape(DOMAIN_TITLES.get(domain, domain.capitalize()))}</h2>")
         pieces.append("<table class='profile'><colgroup><col><col style='width:78px'><col style='width:120px'><col style='width:84px'>"
                       f"<col style='width:84px'><col style='width:{SPINE_W + 14}px'><col style='width:{SPARK_W + 14}px'></colgroup>"
                       "<thead><tr><th>Indicator</th><th>Period</th><th class='num'>Value<br><span class='muted'>95% CI</span></th>"
                       "<th class='num'>England</th><th class='num'>Region</th><th>Compared with England's districts</th><th>Trend</th></tr></thead><tbody>")
-        for row in rows.itertuples():
+        for row in rows:
             href, sup = cite(row.sha256)
             unit = row.unit
             ci = format_ci(row.lower_ci_95, row.upper_ci_95, unit, short=True)
-            method = "" if row.value_method in ("published", None) or pd.isna(row.value_method) else f"<span class='ci'>{html.escape(str(row.value_method).replace('_', ' '))}</span>"
+            method = "" if row.value_method in ("published", None) or _missing(row.value_method) else f"<span class='ci'>{html.escape(str(row.value_method).replace('_', ' '))}</span>"
             series = by_key.get((row.indicator_id, row.sex, row.age))
             spark = sparkline_svg(series, unit) if series is not None else ""
-            row_for_title = _with_name(row, name)
-            region = "" if row.region_code == row.area_code else linked(format_value(row.region_value, unit, short=True), href) if not pd.isna(row.region_value) else "–"
+            row.area_name_for_title = name
+            region = "" if row.region_code == row.area_code else linked(format_value(row.region_value, unit, short=True), href) if not _missing(row.region_value) else "–"
             pieces.append(
                 "<tr>"
                 f"<td class='ind'>{html.escape(str(row.indicator))}{_breakdown(row.sex, row.age)}{sup}"
@@ -303,22 +322,22 @@ def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame,
                 f"<td class='num'>{linked(format_value(row.value, unit, short=True), href)}{f'<span class=ci>{html.escape(ci)}</span>' if ci else ''}{method}</td>"
                 f"<td class='num'>{linked(format_value(row.england_value, unit, short=True), href)}</td>"
                 f"<td class='num'>{region}</td>"
-                f"<td class='chart'>{spine_svg(row_for_title)}</td>"
+                f"<td class='chart'>{spine_svg(row)}</td>"
                 f"<td class='chart'>{spark}</td></tr>")
             drawn += 1
         pieces.append("</tbody></table>")
         if domain == "deprivation":
             pieces.append("<p class='muted'>Indices of Deprivation: a rank of 1 is the most deprived district in England; "
                           "combined authorities, regions and groups are population-weighted estimates.</p>")
-    if "funding" not in set(indicators["domain"]):
+    if "funding" not in {r.domain for r in indicators}:
         pieces.append(f"<h2>{DOMAIN_TITLES['funding']}</h2><p class='muted'>No research funding per head figure for this area: "
                       "the published totals cover combined authorities, London, regions and the two groups; award-level data "
                       "(live mode) places awards in districts by postcode.</p>")
     pieces.append("<h2>Population</h2><div class='pyr'>")
     pieces.append(pyramid_svg(pyramid, england_pyramid, name))
-    if not pyramid.empty:
-        href, sup = cite(pyramid["source_sha256"].iloc[0])
-        pieces.append(f"<p class='meta'>Mid-{int(pyramid['year'].iloc[0])} estimates by single year of age (90 = 90 and over), "
+    if pyramid:
+        href, sup = cite(pyramid[0].source_sha256)
+        pieces.append(f"<p class='meta'>Mid-{int(pyramid[0].year)} estimates by single year of age (90 = 90 and over), "
                       f"as a share of the area's population; the black outline is England.{sup}</p>")
     pieces.append("</div>")
     pieces.append("<h2 id='sources'>Sources</h2><ol class='sources'>")
@@ -336,34 +355,21 @@ def render_page(area: pd.Series, indicators: pd.DataFrame, trends: pd.DataFrame,
     return "".join(pieces), drawn
 
 
-def _with_name(row, name):
-    """The row as a namedtuple-like object with the area name for chart tooltips."""
-    class _R:
-        pass
-    r = _R()
-    r.__dict__.update(row._asdict())
-    r.area_name_for_title = name
-    return r
-
-
 def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Path,
                    names: dict[str, str] | None = None) -> dict[str, PageInfo]:
     """Write one page per area code into ``out_dir`` (file ``<code>.html`` unless ``names`` says otherwise)."""
     data = load(con, codes)
-    shas = sorted(set(data["indicators"]["sha256"].dropna()) | set(data["pyramid"]["source_sha256"].dropna()))
+    shas = sorted({r.sha256 for r in data["indicators"] if r.sha256} | {r.source_sha256 for r in data["pyramid"] if r.source_sha256})
     source_rows = con.execute(sql_text("profile_sources"), {"shas": shas}).df()
     sources = {_source_key(r["sha256"]): r for r in source_rows.to_dict("records")}
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    ind = {k: g for k, g in data["indicators"].groupby("area_code", sort=False)}
-    tr = {k: g for k, g in data["trends"].groupby("area_code", sort=False)}
-    pyr = {k: g for k, g in data["pyramid"].groupby("area_code", sort=False)}
-    empty_ind, empty_tr, empty_pyr = data["indicators"].iloc[0:0], data["trends"].iloc[0:0], data["pyramid"].iloc[0:0]
-    england_pyr = pyr.get("E92000001", empty_pyr)
+    ind, tr, pyr = (_group(data[k], "area_code") for k in ("indicators", "trends", "pyramid"))
+    england_pyr = pyr.get("E92000001", [])
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
-    for area in data["areas"].itertuples(index=False):
-        page, drawn = render_page(pd.Series(area._asdict()), ind.get(area.area_code, empty_ind), tr.get(area.area_code, empty_tr),
-                                  pyr.get(area.area_code, empty_pyr), england_pyr, sources, generated)
+    for area in data["areas"]:
+        page, drawn = render_page(area, ind.get(area.area_code, []), tr.get(area.area_code, []),
+                                  pyr.get(area.area_code, []), england_pyr, sources, generated)
         target = out_dir / (names or {}).get(area.area_code, f"{area.area_code}.html")
         target.write_text(page, encoding="utf-8")
         written[area.area_code] = PageInfo(area.area_code, target, drawn)
@@ -391,7 +397,10 @@ def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_
 def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> pd.DataFrame:
     """Areas side by side: one row per indicator (and sex/age), each area's latest value and period, and England."""
     data = load(con, codes)
-    ind, areas = data["indicators"], data["areas"].set_index("area_code")["area_name"]
+    ind = pd.DataFrame([vars(r) for r in data["indicators"]])
+    areas = {a.area_code: a.area_name for a in data["areas"]}
+    if ind.empty:
+        return pd.DataFrame()
     if search:
         words = search.lower().split()
         hay = (ind["indicator_id"] + " " + ind["indicator"] + " " + ind["domain"]).str.lower()

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from warehouse.engine.queries import sql_text  # noqa: E402
+from warehouse.outputs.formatting import format_percent, format_value, header  # noqa: E402
+from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
 
 NORTH_COLOUR, OTHER_COLOUR, ENGLAND_COLOUR = "#1b6f8a", "#b8c4cc", "#c0392b"
 SEX_COLOURS = {"female": "#7b3294", "male": "#008837"}
@@ -37,7 +39,9 @@ class Section:
     title: str
     intro: str
     figure: plt.Figure | None = None
+    svg: str | None = None  # an inline SVG chart (crisp, no image decoding), used instead of a figure
     table: pd.DataFrame | None = None
+    formats: dict[str, Callable] = field(default_factory=dict)  # column -> formatter for the table
     source: str = ""
     missing: str | None = None
     pngs: dict[str, bytes] = field(default_factory=dict)
@@ -149,10 +153,14 @@ def funding_per_head(con) -> Section:
     data = con.execute(sql_text("report_funding_per_head")).df()
     if data.empty:
         raise Missing("mart_funding__per_head has no rows for combined authorities")
+    all_rows = data.copy()
+    all_rows["label"] = all_rows["label"].str.replace(r" \((direct_award|infrastructure|studentship)\)$", "", regex=True)
+    types = sorted(set(all_rows["funding_type"]))
     if (data["funding_type"] == "direct_award").any():  # the NHSA's table 1: direct awards only
-        data = data[data["funding_type"] == "direct_award"]
-        data["label"] = data["label"].str.replace(" (direct_award)", "", regex=False)
-        section.intro += " Direct awards only (infrastructure and studentships are listed in the table)."
+        data = all_rows[all_rows["funding_type"] == "direct_award"].copy()
+        others = [t.replace("_", " ") for t in types if t != "direct_award"]
+        section.intro += (" The chart shows direct awards (specific projects) only"
+                          + (f"; the table also lists {' and '.join(others)} funding where the source publishes it." if others else "."))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(data) + 1.8))
     data = data.sort_values("per_head_gbp")
     colours = [NORTH_COLOUR if n else OTHER_COLOUR for n in data["in_north"]]
@@ -163,37 +171,47 @@ def funding_per_head(con) -> Section:
     ax.set_title("Research funding per head (North in blue)")
     fig.tight_layout()
     section.figure = fig
-    details = data["basis_detail"] if "basis_detail" in data else data["basis"]
-    section.source = "; ".join(sorted(set(details.astype(str))))[:600]
-    section.table = data[["label", "year", "funding_type", "total_gbp", "population", "per_head_gbp", "basis"]].sort_values("per_head_gbp", ascending=False)
+    details = all_rows["basis_detail"] if "basis_detail" in all_rows else all_rows["basis"]
+    # One line per source document (the per-row line numbers and footprints are in mart_funding__per_head.basis_detail).
+    documents = sorted({str(d).split(" (sha256", 1)[0] for d in details})
+    section.source = "; ".join(documents) + ". Line references and footprints for each row: mart_funding__per_head.basis_detail."
+    table = all_rows.assign(funding_type=all_rows["funding_type"].str.replace("_", " "),
+                            basis=all_rows["basis"].str.replace("_", " "))
+    section.table = table[["label", "year", "funding_type", "total_gbp", "population", "per_head_gbp", "basis"]].sort_values(
+        ["funding_type", "per_head_gbp"], ascending=[True, False]).rename(columns={"label": "area_name"})
+    section.formats = {"total_gbp": lambda v: format_value(v, "GBP"), "population": lambda v: format_value(v, "persons"),
+                       "per_head_gbp": lambda v: format_value(v, "GBP"), "year": lambda v: f"{int(v)}"}
     return section
 
 
 def north_south_gaps(con) -> Section:
     """The North against the Greater South East, indicator by indicator."""
     section = Section(SECTION_TITLES["north_south_gaps"],
-                      "For each measure with values for both groups: the latest values and the relative gap (North ÷ Greater South East − 1).")
+                      "For each measure with values for both groups, the latest period: bars to the right mean the North is better, "
+                      "to the left worse (better is higher or lower depending on the measure); grey where a measure has no better "
+                      "direction. The table gives the values and the relative gap (North ÷ Greater South East − 1).")
     if not _has_table(con, "mart_north_south__gaps"):
         raise Missing("mart_north_south__gaps is not in the warehouse")
-    data = con.execute(sql_text("report_gaps_latest")).df()
-    if data.empty:
-        raise Missing("mart_north_south__gaps has no rows")
-    data = data.sort_values("relative_gap")
-    fig, ax = plt.subplots(figsize=(10, 0.42 * len(data) + 1.8))
-    palette = {"North better": NORTH_COLOUR, "North worse": ENGLAND_COLOUR, "no judgement": OTHER_COLOUR}
-    ax.barh(data["label"], data["relative_gap"] * 100, color=[palette[v] for v in data["verdict"]])
-    for i, v in enumerate(data["relative_gap"] * 100):
-        ax.text(max(v, 0) + 3, i, f"{v:+.0f}%", va="center", ha="left", fontsize=8)  # labels right of zero, clear of names
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("North relative to Greater South East (%)")
-    ax.set_title("North vs Greater South East, latest period")
-    from matplotlib.patches import Patch
+    from warehouse.outputs import north_south as ns
 
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in palette.items() if k in set(data["verdict"])], fontsize=8, loc="lower right")
-    fig.tight_layout()
-    section.figure = fig
-    section.table = data[["label", "north_value", "gse_value", "relative_gap", "unit", "verdict"]]
+    every = ns.load(con)
+    latest = every[every["is_latest"]]
+    if latest.empty:
+        raise Missing("mart_north_south__gaps has no rows")
+    section.svg = ns.diverging_svg(latest)
+    table = latest.assign(label=[ns._row_label(r) for r in latest.itertuples()],
+                          better=latest["polarity"].map({"high_is_good": "higher", "low_is_good": "lower"}).fillna("no judgement"))
+    section.table = table[["label", "north_value", "gse_value", "england_value", "relative_gap", "unit", "better", "verdict"]]
+    section.formats = _unit_formats(section.table, ["north_value", "gse_value", "england_value"])
+    section.formats["relative_gap"] = format_percent
+    section.source = ("mart_north_south__gaps: group values are the publisher's where printed, otherwise recomputed from counts "
+                      "or population-weighted; the North's own page (observatory outputs) shows each gap over time.")
     return section
+
+
+def _unit_formats(frame: pd.DataFrame, columns: list[str]) -> dict[str, Callable]:
+    """Formatters that print each value with the unit in the same row (the table keeps a 'unit' column)."""
+    return {c: ("unit", lambda v, unit: format_value(v, unit, short=True)) for c in columns}
 
 
 def hle_trend_northern_cas(con) -> Section:
@@ -255,21 +273,55 @@ def build_sections(con: duckdb.DuckDBPyConnection) -> list[Section]:
 
 def _png(fig: plt.Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": MARKER})
     plt.close(fig)
     return buffer.getvalue()
 
 
-def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="data", float_format=lambda v: f"{v:,.2f}", na_rep="")
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table_html(frame: pd.DataFrame, formats: dict | None = None) -> str:
+    """A table with human headers and each column formatted (a formatter may be ``(other_column, fn(value, other))``,
+    e.g. a value printed with the unit in the same row). Identifier columns (``*_id``, ``*_sha256``) are left out
+    when the table has other columns; a ``unit`` column used by a formatter is shown once, after the values."""
+    formats = formats or {}
+    hidden = {c for c in frame.columns if c.endswith(("_id", "_sha256"))}
+    columns = [c for c in frame.columns if c not in hidden] or list(frame.columns)
+    numeric = {c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+    head = "".join(f"<th class='{'num' if c in numeric else ''}'>{html.escape(header(c))}</th>" for c in columns)
+    body = []
+    for record in frame.to_dict("records"):
+        cells = []
+        for c in columns:
+            fmt = formats.get(c)
+            if isinstance(fmt, tuple):
+                text = fmt[1](record[c], record.get(fmt[0]))
+            elif fmt is not None:
+                text = fmt(record[c])
+            else:
+                text = _cell(record[c])
+            cells.append(f"<td class='{'num' if c in numeric else ''}'>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='data'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def render_html(sections: list[Section], warehouse: Path) -> str:
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Northern Health &amp; Wealth Observatory report</title>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='northern-observatory-output'><title>Northern Health &amp; Wealth Observatory report</title>",
         "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "img{max-width:100%}table.data{border-collapse:collapse;font-size:13px}table.data td,table.data th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        "img{max-width:100%}.chart svg{max-width:100%;height:auto}table.data{border-collapse:collapse;font-size:13px}"
+        "table.data td,table.data th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+        "table.data th{border-bottom:2px solid #999}table.data .num{text-align:right;white-space:nowrap}"
+        ".source{overflow-wrap:break-word}"
         ".missing{background:#fff4e5;border-left:4px solid #e67e22;padding:.6em 1em}.source{color:#555;font-size:12px}</style></head><body>",
         "<h1>Northern Health &amp; Wealth Observatory</h1>",
         f"<p>Generated {generated} from <code>{html.escape(warehouse.name)}</code>. Contains public sector information licensed under the Open Government Licence v3.0.</p>",
@@ -284,13 +336,19 @@ def render_html(sections: list[Section], warehouse: Path) -> str:
             png = _png(s.figure)
             s.pngs["figure"] = png
             parts.append(f"<img alt='{html.escape(s.title)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+        if s.svg is not None:
+            parts.append(f"<div class='chart'>{s.svg}</div>")
         if s.table is not None:
-            parts.append(_table_html(s.table))
+            parts.append(_table_html(s.table, s.formats))
         if s.source:
             parts.append(f"<p class='source'>Source: {html.escape(s.source)}</p>")
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def png_path(png_dir: Path, i: int, s: Section) -> Path:
+    return png_dir / f"{i + 1:02d}_{s.title.lower().replace(' ', '_')[:40]}.png"
 
 
 def write_report(warehouse: Path, out: Path, png_dir: Path | None = None) -> list[Section]:
@@ -300,11 +358,10 @@ def write_report(warehouse: Path, out: Path, png_dir: Path | None = None) -> lis
         sections = build_sections(con)
     finally:
         con.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(sections, warehouse), encoding="utf-8")
+    write_text_atomic(out, render_html(sections, warehouse))  # never half a file; the caller checked the target
     if png_dir is not None:
         png_dir.mkdir(parents=True, exist_ok=True)
         for i, s in enumerate(sections):
             if "figure" in s.pngs:
-                (png_dir / f"{i + 1:02d}_{s.title.lower().replace(' ', '_')[:40]}.png").write_bytes(s.pngs["figure"])
+                write_bytes_atomic(png_path(png_dir, i, s), s.pngs["figure"])
     return sections
