@@ -55,7 +55,7 @@ _FRACTIONS = {"half": 0.5, "a half": 0.5, "a third": 1 / 3, "one third": 1 / 3, 
               "a fifth": 0.2, "one fifth": 0.2, "a sixth": 1 / 6, "a tenth": 0.1, "two thirds": 2 / 3, "three quarters": 0.75}
 _WORDNUM = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty)"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_QUALIFIER = re.compile(r"(?:more than|over|above|at least|less than|fewer than|under|below|just under|just over|nearly|almost|"
+_QUALIFIER = re.compile(r"\b(?:more than|over|above|at least|less than|fewer than|under|below|just under|just over|nearly|almost|"
                         r"around|about|approximately|roughly|up to|some|just|only|n~|~)\s*$", re.IGNORECASE)
 
 # --- spans that are never claims ------------------------------------------------------------------------
@@ -133,7 +133,7 @@ _COUNT = re.compile(
     rf"(?<![\w£$€.,/\-–])(?P<num>{_NUM})(?:\s?(?P<scale>thousand|million|billion|bn|m|k)\b)?",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(]?[A-Z£$€0-9•\-])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?(?:(?<=[a-z)”’\"][.!?])\d{1,3})?\s+(?=[\"“‘(]?[A-Z£$€0-9•\-])")  # "(figure 4).27 Some": a footnote then a new sentence
 _BULLET = re.compile(r"^\s*(?:[-•*▪●◦■–]|\d{1,2}[.)])\s+")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|Prof|Dr|Mr|Mrs|Ms|St|No|approx|c|cf|Fig)\.)$", re.IGNORECASE)
 _CHANGE_BEFORE = re.compile(r"\b(?:(?:increase|decrease|rise|fall|drop|cut|growth|decline|reduction|gain|loss)\s+(?:of|by)|"
@@ -243,6 +243,8 @@ class PlaceMatcher:
         found = []
         for m in self._pattern.finditer(text):
             key = re.sub(r"\s+", " ", m.group(0))
+            if key.isupper() and re.search(r"[A-Z][\w&-]*\s+$", text[:m.start()]):
+                continue  # "Innovate UK", "Cancer Research UK": part of an organisation's name
             canonical = self._lower.get(key.lower(), key)
             found.append((m.start(), Place(canonical, self.codes.get(canonical))))
         return found
@@ -332,7 +334,7 @@ def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def _measure_near(text: str, pos: int, per_head: bool) -> str | None:
+def _measure_near(text: str, pos: int, per_head: bool, end: int | None = None) -> str | None:
     """The measure whose words are nearest the figure at ``pos`` (a longer phrase wins over a word inside it)."""
     lower = re.sub(r"\b([A-Z]) (?=[a-z])", r"\1", text).lower()  # "H ealthy" (a drop capital) -> "healthy"
     hits: list[tuple[int, int, int, str]] = []
@@ -343,7 +345,8 @@ def _measure_near(text: str, pos: int, per_head: bool) -> str | None:
     hits = [h for h in hits if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) for o in hits)]
     if not hits:
         return None
-    _, _, _, hint = min(hits, key=lambda h: (min(abs(h[0] - pos), abs(h[1] - pos)), h[2]))
+    end = pos if end is None else end
+    _, _, _, hint = min(hits, key=lambda h: (h[0] - end if h[0] >= end else max(0, pos - h[1]), h[2]))
     if per_head and hint in _MONEY_HINTS:
         return f"{hint} per head"
     if per_head and hint == "gross value added":
@@ -542,34 +545,55 @@ _THE_REGION = re.compile(r"\b(?:the|this|our)\s+region(?:’s|'s)?\b", re.IGNORE
 
 
 _RELATIVE_KINDS = ("ratio", "difference", "ranking", "share")
-_COMPARATOR = re.compile(r"\b(?:than|compared (?:to|with)|against|versus|vs\.?)\b", re.IGNORECASE)
+_COMPARATOR = re.compile(r"\b(?:(?<!less )(?<!more )(?<!fewer )(?<!rather )(?<!greater )than|compared (?:to|with)|against|versus|vs\.?|behind|ahead of)\b", re.IGNORECASE)
+
+
+_PREPOSITION_BEFORE = re.compile(r"\b(?:in|of|for|to|from|at|across|between|within|than|on|by|into)\s+(?:the\s+|a\s+|an\s+)?[‘'\"“]?$", re.IGNORECASE)
 
 
 def _nearest_place(places: list[tuple[int, Place]], pos: int, end: int = -1, text: str = "", claim_kind: str = "amount",
-                   next_figure: int | None = None) -> tuple[Place | None, str | None]:
-    """The place a figure is about, and how it was chosen.
+                   next_figure: int | None = None, previous_end: int = 0) -> tuple[Place | None, str | None]:
+    """The place a figure is about, and how it was chosen (general rules, in this order).
 
-    An amount, count or level is about the place it is "in"/"for" right after it (before the next figure),
-    else the place named nearest before it. A ratio, difference, ranking or share is about its subject:
-    the place named nearest before it that is not a comparator ("than London", "compared to ..."),
-    else the first place of the sentence.
+    1. A place named between the previous figure and this one belongs to this one ("compared to a UK average of 1.9
+       percent"); when that stretch holds a comparator ("than", "compared to"), only places after it count. Of
+       several, a ratio, difference, ranking, share or change takes its subject (a place not after a preposition),
+       anything else the nearest.
+    2. The place the figure is "in"/"for"/"to"/"across" right after it, before the next figure.
+    3. The sentence's subject (first place not after a preposition or a comparator), else the nearest place
+       before the figure, else the first after it.
     """
+    relative = claim_kind in _RELATIVE_KINDS + ("change",)
+    segment = text[previous_end:pos]
+    comparators = list(_COMPARATOR.finditer(segment))
+    if claim_kind in _RELATIVE_KINDS:  # a ratio's or ranking's comparator is not its subject
+        floor, ceiling = previous_end, previous_end + (comparators[0].start() if comparators else len(segment))
+    else:  # "compared to a UK average of 1.9 percent": the place after the comparator is this figure's
+        floor, ceiling = previous_end + (comparators[-1].end() if comparators else 0), pos
+    candidates = [(p, pl) for p, pl in places if floor <= p < ceiling]
+    if candidates:
+        if relative:
+            subjects = [(p, pl) for p, pl in candidates if not _PREPOSITION_BEFORE.search(text[max(0, p - 30):p])]
+            if subjects:
+                return subjects[0][1], "the subject named before the figure"
+        return candidates[-1][1], "named just before the figure"
     limit = next_figure if next_figure is not None else len(text)
-    if claim_kind not in _RELATIVE_KINDS:
-        for p, pl in places:
-            if end >= 0 and end <= p <= limit and re.search(r"\b(?:in|for|to|at|across)\s+(?:the\s+)?[‘'\"“]?$", text[end:p], re.IGNORECASE):
-                return pl, "named right after the figure ('in'/'for')"
+    for p, pl in ([] if claim_kind in _RELATIVE_KINDS else places):
+        if end >= 0 and end <= p <= limit and not _COMPARATOR.search(text[end:p]) and re.search(r"\b(?:in|for|to|at|across)\s+(?:the\s+)?[‘'\"“]?$", text[end:p], re.IGNORECASE):
+            return pl, "named right after the figure ('in'/'for')"
     before = [(p, pl) for p, pl in places if p <= pos]
-    if claim_kind in _RELATIVE_KINDS:
-        subjects = [(p, pl) for p, pl in before if not _COMPARATOR.search(text[max(0, p - 40):p])]
-        if subjects:
-            return max(subjects, key=lambda t: t[0])[1], "the subject: nearest place named before the figure, not a comparator"
-        if places:
-            return places[0][1], "the subject: first place named in the sentence"
+    subjects = [(p, pl) for p, pl in before if not _PREPOSITION_BEFORE.search(text[max(0, p - 30):p])
+                and not _COMPARATOR.search(text[max(0, p - 40):p])]
+    if relative and subjects:
+        return subjects[0][1], "the sentence's subject"
+    if relative:
+        before = [(p, pl) for p, pl in before if not _COMPARATOR.search(text[max(0, p - 40):p])] or before
     if before:
-        return max(before, key=lambda t: t[0])[1], "nearest place named before the figure"
+        return before[-1][1], "nearest place named before the figure"
     after = [(p, pl) for p, pl in places if p > pos]
-    return (min(after, key=lambda t: t[0])[1], "first place named after the figure") if after else (None, None)
+    if after:
+        return after[0][1], "first place named after the figure"
+    return (places[0][1], "the only place the sentence names") if places else (None, None)
 
 
 def _period(text: str, pos: int) -> str | None:
@@ -588,7 +612,8 @@ def _period(text: str, pos: int) -> str | None:
     before = [f for f in found if f[1] <= pos]
     if before:
         return max(before, key=lambda f: f[1])[2]
-    return min(found, key=lambda f: f[0])[2]
+    after = [f for f in found if f[0] > pos and f[0] - pos <= 80 and not re.search(r"[.;]", text[pos:f[0]])]
+    return after[0][2] if after else None
 
 
 def _document_region(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) -> Place | None:
@@ -633,7 +658,9 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
                     place, basis = in_order[f["start"]], "respectively: the n-th figure with the n-th place"
                 else:
                     later = [g["start"] for g in figures if g["start"] > f["start"]]
-                    place, basis = _nearest_place(named, f["start"], f["end"], sentence.text, f["claim_kind"], later[0] if later else None)
+                    earlier = [g["end"] for g in figures if g["end"] <= f["start"] and g["claim_kind"] != "ranking"]
+                    place, basis = _nearest_place(named, f["start"], f["end"], sentence.text, f["claim_kind"], later[0] if later else None,
+                                                  earlier[-1] if earlier else 0)
                 the_region = _THE_REGION.search(sentence.text)
                 if region and the_region and (place is None or the_region.start() > max((p for p, _ in named if p <= f["start"]), default=-1)) \
                         and the_region.start() < f["start"]:
@@ -644,7 +671,7 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
                 if f["kind"] == "percent" and measure_growth(sentence.text, f["start"]):
                     f["claim_kind"] = "change"
                 per_head = f["kind"] == "per_head"
-                measure = _measure_near(sentence.text, f["start"], per_head) or _measure_near(context, len(context) // 2, per_head) \
+                measure = _measure_near(sentence.text, f["start"], per_head, f["end"]) or _measure_near(context, len(context) // 2, per_head) \
                     or ("amount per head" if per_head else None)
                 claims.append(Claim(page, line, col, sentence.text, context, f["figure"], f["value"], f["unit"], f["scale"],
                                     f["kind"], [p for _, p in named], place, _period(sentence.text, f["start"]), measure,
