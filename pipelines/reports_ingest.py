@@ -65,14 +65,21 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
     from pipelines.instance import shared_instance
 
     from pipelines.assets.reports import (INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, add_to_inbox, inbox_dir,
-                                         partition_runs, range_tags)
+                                         partition_runs, range_tags, refuse_at_intake)
+    from pipelines.errors import one_line
+    from sources.inputs import SourceFormatError
     from pipelines.definitions import defs
 
     paths = warehouse_paths().ensure()
-    missing = [f for f in files if not f.is_file()]
-    for f in missing:
-        err_console.print(f"[red]No such file:[/red] {f}")
-    files = [f for f in files if f.is_file()]
+    # refused before anything is copied: missing, not a regular file (symlink, device, folder), too big
+    missing = []
+    for f in files:
+        try:
+            refuse_at_intake(f)
+        except SourceFormatError as err:
+            err_console.print(f"[red]Refused:[/red] {err}", highlight=False, soft_wrap=True)
+            missing.append(f)
+    files = [f for f in files if f not in missing]
     if not files:
         return 2
     lacking = [t for t in _required_tables() if not _has_table(paths.working, t)]
@@ -112,7 +119,7 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
         result = job.execute_in_process(partition_key=first if first == last else None, instance=instance,
                                         raise_on_error=False, run_config=_QUIET, tags=tags)
         if not result.success:
-            errors = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+            errors = [one_line(e.step_key, e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
             failed.update({k: errors[0] if errors else "the run failed" for k in covered})
     ran = len(to_run)
     published = True
@@ -120,7 +127,7 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
         result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
         published = result.success
         if not published:
-            errors = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
+            errors = [one_line(e.step_key, e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
             err_console.print(f"[red]Publishing failed:[/red] {errors[0] if errors else ''}")
     after = _documents(paths.working, unique)
     grid = RichTable("file", "document", "status", "pages", "tables", "claims", "reason / note")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sources.catalogue import CatalogueEntry
-from sources.http import fetch, make_session
+from sources.http import FetchError, download, make_session
 from sources.landing import LandedFile, land_file
 
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024  # a zipped NSPL is a few hundred MB
@@ -59,6 +60,43 @@ def location(source_id: str) -> str:
     """The base URL or file location of a live source: its environment variable, else the default."""
     source = LIVE_SOURCES[source_id]
     return (os.environ.get(source.env_var) or source.default).rstrip("/")
+
+
+PAGE_CAP_ENV = "OBSERVATORY_CRAWL_PAGE_CAP"
+DEADLINE_ENV = "OBSERVATORY_CRAWL_DEADLINE"
+DEFAULT_PAGE_CAP = 5_000  # GtR holds ~150,000 projects: 1,500 pages of 100; NIHR pages by year, each under 100 pages
+DEFAULT_DEADLINE = 48 * 3600.0  # seconds: a full GtR crawl is ~300,000 requests (projects, funds, organisations)
+
+
+@dataclass
+class CrawlBudget:
+    """How far a paginated crawl may run: a page cap and a total deadline (both configurable by environment)."""
+
+    source: str
+    page_cap: int = field(default_factory=lambda: int(os.environ.get(PAGE_CAP_ENV) or DEFAULT_PAGE_CAP))
+    deadline: float = field(default_factory=lambda: float(os.environ.get(DEADLINE_ENV) or DEFAULT_DEADLINE))
+    started: float = field(default_factory=time.monotonic)
+    pages: int = 0
+
+    def check_total(self, total_pages: int, url: str) -> None:
+        """Refuse at once a listing that claims more pages than the cap (rather than crawling a billion of them)."""
+        if total_pages > self.page_cap:
+            raise FetchError(f"{url}: {self.source} claims {total_pages:,} pages, more than the page cap of {self.page_cap:,} "
+                             f"({PAGE_CAP_ENV}); nothing was landed")
+
+    def page(self, url: str) -> None:
+        """Count one more page fetched; fail once the cap or the deadline is passed."""
+        self.pages += 1
+        if self.pages > self.page_cap:
+            raise FetchError(f"{url}: {self.source} crawl passed the page cap of {self.page_cap:,} pages ({PAGE_CAP_ENV}) "
+                             "without reaching the last page; nothing was landed")
+        self.tick(url)
+
+    def tick(self, url: str) -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.deadline:
+            raise FetchError(f"{url}: {self.source} crawl passed its deadline of {self.deadline:,.0f} s after {self.pages:,} pages "
+                             f"({DEADLINE_ENV}); nothing was landed")
 
 
 class Recorder:
@@ -104,9 +142,15 @@ def land_location(source_id: str, landing_root: Path, *, location_override: str 
     if not where:
         return None
     if where.startswith(("http://", "https://")):
-        fetched = fetch(session or make_session(), where, expect="binary", max_bytes=MAX_FILE_BYTES)
-        name = os.path.basename(fetched.url.split("?", 1)[0]) or f"{source_id}.bin"
-        return land_bytes(fetched.content, source_id, fetched.url, landing_root, name)
+        # streamed to disk (a postcode lookup is a 1.5 GB body); errors name the URL, never the temporary file
+        landing_root.mkdir(parents=True, exist_ok=True)
+        tmp = landing_root / f".download-{source_id}-{os.getpid()}"
+        try:
+            got = download(session or make_session(), where, tmp, max_bytes=MAX_FILE_BYTES)
+            name = os.path.basename(got.url.split("?", 1)[0]) or f"{source_id}.bin"
+            return land_path(tmp, source_id, got.url, landing_root, name)
+        finally:
+            tmp.unlink(missing_ok=True)
     path = Path(where).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{LIVE_SOURCES[source_id].env_var} names {where}, which is not a file")

@@ -11,6 +11,10 @@ Two JSON shapes are recognised (see the design anchors):
   ``{"projectsBean": {"projects": [...]}}`` with ``fund: {valuePounds: <number>, start, end}``
   inline and no organisation address, so those awards are listed as unplaced with that reason.
 
+Every crawl has a :class:`~sources.funding_live.CrawlBudget`: a listing claiming more pages than the cap
+is refused at once, and a crawl past its page cap or deadline fails naming both (nothing is landed).
+``max_pages`` (``$OBSERVATORY_GTR_MAX_PAGES``) is different: a deliberate sample of the first pages.
+
 Anything else is refused with a :class:`FetchError` (while crawling) or :class:`SourceFormatError`
 (while parsing) naming the URL and the keys seen. A fund without ``valuePounds`` is a
 ``SourceFormatError`` naming the project and page.
@@ -23,7 +27,7 @@ import datetime as dt
 import pandas as pd
 import requests
 
-from sources.funding_live import Recorder, location, read_recording
+from sources.funding_live import CrawlBudget, Recorder, location, read_recording
 from sources.http import FetchError, fetch, make_session
 from sources.inputs import InputFile, SourceFormatError
 from sources.research_funding import classify, finish_awards
@@ -57,20 +61,24 @@ class GtrClient:
     """Crawls GtR into a recording (bytes): every page, fund list and organisation fetched."""
 
     def __init__(self, base_url: str | None = None, session: requests.Session | None = None, *, page_size: int = PAGE_SIZE,
-                 max_pages: int | None = None, query: str | None = None) -> None:
+                 max_pages: int | None = None, query: str | None = None, budget: CrawlBudget | None = None) -> None:
         self.base = (base_url or location(SOURCE_ID)).rstrip("/")
         self.session = session or make_session()
         self.page_size = page_size
         self.max_pages = max_pages
         self.query = query
+        self.budget = budget
 
     def _get(self, path: str, params: dict | None = None):
+        self.budget.tick(f"{self.base}/{path.lstrip('/')}")
         return fetch(self.session, f"{self.base}/{path.lstrip('/')}", params=params, headers={"Accept": ACCEPT}, expect="json")
 
     def crawl(self) -> bytes:
         recorder = Recorder()
+        self.budget = self.budget or CrawlBudget("Gateway to Research")
         params = {"p": 1, "s": self.page_size} | ({"q": self.query} if self.query else {})
         first = self._get("projects", params)
+        self.budget.page(first.url)
         body = first.json()
         shape = shape_of(body)
         if shape == "v7":
@@ -86,6 +94,8 @@ class GtrClient:
         organisations: set[str] = set()
         page, fetched = 1, first
         total_pages = int(body.get("totalPages") or 1)
+        if not self.max_pages or self.max_pages > self.budget.page_cap:
+            self.budget.check_total(total_pages, first.url)
         while True:
             recorder.add(fetched.url, "projects", body, page=page)
             for project in body["project"]:
@@ -103,6 +113,7 @@ class GtrClient:
             if page > total_pages or (self.max_pages and page > self.max_pages):
                 return
             fetched = self._get("projects", params | {"p": page})
+            self.budget.page(fetched.url)
             body = fetched.json()
             if shape_of(body) != "v7":
                 raise FetchError(f"{fetched.url}: page {page} is not in the v7 shape of page 1; keys {_keys(body)}")
@@ -111,6 +122,8 @@ class GtrClient:
         page = 1
         while not self.max_pages or page <= self.max_pages:
             fetched = self._get("projects", {"page": page, "size": self.page_size} | ({"q": self.query} if self.query else {}))
+            if page > 1:  # page 1 was counted by crawl()
+                self.budget.page(fetched.url)
             body = fetched.json()
             if shape_of(body) != "bean":
                 raise FetchError(f"{fetched.url}: page {page} is not in the projectsBean shape of page 1; keys {_keys(body)}")

@@ -3,6 +3,11 @@
 ``land_file`` copies bytes into ``<landing>/<sha[:2]>/<sha>/<file name>`` once and returns a
 :class:`LandedFile` describing them. Landing the same bytes again is a no-op that returns the
 original record, so an unchanged file keeps its first retrieval time and is not parsed again.
+
+Nothing leaks through intake: :func:`check_intake` refuses a symbolic link, a device, a FIFO or a
+directory (only a regular file is read) and an oversized file, before a byte is copied; :func:`copy_file`
+writes a copy with the source's permission bits or tighter (never wider, never executable), through a
+temporary file renamed into place, so a refused or interrupted copy leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,10 +38,10 @@ class LandedFile:
     title: str
     licence: str
     mode: str
-    landed_path: str  # relative to the warehouse folder
+    landed_path: str  # relative to the data folder
 
-    def path(self, warehouse_folder: Path) -> Path:
-        return warehouse_folder / self.landed_path
+    def path(self, data_folder: Path) -> Path:
+        return data_folder / self.landed_path
 
     def provenance_row(self) -> dict:
         return asdict(self)
@@ -59,6 +65,51 @@ def check_size(path: Path, source_id: str) -> None:
                                 f"({MAX_BYTES_ENV}); nothing was landed")
 
 
+def check_regular(path: Path, what: str = "input") -> os.stat_result:
+    """Refuse anything but a regular file (a symlink is refused even when it points at one: it could point anywhere)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise SourceFormatError(f"{path}: no such file; nothing was landed") from None
+    except PermissionError:
+        raise SourceFormatError(f"{path}: permission denied reading the {what}; nothing was landed") from None
+    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+    for test, kind in kinds:
+        if test(st.st_mode):
+            raise SourceFormatError(f"{path}: is {kind}, not a regular file; only regular files are taken in as {what}s "
+                                    "(copy the file itself); nothing was landed")
+    if not stat.S_ISREG(st.st_mode):
+        raise SourceFormatError(f"{path}: is not a regular file; nothing was landed")
+    return st
+
+
+def check_intake(path: Path, source_id: str) -> os.stat_result:
+    """Everything refused before a copy is made: not a regular file, or over the size limit."""
+    st = check_regular(path)
+    check_size(path, source_id)
+    return st
+
+
+def copy_file(source: Path, target: Path, *, mode: int | None = None) -> Path:
+    """Copy ``source`` to ``target`` via a temporary file renamed into place, with ``mode`` or the source's bits (never
+    wider than the source's, never executable). A failed copy (disk full, permission) leaves no partial file."""
+    bits = stat.S_IMODE(os.stat(source).st_mode) & 0o666
+    if mode is not None:
+        bits &= mode
+    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, bits)
+        os.fchmod(fd, bits)  # the umask may have widened nothing, but an old partial may exist with other bits
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
 def _record_path(folder: Path) -> Path:
     return folder / "provenance.json"
 
@@ -70,7 +121,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
     ``credit`` names publisher, title and licence for a live-only source that ships no bundled file
     (default: the snapshot catalogue's entry for ``source_id``).
     """
-    check_size(source, source_id)
+    check_intake(source, source_id)
     sha = sha256_of(source)
     folder = landing_root / sha[:2] / sha
     name = file_name or source.name
@@ -80,10 +131,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
         data["retrieved_at"] = dt.datetime.fromisoformat(data["retrieved_at"])
         return LandedFile(**data)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    tmp = folder / f".{name}.partial-{os.getpid()}"
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    target = copy_file(source, folder / name)
     cat = credit or entry(source_id)
     landed = LandedFile(
         source_id=source_id,

@@ -17,7 +17,7 @@ import datetime as dt
 import pandas as pd
 import requests
 
-from sources.funding_live import Recorder, location, read_recording
+from sources.funding_live import CrawlBudget, Recorder, location, read_recording
 from sources.http import FetchError, fetch, make_session
 from sources.inputs import InputFile, SourceFormatError
 from sources.research_funding import classify, finish_awards
@@ -39,6 +39,7 @@ class NihrClient:
         self.dataset, self.limit, self.window = dataset, limit, window
         self.first_year = first_year
         self.last_year = last_year or dt.date.today().year + 1
+        self.budget: CrawlBudget | None = None
 
     @property
     def url(self) -> str:
@@ -46,7 +47,9 @@ class NihrClient:
 
     def _page(self, offset: int, where: str | None) -> tuple[dict, str]:
         params = {"limit": self.limit, "offset": offset, "order_by": "project_id"} | ({"where": where} if where else {})
+        self.budget = self.budget or CrawlBudget("NIHR Open Data")
         got = fetch(self.session, self.url, params=params, expect="json")
+        self.budget.page(got.url)
         body = got.json()
         if not isinstance(body, dict) or not isinstance(body.get("results"), list) or not isinstance(body.get("total_count"), int):
             keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
@@ -67,7 +70,9 @@ class NihrClient:
             body, url = self._page(offset, where)
 
     def crawl(self) -> bytes:
+        """Every record; a :class:`CrawlBudget` (page cap, deadline) bounds the crawl."""
         recorder = Recorder()
+        self.budget = CrawlBudget("NIHR Open Data")
         first = self._page(0, None)
         total = first[0]["total_count"]
         if total <= self.window:

@@ -21,6 +21,8 @@ if _saved is not None:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.faults.summary"]  # the fault suite's one-line summary (scenarios tried, survived, ...)
+
 
 def run_refresh(warehouse_file: Path, *, raise_on_error: bool = True, selection=None):
     """Materialise the real `refresh_all` job (or a selection of assets) into ``warehouse_file``; returns the result."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sources.catalogue import sha256_of
+from sources.inputs import SourceFormatError
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 MAX_BYTES_ENV = "OBSERVATORY_REPORT_MAX_BYTES"
@@ -80,8 +81,12 @@ def load_passwords(path: Path) -> dict[str, str]:
     """Passwords by file name or SHA-256 from a TOML file (``"name.pdf" = "secret"``); empty if absent."""
     if not path.exists():
         return {}
-    with open(path, "rb") as fh:
-        return {str(k): str(v) for k, v in tomllib.load(fh).items()}
+    try:
+        with open(path, "rb") as fh:
+            return {str(k): str(v) for k, v in tomllib.load(fh).items()}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SourceFormatError(f"{path}: the inbox's passwords file is not valid TOML ({err}); fix it or delete it "
+                                "(passwords are written there by `observatory ingest --password`)") from None
 
 
 def _kind(path: Path, head: bytes) -> str | None:

@@ -96,7 +96,10 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+@pytest.mark.parametrize("fault", [
+    pytest.param(f, id=f.name, marks=pytest.mark.scenario("survives" if f.outcome == "recovers" else "fails_clearly", "loss"))
+    for f in FAULTS
+])
 def test_fault(fault, recordings, warehouse_copy, monkeypatch):
     monkeypatch.setenv(TIMEOUT_ENV, "2,1")
     before = _digest(warehouse_copy)

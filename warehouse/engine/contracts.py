@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from warehouse.engine.registry import Field, Table
+from warehouse.engine.registry import Field, Table, plausibility
 
 _PANDAS_DTYPE = {
     "text": "string",
@@ -45,10 +45,13 @@ def _checks(f: Field) -> list[pa.Check]:
     checks = []
     if f.allowed is not None:
         checks.append(pa.Check.isin(list(f.allowed)))
-    if f.ge is not None:
-        checks.append(pa.Check.ge(f.ge))
-    if f.le is not None:
-        checks.append(pa.Check.le(f.le))
+    ge, le = plausibility.bounds(f)  # the field's own bounds and its unit's physical range
+    if ge is not None:
+        checks.append(pa.Check.ge(ge))
+    if le is not None:
+        checks.append(pa.Check.le(le))
+    if plausibility.must_be_finite(f):
+        checks.append(pa.Check(plausibility.is_finite, name="finite (not inf)"))
     if f.pattern is not None:
         checks.append(pa.Check.str_matches(f.pattern))
     return checks
@@ -66,6 +69,19 @@ def schema_for(table: Table) -> pa.DataFrameSchema:
     return _SCHEMAS[table.name]
 
 
+def _unit_checks(table: Table) -> list[pa.Check]:
+    """Row-wise range checks for fields whose unit is their indicator's (``Field.unit_from``)."""
+    checks = []
+    for f in table.fields:
+        if f.unit_from and f.unit_from in table.column_names:
+            def cells_ok(frame: pd.DataFrame, column=f.name, id_column=f.unit_from) -> pd.DataFrame:
+                ok = pd.DataFrame(True, index=frame.index, columns=frame.columns)
+                ok[column] = ~plausibility.implausible_rows(frame, column, id_column)
+                return ok
+            checks.append(pa.Check(cells_ok, name=f"within the physical range of its {f.unit_from}'s unit (years 0-120, % 0-100, rates >= 0)"))
+    return checks
+
+
 def _build_schema(table: Table) -> pa.DataFrameSchema:
     columns = {
         f.name: pa.Column(
@@ -81,6 +97,7 @@ def _build_schema(table: Table) -> pa.DataFrameSchema:
     }
     return pa.DataFrameSchema(
         columns,
+        checks=_unit_checks(table),
         name=table.name,
         unique=list(table.primary_key) if table.primary_key else None,
         strict="filter",
@@ -126,9 +143,12 @@ def _field_passes(f: Field, values: pd.Series) -> bool:
             return False
         if f.pattern is not None and not distinct.str.match(f.pattern, na=False).all():
             return False
-    if f.ge is not None and not (present >= f.ge).all():
+    ge, le = plausibility.bounds(f)
+    if ge is not None and not (present >= ge).all():
         return False
-    if f.le is not None and not (present <= f.le).all():
+    if le is not None and not (present <= le).all():
+        return False
+    if plausibility.must_be_finite(f) and not plausibility.is_finite(present).all():
         return False
     return not (f.unique and values.duplicated(keep=False).any())
 
@@ -163,6 +183,9 @@ def _validate_fast(table: Table, frame: pd.DataFrame) -> pd.DataFrame | None:
                 return None
             coerced[f.name] = values
         if table.primary_key and coerced.duplicated(subset=list(table.primary_key), keep=False).any():
+            return None
+        if any(plausibility.implausible_rows(coerced, f.name, f.unit_from).any()
+               for f in table.fields if f.unit_from and f.unit_from in table.column_names):
             return None
     except Exception:  # noqa: BLE001 - a coercion error, or a check that cannot run: Pandera will say what
         return None

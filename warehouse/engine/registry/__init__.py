@@ -37,6 +37,7 @@ class Field:
     le: float | None = None
     pattern: str | None = None
     unique: bool = False
+    unit_from: str | None = None  # the unit is that of the indicator named in this column (see registry.plausibility)
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -48,13 +49,18 @@ class Field:
 
     def constraints_text(self) -> str:
         """The constraints in words, for comments and the data dictionary."""
+        from warehouse.engine.registry.plausibility import bounds, describe
+
         parts = []
         if self.allowed is not None:
             parts.append("one of " + ", ".join(f"`{v}`" for v in self.allowed))
-        if self.ge is not None:
-            parts.append(f">= {self.ge:g}")
-        if self.le is not None:
-            parts.append(f"<= {self.le:g}")
+        ge, le = bounds(self)
+        if ge is not None:
+            parts.append(f">= {ge:g}")
+        if le is not None:
+            parts.append(f"<= {le:g}")
+        if describe(self):
+            parts.append(describe(self))
         if self.pattern:
             parts.append(f"matches `{self.pattern}`")
         if self.unique:
