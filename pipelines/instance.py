@@ -3,12 +3,14 @@
 ``DAGSTER_HOME`` when the user set it; otherwise ``dagster/`` in the warehouse's data folder, seeded with the
 repository's ``dagster.yaml``. So runs started by ``observatory build`` or ``observatory ingest`` show in
 ``observatory ui`` (or ``DAGSTER_HOME=data/dagster dagster dev``) with their materialisations and checks.
+``ui_command`` is what ``observatory ui`` runs: ``dagster dev`` (webserver and daemon) on 127.0.0.1 with that home.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from dagster import DagsterInstance
@@ -34,3 +36,17 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
     """The persistent instance for ``paths`` (see the module docstring)."""
     home = dagster_home(paths)
     return DagsterInstance.from_config(str(home))
+
+
+def ui_command(paths: WarehousePaths, port: int = 3000) -> tuple[list[str], dict[str, str]]:
+    """``dagster dev`` on 127.0.0.1:``port`` over the shared instance of ``paths``: the argv and its environment.
+
+    The webserver, the daemon (schedules, sensors, the run queue) and the runs they launch all see the same
+    ``DAGSTER_HOME`` as ``observatory build`` and the same warehouse, so a refresh launched from the UI writes
+    where the CLI writes and its history sits beside the CLI's.
+    """
+    env = dict(os.environ)  # OBSERVATORY_WAREHOUSE / OBSERVATORY_DATA, when set, reach the code server and the runs
+    env["DAGSTER_HOME"] = str(dagster_home(paths))
+    argv = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port),
+            "--module-name", "pipelines.definitions"]
+    return argv, env
