@@ -230,9 +230,12 @@ def test_catalogue_covers_the_issue_indicators():
     cat = ft.catalogue()
     assert {"90362", "90366", "93721", "40502", "40401", "40501", "40701"} <= set(cat.indicators)
     assert {i.id for i in cat.indicators.values() if i.id_confidence == "uncertain"} == {"40601", "108"}
-    bundled = {s.source_id for s in cat.sources if not s.live_only}
+    bundled = {s.source_id for s in cat.sources if not s.live_only and not s.archive}
     assert bundled == {"fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable",
-                       "fingertips_40502_u75_preventable_cancer", "fingertips_export_93356"}
+                       "fingertips_40502_u75_preventable_cancer", "fingertips_export_93356", "fingertips_92443_smoking",
+                       "fingertips_93088_overweight", "fingertips_93015_inactive", "fingertips_92901_le_inequality"}
+    assert {s.source_id for s in cat.sources if s.archive} == {
+        "fingertips_90362_hle_2020_06", "fingertips_90362_hle_2024_07", "fingertips_93721_u75_preventable_2024_07"}
     # an uncertain id that the API resolves to another number keeps its catalogue entry
     assert cat.identify("40611", "Under 75 mortality rate from liver disease (1 year range)").short_name == "Liver disease mortality under 75"
     with pytest.raises(SourceFormatError, match="not in fingertips_indicators.toml"):

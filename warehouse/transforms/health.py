@@ -196,9 +196,19 @@ def _mid_year(start: dt.date, end: dt.date) -> int:
     return (start.year + end.year) // 2
 
 
-def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[str, Indicator], primary: dict, geo: _Geography) -> pd.DataFrame:
-    """Aggregate rows for every combined authority, region and group the publisher gives no figure for."""
-    rows = []
+COVERAGE_COLUMNS = ["indicator_id", "area_code", "sex", "age", "period_label", "geography_vintage", "has_figure", "method",
+                    "member_count", "member_codes", "missing_codes", "reason", "source_id", "source_sha256", "source_locator"]
+
+
+def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[str, Indicator], primary: dict, geo: _Geography,
+                     with_coverage: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregate rows for every combined authority, region and group the publisher gives no figure for.
+
+    With ``with_coverage``, also one coverage row per (indicator, area, sex, age, period): whether a figure
+    exists (published, or aggregated here, with the members used and the method) and, if not, why not
+    (the member LADs with no value, the value type's rule, a membership that cannot be mapped).
+    """
+    rows, coverage = [], []
     published = values[values["method"] == "published"]
     years_by_vintage: dict[int, set[int]] = defaultdict(set)
     for (indicator_id, period), group in published.groupby(["indicator_id", "period_label"], sort=False):
@@ -206,15 +216,27 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
             first = group.iloc[0]
             years_by_vintage[int(primary[(indicator_id, period)])].add(_mid_year(first["period_start"], first["period_end"]))
     targets_by_vintage = {v: geo.targets(v, sorted(years)) for v, years in years_by_vintage.items()}
+    aggregate_areas = sorted(c for c, t in geo.type_of.items() if t in AGGREGATE_TYPES)
     for (indicator_id, sex, age, period), group in published.groupby(["indicator_id", "sex", "age", "period_label"], sort=False):
         ind = indicator_of[indicator_id]
-        if ind.aggregation == "none":
-            continue
         vintage = primary.get((indicator_id, period))
+        first = group.iloc[0]
+        base = {"indicator_id": indicator_id, "sex": sex, "age": age, "period_label": period, "geography_vintage": vintage,
+                "source_id": first["source_id"], "source_sha256": first["source_sha256"]}
+        present = dict(zip(group["area_code"], group["source_locator"]))
+        if with_coverage:
+            for area in aggregate_areas:
+                if area in present:
+                    coverage.append({**base, "area_code": area, "has_figure": True, "method": "published", "member_count": None,
+                                     "member_codes": None, "missing_codes": None, "reason": None,
+                                     "source_locator": f"published by the source at {present[area]}"})
         if not vintage:
+            if with_coverage:
+                coverage += [{**base, "area_code": a, "has_figure": False, "method": None, "member_count": None, "member_codes": None,
+                              "missing_codes": None, "reason": "the period's area codes match no boundary vintage, so no membership can be applied",
+                              "source_locator": "no boundary vintage"} for a in aggregate_areas if a not in present]
             continue
         v = int(vintage)
-        first = group.iloc[0]
         year = _mid_year(first["period_start"], first["period_end"])
         own = group[group["geography_vintage"] == vintage]
         unit_rows = {
@@ -222,24 +244,42 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
             for code, value, count, denominator in zip(own["area_code"], own["value"], own["count"], own["denominator"])
             if geo.type_of.get(code) in UNIT_TYPES
         }
-        present = set(group["area_code"])
-        for (area, y), (target_lads, dating) in targets_by_vintage[v].items():
-            if y != year or area in present or not target_lads:
+        targets = {area: spec for (area, y), spec in targets_by_vintage[v].items() if y == year}
+        for area in aggregate_areas:
+            if area in present:
                 continue
-            row = _aggregate(area, target_lads, dating, unit_rows, ind, geo, v, year)
-            if row is None:
-                continue
-            rows.append({
-                **row,
-                "indicator_id": indicator_id, "area_code": area, "sex": sex, "age": age, "period_label": period,
-                "period_start": first["period_start"], "period_end": first["period_end"],
-                "value_note": None, "compared_to_england": None, "geography_vintage": vintage,
-                "source_id": first["source_id"], "source_sha256": first["source_sha256"],
-            })
+            spec = targets.get(area)
+            if ind.aggregation == "none":
+                reason = f"value type '{ind.value_type}' is never aggregated (aggregation rule in {CATALOGUE_NAME})"
+                row, missing = None, []
+            elif spec is None or not spec[0]:
+                reason = f"the area had no members in {year} that map onto the file's {v} LAD boundaries"
+                row, missing = None, []
+            else:
+                row, reason, missing = _try_aggregate(area, spec[0], spec[1], unit_rows, ind, geo, v, year)
+            if row is not None:
+                rows.append({
+                    **row, **base, "area_code": area,
+                    "period_start": first["period_start"], "period_end": first["period_end"],
+                    "value_note": None, "compared_to_england": None,
+                })
+            if with_coverage:
+                coverage.append({**base, "area_code": area, "has_figure": row is not None,
+                                 "method": row["method"] if row else None,
+                                 "member_count": row["member_count"] if row else None,
+                                 "member_codes": row["member_codes"] if row else None,
+                                 "missing_codes": " ".join(sorted(missing)) or None, "reason": reason,
+                                 "source_locator": row["source_locator"] if row else f"no figure: {reason}"})
     columns = ["indicator_id", "area_code", "sex", "age", "period_label", "period_start", "period_end", "value", "lower_ci_95",
                "upper_ci_95", "count", "denominator", "value_note", "compared_to_england", "geography_vintage", "method",
                "member_count", "member_codes", "weight_years", "source_id", "source_sha256", "source_locator"]
-    return pd.DataFrame(rows, columns=columns)
+    aggregates = pd.DataFrame(rows, columns=columns)
+    if with_coverage:
+        return aggregates, pd.DataFrame(coverage, columns=COVERAGE_COLUMNS)
+    return aggregates
+
+
+CATALOGUE_NAME = "sources/fingertips_indicators.toml"
 
 
 def _num(value) -> float | None:
@@ -249,17 +289,40 @@ def _num(value) -> float | None:
 def _aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple], ind: Indicator, geo: _Geography,
                vintage: int, year: int) -> dict | None:
     """One aggregate row's figures from the published ``units`` (code -> (value, count, denominator)), or None."""
+    return _try_aggregate(area, target, dating, units, ind, geo, vintage, year)[0]
+
+
+def _lacking(target: frozenset, covered: frozenset, units: dict[str, tuple], vintage: int, geo: _Geography, column: int) -> tuple[list[str], str]:
+    """The member LADs not covered, and a sentence saying which are absent from the file and which are suppressed there."""
+    missing = sorted(target - covered)
+    suppressed_units = [c for c, u in units.items() if u[column] is None]
+    suppressed = {m for m in missing if any(m in geo.lads_of(s, vintage) for s in suppressed_units)}
+    absent = [m for m in missing if m not in suppressed]
+    parts = []
+    if absent:
+        parts.append(f"{len(absent)} member LAD(s) not covered by any area in the file: {' '.join(absent[:12])}{' …' if len(absent) > 12 else ''}")
+    if suppressed:
+        what = "value" if column == 0 else "count or denominator"
+        parts.append(f"{len(suppressed)} member LAD(s) whose area has no {what} in the file: {' '.join(sorted(suppressed)[:12])}{' …' if len(suppressed) > 12 else ''}")
+    return missing, f"incomplete coverage of the {len(target)} member LADs: " + "; ".join(parts)
+
+
+def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple], ind: Indicator, geo: _Geography,
+                   vintage: int, year: int) -> tuple[dict | None, str | None, list[str]]:
+    """(row or None, why not, the member LADs left uncovered) for one aggregate area."""
     membership_note = "membership at mid-period" if dating == "sum_of_lads" else "first footprint (the area did not exist yet)"
     if ind.aggregation == "counts_and_denominators":
         usable = {c: u for c, u in units.items() if u[1] is not None and u[2] is not None}
         lads = {c: geo.lads_of(c, vintage) for c in usable}
         chosen = _cover(target, lads)
-        if not chosen or frozenset().union(*(lads[c] for c in chosen)) != target:
-            return None
+        covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
+        if covered != target:
+            missing, reason = _lacking(target, covered, units, vintage, geo, 1)
+            return None, reason, missing
         count = sum(usable[c][1] for c in chosen)
         denominator = sum(usable[c][2] for c in chosen)
         if denominator <= 0:
-            return None
+            return None, "the members' denominators sum to zero", []
         lower, upper = byar_ci(count, denominator, ind.multiplier) if ind.ci_method == "byar" else (None, None)
         return {
             "value": count / denominator * ind.multiplier, "lower_ci_95": lower, "upper_ci_95": upper,
@@ -267,33 +330,35 @@ def _aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple
             "member_count": len(chosen), "member_codes": " ".join(sorted(chosen)), "weight_years": None,
             "source_locator": f"recomputed_from_counts: sum of counts / sum of denominators x {ind.multiplier:g} over {len(chosen)} published areas "
                               f"({vintage} boundaries, {membership_note}); 95% CI by {ind.ci_method or 'none'}",
-        }
+        }, None, []
     usable = {c: u for c, u in units.items() if u[0] is not None}
     lads = {c: geo.lads_of(c, vintage) for c in usable}
     chosen = _cover(target, lads)
-    if not chosen:
-        return None
-    covered = frozenset().union(*(lads[c] for c in chosen))
+    covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
     missing = target - covered
+    if not chosen:
+        lacking, reason = _lacking(target, covered, units, vintage, geo, 0)
+        return None, reason, lacking
     weights, years = [], set()
     for code in chosen:
         pop = geo.population(code, year)
         if pop is None:
-            return None
+            return None, f"no mid-year population to weight member {code} by", []
         weights.append(pop[0])
         years.add(pop[1])
     share = 0.0
     if missing:
         # Only members whose value the publisher suppressed, and only if they are a sliver of the area.
+        lacking, reason = _lacking(target, covered, units, vintage, geo, 0)
         suppressed = [c for c, u in units.items() if u[0] is None]
         if not all(any(m in geo.lads_of(s, vintage) for s in suppressed) for m in missing):
-            return None
+            return None, reason, lacking
         missing_pops = [geo.population(m, year) for m in missing]
         if any(p is None for p in missing_pops):
-            return None
+            return None, reason + " (and no population to measure their share)", lacking
         share = sum(p[0] for p in missing_pops) / (sum(weights) + sum(p[0] for p in missing_pops))
         if share > MAX_SUPPRESSED_SHARE:
-            return None
+            return None, reason + f" ({share:.2%} of the population, above the {MAX_SUPPRESSED_SHARE:.0%} that may be left out)", lacking
     values = [usable[c][0] for c in chosen]
     value = sum(w * x for w, x in zip(weights, values)) / sum(weights)
     span = f"{min(years)}" if len(years) == 1 else f"{min(years)}-{max(years)}"
@@ -304,7 +369,7 @@ def _aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple
         "weight_years": span,
         "source_locator": f"population_weighted_estimate (an estimate, not a published figure): values of {len(chosen)} published areas "
                           f"({vintage} boundaries, {membership_note}) weighted by persons all-ages mid-year population ({span}){note}",
-    }
+    }, None, sorted(missing)
 
 
 # --- definitions -------------------------------------------------------------------------------------------------
@@ -349,31 +414,73 @@ def build_definitions(values: pd.DataFrame, indicator_of: dict[str, Indicator], 
 # --- the whole build ---------------------------------------------------------------------------------------------
 
 
-def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame, footprints: pd.DataFrame,
-                 membership: pd.DataFrame, population: pd.DataFrame, credits: dict[str, tuple[str, str]],
-                 metadata: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The four core health tables from parsed Fingertips frames and the geography and population tables."""
-    frames = [p for p in parsed if p is not None and not p.empty]
-    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=parsed[0].columns if parsed else [])
-    indicator_of = {}
-    for indicator_id, name in data[["indicator_id", "indicator_name"]].drop_duplicates("indicator_id").itertuples(index=False):
-        indicator_of[indicator_id] = cat.identify(indicator_id, name)
+def _indicators(data: pd.DataFrame, cat: Catalogue) -> dict[str, Indicator]:
+    return {indicator_id: cat.identify(indicator_id, name)
+            for indicator_id, name in data[["indicator_id", "indicator_name"]].drop_duplicates("indicator_id").itertuples(index=False)}
+
+
+def _split(data: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(headline values, category rows, primary vintage per indicator and period) of parsed rows."""
     vintage, primary = assign_vintages(data, areas)
     data = data.assign(geography_vintage=vintage, method="published")
     is_category = data["category_type"].notna() | data["category"].notna()
     values = data[~is_category].reset_index(drop=True)
     inequalities = data[is_category].reset_index(drop=True)
     inequalities = inequalities.assign(category_type=inequalities["category_type"].fillna(""), category=inequalities["category"].fillna(""))
+    return values, inequalities, primary
+
+
+def _dated(frame: pd.DataFrame, published: dict[str, str | None]) -> pd.DataFrame:
+    return frame.assign(published_at=frame["source_id"].map(lambda s: _as_date(published.get(s)) if published.get(s) else None))
+
+
+def build_vintage(parsed: pd.DataFrame, cat: Catalogue, geo: _Geography, areas: pd.DataFrame, published_at: str | None,
+                  title: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One earlier vintage (an archived file): its published headline rows plus the aggregates they allow, and their coverage."""
+    indicator_of = _indicators(parsed, cat)
+    values, _, primary = _split(parsed, areas)
+    aggregates, coverage = build_aggregates(values, cat, indicator_of, primary, geo, with_coverage=True)
+    label = f"{', '.join(f'Fingertips {i}' for i in sorted(indicator_of))} as published {published_at or '(date unknown)'}: {title}"
+    frame = pd.concat([values.assign(member_count=None, member_codes=None), aggregates], ignore_index=True)
+    return frame.assign(vintage_label=label), coverage
+
+
+def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame, footprints: pd.DataFrame,
+                 membership: pd.DataFrame, population: pd.DataFrame, credits: dict[str, tuple[str, str]],
+                 metadata: pd.DataFrame | None = None, vintages: list[tuple[pd.DataFrame, str | None, str]] = (),
+                 published: dict[str, str | None] | None = None) -> dict[str, pd.DataFrame]:
+    """The core health tables from parsed Fingertips frames and the geography and population tables.
+
+    ``parsed`` are the current files; ``vintages`` the archived earlier vintages as (parsed frame,
+    publication date, title), each built on its own (its own boundary vintage, its own aggregates).
+    ``published`` maps source ids to their publication dates (catalogue ``published``) for coverage rows.
+    """
+    published = dict(published or {})
+    frames = [p for p in parsed if p is not None and not p.empty]
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=parsed[0].columns if parsed else [])
+    indicator_of = _indicators(data, cat)
+    values, inequalities, primary = _split(data, areas)
 
     persons = population[(population["sex"] == "persons") & (population["age"] == "all")]
     geo = _Geography(areas, footprints, membership, persons)
-    aggregates = build_aggregates(values, cat, indicator_of, primary, geo)
+    aggregates, coverage = build_aggregates(values, cat, indicator_of, primary, geo, with_coverage=True)
     definitions = build_definitions(values, indicator_of, credits, metadata)
+    archived, archived_coverage = [], []
+    for frame, published_at, title in vintages:
+        if frame is None or frame.empty:
+            continue
+        rows, cov = build_vintage(frame, cat, geo, areas, published_at, title)
+        published.update({s: published_at for s in frame["source_id"].unique()})
+        archived.append(rows)
+        archived_coverage.append(cov)
+    vintage_rows = pd.concat(archived, ignore_index=True) if archived else pd.DataFrame(columns=[*aggregates.columns, "vintage_label"])
     return {
         "core_health__indicator_values": values,
         "core_health__indicator_aggregates": aggregates,
         "core_health__indicator_definitions": definitions,
         "core_health__inequalities": inequalities,
+        "core_health__indicator_vintages": _dated(vintage_rows, published),
+        "core_indicators__aggregate_coverage": _dated(pd.concat([coverage, *archived_coverage], ignore_index=True), published),
     }
 
 

@@ -13,7 +13,11 @@ from warehouse.engine.registry.indicators import DEFINITION_FIELDS, METHOD, POLA
 HEALTH_SOURCES = (
     "fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable",
     "fingertips_40502_u75_preventable_cancer", "fingertips_export_93356",
+    "fingertips_92443_smoking", "fingertips_93088_overweight", "fingertips_93015_inactive", "fingertips_92901_le_inequality",
 )
+# Earlier vintages: archived files of the same indicators as first published (sources with `archive = true`).
+VINTAGE_SOURCES = ("fingertips_90362_hle_2020_06", "fingertips_90362_hle_2024_07", "fingertips_93721_u75_preventable_2024_07")
+PUBLISHED_AT = Field("published_at", "date", "The date the file's figures are known to have been published by (the catalogue's `published`: the publisher's release date, or the day the named mirror captured them); NULL when not known.", nullable=True)
 _VALUE = {f.name: f for f in VALUE_FIELDS}
 _POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better", "no_judgement": "no judgement"}
 
@@ -53,7 +57,7 @@ _PUBLISHED_EXTRAS = (
 TABLES = [
     Table(
         name="core_health__indicator_values",
-        description="Fingertips indicator values as published (healthy life expectancy 90362, life expectancy 90366, under-75 preventable mortality 93721, under-75 preventable cancer mortality 40502, Campylobacter 93356; in live mode also under-75 mortality by cause) for LADs, counties, combined authorities, regions and England, with 95% CIs, counts and denominators where published.",
+        description="Fingertips indicator values as published (healthy life expectancy 90362, life expectancy 90366, under-75 preventable mortality 93721, under-75 preventable cancer mortality 40502, Campylobacter 93356, adult smoking 92443, adults overweight or obese 93088, physically inactive adults 93015, inequality in life expectancy 92901; in live mode also under-75 mortality by cause) for LADs, counties, combined authorities, regions and England, with 95% CIs, counts and denominators where published.",
         grain="indicator x area x sex x age x period",
         primary_key=VALUE_KEY,
         fields=(*VALUE_FIELDS, *_PUBLISHED_EXTRAS),
@@ -78,6 +82,43 @@ TABLES = [
         notes="Members are the LADs that made up the area at the middle of the period (or, for an area created later, its first footprint), mapped onto the LAD vintage the publisher used. "
               "An area is left out when any member is missing, except members whose value is suppressed and whose population is under 1% of the area's (e.g. City of London, Isles of Scilly), which `source_locator` names.",
         extra={"feeds": "core_indicators__values"},
+    ),
+    Table(
+        name="core_health__indicator_vintages",
+        description="Earlier vintages of Fingertips indicators, as first published: every headline row of each archived file (e.g. healthy life expectancy 90362 as published in June 2020, County & UA with shire counties, before ONS re-estimated HLE; and as published in July 2024), plus the combined-authority, region and group aggregates that vintage allows (same rules as `core_health__indicator_aggregates`). The current vintage is in `core_health__indicator_values`; every vintage is in `core_indicators__value_history`, dated by `published_at`.",
+        grain="indicator x area x sex x age x period x archived file",
+        primary_key=(*VALUE_KEY, "source_id"),
+        fields=(
+            *VALUE_FIELDS,
+            Field("member_count", "integer", "For aggregates: how many published areas the figure combines; NULL for published rows.", nullable=True, ge=1),
+            Field("member_codes", "text", "For aggregates: the published areas combined, space-separated; NULL for published rows.", nullable=True),
+            Field("weight_years", "text", "For population-weighted estimates: the mid-year population years used as weights.", nullable=True),
+            PUBLISHED_AT,
+            Field("vintage_label", "text", "Which vintage, in words (e.g. `Fingertips 90362 as published 2020-06-18: ...`)."),
+        ),
+        sources=(*VINTAGE_SOURCES, "ons_mye2021", "ons_mye2023"),
+        notes="Use it for 'as first published' questions and for reports that quote superseded figures; `indicator_values_as_of(timestamp)` answers the same from the value history.",
+        extra={"vintages_of": "core_indicators__values"},
+    ),
+    Table(
+        name="core_indicators__aggregate_coverage",
+        description="For every Fingertips indicator, file (current or earlier vintage), sex, age and period, and every combined authority, region and analysis group: whether the observatory has a figure (published by the source, or aggregated from member areas, with the members and the method) and, where it has none, why not (which member LADs no area in the file covers or has a value for, a value type that is never aggregated, a membership that cannot be mapped onto the file's boundaries).",
+        grain="indicator x area x sex x age x period x source file",
+        primary_key=(*VALUE_KEY, "source_id"),
+        fields=(
+            _VALUE["indicator_id"], AREA_CODE, SEX, _VALUE["age"], _VALUE["period_label"], _VALUE["geography_vintage"],
+            Field("has_figure", "boolean", "True when the file gives a figure for the area or one was aggregated from its members."),
+            METHOD.but(nullable=True, description="How the figure was obtained (`published`, `recomputed_from_counts`, `population_weighted_estimate`); NULL when there is none."),
+            Field("member_count", "integer", "For aggregates: how many published areas were combined.", nullable=True, ge=1),
+            Field("member_codes", "text", "For aggregates: the published areas combined (LADs, counties, regions), space-separated.", nullable=True),
+            Field("missing_codes", "text", "Member LADs that no area in the file covers or gives a value for (for a figure: suppressed slivers left out), space-separated.", nullable=True),
+            Field("reason", "text", "Why there is no figure; NULL when there is one.", nullable=True),
+            PUBLISHED_AT,
+            *PROVENANCE,
+        ),
+        sources=(*HEALTH_SOURCES, *VINTAGE_SOURCES, "ons_mye2021", "ons_mye2023"),
+        notes="Members are the LADs that made up the area at the middle of the period (or its first footprint, for an area created later), on the file's boundary vintage. "
+              "A figure needs every member covered, except members with a suppressed value and under 1% of the area's population.",
     ),
     Table(
         name="core_health__indicator_definitions",
@@ -202,7 +243,15 @@ def _indicator_section() -> str:
     lines += [
         "",
         "Aggregation: `counts and denominators` are recomputed for combined authorities, regions and groups as sum of counts over sum of denominators (95% CI by Byar's method); "
-        "`population weighted` indicators (life expectancy, age-standardised rates) get a population-weighted estimate labelled `population_weighted_estimate`. A figure the publisher gives for the area itself is always preferred.",
+        "`population weighted` indicators (life expectancy, age-standardised rates, survey prevalences) get a population-weighted estimate labelled `population_weighted_estimate`. A figure the publisher gives for the area itself is always preferred. "
+        "Which applies follows from the indicator's value type, by one rule each (never per indicator):",
+        "",
+        "| value type | aggregation | why |",
+        "|---|---|---|",
+        *(f"| {r.value_type} | {r.aggregation.replace('_', ' ')} | {r.why.replace('|', '/')} |" for r in cat.rules.values()),
+        "",
+        "Earlier vintages (archived files, landed into `core_health__indicator_vintages` and the value history): "
+        + "; ".join(f"`{s.source_id}` ({', '.join(s.indicators)})" for s in cat.sources if s.archive) + ".",
     ]
     return "\n".join(lines)
 
