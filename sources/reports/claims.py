@@ -144,7 +144,7 @@ _RELATIVE_AFTER = re.compile(r"^\s*(?:more|less) likely\b|^\s*(?:higher|lower|gr
 _SHARE_AFTER = re.compile(r"^\s*(?:of\b|below\b|above\b|lower than\b|higher than\b|more likely\b|less likely\b|(?:\w+\s+){0,2}(?:below|above) the\b)", re.IGNORECASE)
 
 _MEASURES: list[tuple[tuple[str, ...], str]] = [
-    (("healthy life expectancy", "healthy age expectancy", "years in good health"), "healthy life expectancy"),
+    (("healthy life expectancy", "healthy age expectancy", "years in good health", "healthy life", "good health"), "healthy life expectancy"),
     (("life expectancy",), "life expectancy"),
     (("sickness absence", "hours lost"), "sickness absence"),
     (("die early", "premature mortality", "mortality", "deaths"), "mortality"),
@@ -612,17 +612,16 @@ def _period(text: str, pos: int) -> str | None:
     before = [f for f in found if f[1] <= pos]
     if before:
         return max(before, key=lambda f: f[1])[2]
-    after = [f for f in found if f[0] > pos and f[0] - pos <= 80 and not re.search(r"[.;]", text[pos:f[0]])]
+    after = [f for f in found if f[0] > pos and f[0] - pos <= 80 and not re.search(r";|\.(?!\d)", text[pos:f[0]])]
     return after[0][2] if after else None
 
 
 def _document_region(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) -> Place | None:
     """The region a document names most often: what "the region" means in it."""
     counts: Counter[Place] = Counter()
-    for _, _, text in lines:
-        for _, place in places.find(text):
-            if place.code and place.code.startswith("E12"):
-                counts[Place(place.name, place.code)] += 1
+    for _, place in places.find(" ".join(t.strip() for _, _, t in lines)):  # joined: names wrap across lines
+        if place.code and place.code.startswith("E12"):
+            counts[Place(place.name, place.code)] += 1
     if not counts:
         return None
     by_code: Counter[str] = Counter()
@@ -652,6 +651,9 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
             context = " ".join(s.text for s in sentences[max(0, i - 1):i + 2])
             in_order = _respectively(sentence.text, figures, named)
             resolved_region = False
+            # "the sixth largest city in the UK": the place after a ranking is its scope, never another figure's subject
+            scopes = {p for g in figures if g["claim_kind"] == "ranking" for p, _ in named
+                      if 0 <= p - g["end"] <= 40 and re.search(r"\bin\s+(?:the\s+)?$", sentence.text[g["end"]:p])}
             for f in figures:
                 page, line, col = sentence.positions[min(f["start"], len(sentence.positions) - 1)]
                 if f["start"] in in_order:
@@ -659,7 +661,8 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
                 else:
                     later = [g["start"] for g in figures if g["start"] > f["start"]]
                     earlier = [g["end"] for g in figures if g["end"] <= f["start"] and g["claim_kind"] != "ranking"]
-                    place, basis = _nearest_place(named, f["start"], f["end"], sentence.text, f["claim_kind"], later[0] if later else None,
+                    own = named if f["claim_kind"] == "ranking" else [(p, pl) for p, pl in named if p not in scopes]
+                    place, basis = _nearest_place(own, f["start"], f["end"], sentence.text, f["claim_kind"], later[0] if later else None,
                                                   earlier[-1] if earlier else 0)
                 the_region = _THE_REGION.search(sentence.text)
                 if region and the_region and (place is None or the_region.start() > max((p for p, _ in named if p <= f["start"]), default=-1)) \
