@@ -807,9 +807,10 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         phrase_start = None
         prev = None
         for w in line.words:
-            # a rule parts a phrase only where it is drawn (beside this line), not where it rules other rows
+            # a rule parts a phrase beside it or below where it is drawn (header rules carry on down the body),
+            # not a heading above the rule's top, which spans the columns it rules
             new_phrase = prev is None or w.x0 - prev.x1 > 0.45 * max(w.height, 1.0) or any(
-                prev.x1 <= x <= w.x0 and _drawn_at(region.cells, x, w.yc) for x in rules)
+                prev.x1 <= x <= w.x0 and _drawn_above(region.cells, x, w.yc) for x in rules)
             if new_phrase:
                 phrase_start = bisect.bisect_left(edges, w.xc)
                 phrase: list[Word] = []
@@ -875,11 +876,11 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
     return table
 
 
-def _drawn_at(cells: Sequence[tuple[float, float, float, float]], x: float, y: float) -> bool:
-    """Whether a vertical rule at ``x`` is drawn at height ``y`` (an edge of a ruled cell there); True without cells."""
+def _drawn_above(cells: Sequence[tuple[float, float, float, float]], x: float, y: float) -> bool:
+    """Whether a vertical rule at ``x`` is drawn at or above height ``y`` (an edge of a ruled cell); True without cells."""
     if not cells:
         return True
-    return any((abs(c[0] - x) < 0.6 or abs(c[2] - x) < 0.6) and c[1] - 1 <= y <= c[3] + 1 for c in cells)
+    return any((abs(c[0] - x) < 0.6 or abs(c[2] - x) < 0.6) and c[1] - 1 <= y for c in cells)
 
 
 def _reads_like_prose(texts: Sequence[str]) -> bool:
