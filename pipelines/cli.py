@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from pipelines.errors import user_message
-from warehouse.engine.ddl import quote_ident as ddl_quote
 from warehouse.engine.output_guard import OutputRefused, check_output
 from warehouse.engine.paths import ENV_VAR, warehouse_paths
 from warehouse.engine.writer_lock import writer_lock
@@ -86,14 +85,22 @@ class OutputFormat(str, enum.Enum):
     json = "json"
 
 
+_WAREHOUSE: Optional[Path] = None  # the --warehouse of this invocation (None: $OBSERVATORY_WAREHOUSE or the default)
+
+
 def _use_warehouse(path: Optional[Path]) -> None:
-    if path is not None:
-        os.environ[ENV_VAR] = str(path)
+    global _WAREHOUSE
+    _WAREHOUSE = path
+
+
+def _paths():
+    """The warehouse this invocation works on."""
+    return warehouse_paths(_WAREHOUSE)
 
 
 def open_published(path: Optional[Path] = None, *, allow_files: bool = False) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse; files outside it are unreadable unless ``allow_files``."""
-    paths = warehouse_paths(path)
+    paths = warehouse_paths(path or _WAREHOUSE)
     if not paths.published.exists():
         err_console.print(f"[red]No warehouse at {paths.published}.[/red] Run `observatory build` first.")
         raise typer.Exit(2)
@@ -154,22 +161,21 @@ def _run_refresh(live: bool) -> bool:
     from pipelines.progress import PROGRESS_LOGGER
 
     warnings.filterwarnings("ignore")
-    if live:
-        os.environ["OBSERVATORY_MODE"] = "live"
     from pipelines.definitions import defs
+    from pipelines.resources import run_config
 
     job = defs.resolve_job_def("refresh_all")
     total = len(job.graph.nodes)
-    instance = shared_instance(warehouse_paths())
+    instance = shared_instance(_paths())
     # one writer at a time, whatever the Dagster instance: a second build or ingest waits here, saying for whom
-    with writer_lock(warehouse_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with writer_lock(_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=False) as progress:
         task = progress.add_task("starting", total=total)
         log = logging.getLogger(PROGRESS_LOGGER)
         log.handlers = [_ProgressHandler(progress, task)]
         log.setLevel(logging.DEBUG)
         log.propagate = False
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}})
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(_paths(), live=live))
         progress.update(task, description="[green]done" if result.success else "[red]failed")
     if result.success:
         console.print(_publish_summary(result))
@@ -191,7 +197,7 @@ def build(
     """Materialise every asset (bundled snapshot by default) and publish the warehouse atomically."""
     _use_warehouse(warehouse)
     ok = _run_refresh(live)
-    paths = warehouse_paths()
+    paths = _paths()
     if not ok:
         err_console.print(f"[red]Build failed; the published warehouse at {paths.published} is unchanged.[/red]")
         raise typer.Exit(1)
@@ -212,7 +218,7 @@ def ui(
     from pipelines.instance import ui_command
 
     _use_warehouse(warehouse)
-    argv, env = ui_command(warehouse_paths(), port)
+    argv, env = ui_command(_paths(), port)
     console.print(f"Dagster UI on [bold]http://127.0.0.1:{port}[/bold] (instance {env['DAGSTER_HOME']}); Ctrl-C stops it.")
     proc = subprocess.Popen(argv, env=env)
     try:
@@ -257,7 +263,7 @@ def _describe_view_or_macro(name: str) -> bool:
     """Describe a published view (its columns and definition) or macro (its parameters and body); False if neither."""
     from warehouse.engine.queries import sql_text
 
-    paths = warehouse_paths()
+    paths = _paths()
     if not paths.published.exists():
         return False
     con = open_published()
@@ -334,6 +340,7 @@ def _shadow_values_as_of(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
     """
     import datetime as dt
 
+    from warehouse.engine.ddl import quote_ident as ddl_quote
     from warehouse.engine.queries import sql_text
 
     try:
@@ -610,8 +617,8 @@ def ingest(
     from pipelines.reports_ingest import ingest as run_ingest
 
     _use_warehouse(warehouse)
-    with writer_lock(warehouse_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")):
-        code = run_ingest(files, password=password, force=force, console=console, err_console=err_console, run_refresh=_run_refresh)
+    with writer_lock(_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")):
+        code = run_ingest(files, paths=_paths(), password=password, force=force, console=console, err_console=err_console, run_refresh=_run_refresh)
     if code:
         raise typer.Exit(code)
 

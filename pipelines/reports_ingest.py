@@ -21,10 +21,10 @@ from rich.table import Table as RichTable
 
 from sources.reports.pdf_tables import EXTRACTOR_VERSION
 from warehouse.engine import queries
-from warehouse.engine.paths import warehouse_paths
+from pipelines.resources import run_config
+from warehouse.engine.paths import WarehousePaths
 
 
-_QUIET = {"loggers": {"progress": {}}}  # Dagster's events go to the (silent) progress logger, not the console
 
 
 def _has_table(working: Path, name: str) -> bool:
@@ -58,7 +58,7 @@ def _documents(working: Path, ids: list[str]) -> dict[str, dict]:
     return {r["document_id"]: r for r in frame.to_dict("records")}
 
 
-def ingest(files: list[Path], *, password: str | None, force: bool, console: Console, err_console: Console,
+def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, force: bool, console: Console, err_console: Console,
            run_refresh: Callable[[bool], bool]) -> int:
     """Copy, process and publish; print one line per document. Returns the exit code."""
     warnings.filterwarnings("ignore")
@@ -70,7 +70,8 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
     from sources.inputs import SourceFormatError
     from pipelines.definitions import defs
 
-    paths = warehouse_paths().ensure()
+    paths = paths.ensure()
+    config = run_config(paths)
     # refused before anything is copied: missing, not a regular file (symlink, device, folder), too big
     missing = []
     for f in files:
@@ -95,7 +96,7 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
     for f in files:
         sha, _ = add_to_inbox(inbox, f, password)
         order.append((f, sha))
-    instance = shared_instance(warehouse_paths())
+    instance = shared_instance(paths)
     unique = list(dict.fromkeys(sha for _, sha in order))
     known = set(instance.get_dynamic_partitions(PARTITIONS.name))
     new = [sha for sha in unique if sha not in known]
@@ -117,14 +118,14 @@ def ingest(files: list[Path], *, password: str | None, force: bool, console: Con
         tags = {RUN_TAG_FILE: ", ".join(names[k] for k in covered)[:500],
                 **(range_tags(first, last) if first != last else {})}
         result = job.execute_in_process(partition_key=first if first == last else None, instance=instance,
-                                        raise_on_error=False, run_config=_QUIET, tags=tags)
+                                        raise_on_error=False, run_config=config, tags=tags)
         if not result.success:
             errors = [one_line(e.step_key, e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
             failed.update({k: errors[0] if errors else "the run failed" for k in covered})
     ran = len(to_run)
     published = True
     if ran:
-        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=config)
         published = result.success
         if not published:
             errors = [one_line(e.step_key, e.step_failure_data.error) for e in result.all_events if e.is_step_failure]

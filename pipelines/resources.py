@@ -8,11 +8,8 @@ back to the repository defaults (the bundled snapshot, `warehouse/observatory.du
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import inspect
 import os
 from collections.abc import Iterable, Iterator
-from types import ModuleType
 
 import duckdb
 import pandas as pd
@@ -56,9 +53,15 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as con:
             return all(loader.last_fingerprint(con, name) == fingerprint for name in table_names)
 
-    def load(self, table_name: str, frame: pd.DataFrame, inputs: list[LandedFile], fingerprint: str) -> int:
+    def load(self, table_name: str, frame: pd.DataFrame, inputs: list[LandedFile], fingerprint: str, *, prevalidated: bool = False) -> int:
         with self.connect() as con:
-            return loader.replace_table(con, REGISTRY[table_name], frame, inputs=[i.label for i in inputs], fingerprint=fingerprint)
+            return loader.replace_table(con, REGISTRY[table_name], frame, inputs=[i.label for i in inputs],
+                                        fingerprint=fingerprint, prevalidated=prevalidated)
+
+    def row_counts(self, table_names: Iterable[str]) -> dict[str, int]:
+        """Row counts of tables as last loaded (from the load log: no table scan)."""
+        with self.connect() as con:
+            return loader.row_counts(con, list(table_names))
 
     def upstream_fingerprint(self, table_names: Iterable[str]) -> str:
         """The last-load fingerprints of tables a load reads from the warehouse (so a change there re-runs it)."""
@@ -69,19 +72,15 @@ class WarehouseResource(ConfigurableResource):
         """Record the current indicator values in the value history (new versions only); returns rows added."""
         from warehouse.engine import queries
         from warehouse.engine.publish import catch_up_from_published
-        from warehouse.engine.registry.indicators import HISTORY_TABLE, VALUES_TABLE
+        from warehouse.engine.registry.indicators import HISTORY_TABLE
+        from warehouse.transforms import indicator_history
 
         with self.connect() as con:
             # The history of earlier refreshes lives on in the published file even if this working
             # database is new (removed to force a rebuild): carry it over first, so "first recorded" stays true.
             catch_up_from_published(con, self.paths, [HISTORY_TABLE])
-            has_provenance = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'core_provenance__files'").fetchall()[0][0]
-            retrieved = "(SELECT max(p.retrieved_at) FROM core_provenance__files p WHERE p.sha256 = v.source_sha256)" if has_provenance else "NULL"
-            frame = con.execute(
-                f"SELECT v.*, {retrieved}::TIMESTAMP AS retrieved_at, now()::TIMESTAMP AS recorded_at FROM {VALUES_TABLE} v"
-            ).df()
-            added = loader.insert_new_rows(con, REGISTRY[HISTORY_TABLE], frame, inputs=[VALUES_TABLE])
+            # Which versions to add (both directions, earlier vintages, removals): warehouse.transforms.indicator_history.
+            added = indicator_history.append(con)
             queries.execute_script(con, "indicator_history")
             return added
 
@@ -117,18 +116,6 @@ class SourcesResource(ConfigurableResource):
             tmp.unlink(missing_ok=True)
 
 
-def fingerprint(inputs: Iterable[LandedFile], table_names: Iterable[str], code: Iterable[ModuleType], upstream: str = "") -> str:
-    """What a load depends on: input hashes, table declarations, the parsing code and upstream tables' fingerprints."""
-    digest = hashlib.sha256(upstream.encode())
-    for landed in sorted(inputs, key=lambda i: i.sha256):
-        digest.update(landed.sha256.encode())
-    for name in sorted(table_names):
-        digest.update(repr(REGISTRY[name]).encode())
-    for module in code:
-        digest.update(inspect.getsource(module).encode())
-    return digest.hexdigest()
-
-
 def warehouse_from_env() -> WarehouseResource:
     if os.environ.get("OBSERVATORY_WAREHOUSE"):
         return WarehouseResource(path=EnvVar("OBSERVATORY_WAREHOUSE"))
@@ -139,3 +126,12 @@ def sources_from_env() -> SourcesResource:
     if os.environ.get(MODE_ENV):
         return SourcesResource(mode=EnvVar(MODE_ENV))
     return SourcesResource()
+
+
+def run_config(paths: WarehousePaths, *, live: bool = False) -> dict:
+    """Run configuration for a run started from the command line: the warehouse and the source mode are given as
+    resource config (shown in the run's config in the UI), never as environment variables set behind its back."""
+    return {
+        "resources": {"warehouse": {"config": {"path": str(paths.published)}}, "sources": {"config": {"mode": "live" if live else "offline"}}},
+        "loggers": {"progress": {}},  # Dagster's events go to the progress display, not the console
+    }

@@ -5,13 +5,14 @@
 * :func:`table_spec` is the ``AssetSpec`` of a registry table, carrying its description and
   column schema so the Dagster UI shows the registry's words.
 * :func:`load_tables` validates and lands frames, skipping tables whose inputs are unchanged.
+* :func:`blocking_check` / :func:`warning_check`: the two kinds of asset check (a failed blocking check stops
+  the publish; a warning never does).
 """
 
 
-from collections.abc import Callable, Iterable, Iterator
-from types import ModuleType
-
+import contextlib
 import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 from dagster import (
@@ -24,16 +25,31 @@ from dagster import (
     TableColumnConstraints,
     TableSchema,
     asset,
+    asset_check,
 )
 
-from pipelines.resources import POOL, SourcesResource, WarehouseResource, fingerprint
+from pipelines.fingerprint import fingerprint
+from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import entry
 from python_calamine import CalamineError
 
 from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
 from warehouse.engine.ddl import column_comment, duckdb_type
+from warehouse.engine import contracts
 from warehouse.engine.registry import REGISTRY, Table
+
+
+def blocking_check(**kwargs) -> Callable:
+    """An asset check that guards correctness: if it fails, nothing downstream runs, so nothing is published
+    (Dagster's ``blocking``) and ``observatory build`` exits non-zero naming it. Holds the warehouse pool."""
+    return asset_check(blocking=True, pool=POOL, **kwargs)
+
+
+def warning_check(**kwargs) -> Callable:
+    """An asset check that only warns (its result carries ``severity=WARN``): it never stops a publish."""
+    description = kwargs.pop("description", "")
+    return asset_check(blocking=False, pool=POOL, description=f"Warning only. {description}".strip(), **kwargs)
 
 
 def column_schema(t: Table) -> TableSchema:
@@ -89,12 +105,13 @@ def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:
     return InputFile(landed.source_id, landed.path(warehouse.paths.data), landed.sha256)
 
 
-def readable_errors(build: Callable[[], dict[str, pd.DataFrame]], inputs: list[LandedFile]) -> dict[str, pd.DataFrame]:
-    """Run ``build``, turning low-level read errors (wrong encoding, wrong file type, broken CSV) into a
+@contextlib.contextmanager
+def readable_errors(inputs: list[LandedFile]) -> Iterator[None]:
+    """Turn low-level read errors (wrong encoding, wrong file type, broken CSV) raised while building into a
     :class:`SourceFormatError` that names the input files and says what was wrong."""
     files = ", ".join(i.label for i in inputs) or "(no input file)"
     try:
-        return build()
+        yield
     except UnicodeDecodeError as err:
         raise SourceFormatError(f"{files}: not UTF-8 text ({err.reason} at byte {err.start}); was the file saved in another encoding (e.g. UTF-16 or Windows-1252)?") from err
     except CalamineError as err:
@@ -109,25 +126,35 @@ def load_tables(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
     inputs: list[LandedFile],
-    code: Iterable[ModuleType],
-    build: Callable[[], dict[str, pd.DataFrame]],
+    build: Callable[[], Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]]],
     reads: Iterable[str] = (),
 ) -> Iterator[MaterializeResult]:
-    """Build and land the tables ``build`` returns, unless their inputs are unchanged since the last load.
+    """Build and land the tables of this asset, unless nothing they depend on changed since the last load.
 
-    ``context.selected_asset_keys`` names the tables; each yields a ``MaterializeResult`` with row
-    count and input hashes (or ``skipped``), so multi-table assets report per table.
+    ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (every frame is
+    validated against its contract before any is loaded, so a bad file loads nothing) or yields
+    ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them). What the
+    load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
+    tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
     names = [key.path[-1] for key in context.selected_asset_keys]
-    fp = fingerprint(inputs, names, code, warehouse.upstream_fingerprint(reads))
+    fp = fingerprint(inputs, names, build, warehouse.upstream_fingerprint(reads))
     meta_inputs = MetadataValue.json([{"source_id": i.source_id, "sha256": i.sha256, "file": i.file_name} for i in inputs])
     if warehouse.unchanged(names, fp):
-        context.log.info(f"{', '.join(names)}: inputs unchanged since the last load; not parsed again")
+        context.log.info(f"{', '.join(names)}: nothing they depend on changed since the last load; not built again")
+        counts = warehouse.row_counts(names)
         for name in names:
-            yield MaterializeResult(asset_key=name, metadata={"skipped": "inputs unchanged", "inputs": meta_inputs})
+            yield MaterializeResult(asset_key=name, metadata={
+                "dagster/row_count": counts.get(name, 0), "skipped": "inputs unchanged", "inputs": meta_inputs})
         return
-    frames = readable_errors(build, inputs)
-    for name in names:
-        rows = warehouse.load(name, frames[name], inputs, fp)
-        context.log.info(f"{name}: {rows:,} rows landed")
-        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})
+    with readable_errors(inputs):
+        built = build()
+        if isinstance(built, Mapping):
+            labels = [i.label for i in inputs]
+            pairs, prevalidated = [(name, contracts.validate(REGISTRY[name], built[name], labels)) for name in names], True
+        else:
+            pairs, prevalidated = built, False
+        for name, frame in pairs:
+            rows = warehouse.load(name, frame, inputs, fp, prevalidated=prevalidated)
+            context.log.info(f"{name}: {rows:,} rows landed")
+            yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})

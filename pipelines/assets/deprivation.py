@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
 
-from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
@@ -45,10 +45,10 @@ def core_deprivation(context: AssetExecutionContext, warehouse: WarehouseResourc
             "core_deprivation__indicator_definitions": deprivation.indicator_definitions(summaries),
         }
 
-    yield from load_tables(context, warehouse, inputs, [iod, deprivation], build, reads=READS)
+    yield from load_tables(context, warehouse, inputs, build, reads=READS)
 
 
-@asset_check(asset="core_deprivation__lad_summaries", pool=POOL,
+@blocking_check(asset="core_deprivation__lad_summaries",
              description="Each edition covers every LAD of its geography once per domain (IoD2019: 317 LADs, 2019 boundaries; IoD2025: 296 LADs, 2024 boundaries) and ranks run 1..N.")
 def every_lad_once_per_domain(warehouse: WarehouseResource) -> AssetCheckResult:
     counts = warehouse.read(
@@ -59,7 +59,7 @@ def every_lad_once_per_domain(warehouse: WarehouseResource) -> AssetCheckResult:
     return AssetCheckResult(passed=bad.empty and len(counts) == 20, metadata={"problems": str(bad.to_dict("records"))})
 
 
-@asset_check(asset="core_deprivation__indicator_values", pool=POOL,
+@blocking_check(asset="core_deprivation__indicator_values",
              description="England's estimated proportion of LSOAs in the most deprived 10% is 10% (±1 point), and IMD average scores lie between 0 and 100.")
 def england_has_a_tenth_of_lsoas_in_the_bottom_decile(warehouse: WarehouseResource) -> AssetCheckResult:
     england = warehouse.read(

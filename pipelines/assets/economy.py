@@ -8,7 +8,7 @@ from dagster import (
     asset_check, define_asset_job, multi_asset,
 )
 
-from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_economy
 from sources.landing import LandedFile
@@ -48,10 +48,10 @@ def core_economy(context: AssetExecutionContext, warehouse: WarehouseResource, *
             "core_economy__indicator_definitions": economy.indicator_definitions(values),
         }
 
-    yield from load_tables(context, warehouse, inputs, [ons_economy, economy], build, reads=GEO)
+    yield from load_tables(context, warehouse, inputs, build, reads=GEO)
 
 
-@asset_check(asset="core_economy__itl_values", pool=POOL,
+@blocking_check(asset="core_economy__itl_values",
              description="Additive measures (GVA, GDP, population, hours, filled jobs): the 12 ITL1 areas sum to the UK less Extra-Regio in every year (0.1% tolerance for rounding).")
 def itl1_sum_to_uk(warehouse: WarehouseResource) -> AssetCheckResult:
     values = warehouse.read("SELECT measure_id, itl_code, itl_level, year, value FROM core_economy__itl_values")
@@ -59,7 +59,7 @@ def itl1_sum_to_uk(warehouse: WarehouseResource) -> AssetCheckResult:
     return AssetCheckResult(passed=bad.empty, metadata={"mismatches": len(bad), "first": str(bad.head(5).to_dict("records"))})
 
 
-@asset_check(asset="core_economy__itl_areas", pool=POOL,
+@blocking_check(asset="core_economy__itl_areas",
              description="Every English ITL1 maps to one of the 9 regions, TLB to England, and every LAD-equivalent ITL3 to a current LAD.")
 def itl_areas_map_to_current_geography(warehouse: WarehouseResource) -> AssetCheckResult:
     counts = dict(warehouse.read("SELECT equivalence, count(*) FROM core_economy__itl_areas GROUP BY 1").itertuples(index=False))
@@ -70,7 +70,7 @@ def itl_areas_map_to_current_geography(warehouse: WarehouseResource) -> AssetChe
     return AssetCheckResult(passed=ok, metadata={"counts": str(counts), "unknown_area_codes": len(unknown)})
 
 
-@asset_check(asset="core_economy__indicator_values", pool=POOL,
+@blocking_check(asset="core_economy__indicator_values",
              description="Plausible ranges: GVA per hour worked £5-£200 and GDP/GVA per head £3,000-£500,000 for every area and year; North and Greater South East present for every aggregated indicator.")
 def economy_values_plausible(warehouse: WarehouseResource) -> AssetCheckResult:
     bad = warehouse.read(

@@ -17,7 +17,7 @@ from dagster import (
     ScheduleDefinition, asset, asset_check, define_asset_job, multi_asset,
 )
 
-from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
@@ -127,8 +127,7 @@ def raw_ons__postcode_lookup(context: AssetExecutionContext, warehouse: Warehous
 def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Published funding totals and per-head figures, with quotes and document lines."""
     f = landed[PUBLISHED_RAW]
-    yield from load_tables(context, warehouse, [f], [research_funding],
-                           lambda: {"core_funding__published_totals": research_funding.parse_published_totals(input_file(f, warehouse))})
+    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": research_funding.parse_published_totals(input_file(f, warehouse))})
 
 
 def _empty_awards() -> pd.DataFrame:
@@ -155,7 +154,7 @@ def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseReso
         awards = funding.combine_awards(placed)
         return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
 
-    yield from load_tables(context, warehouse, inputs, [gtr, nihr, research_funding, postcodes, funding], build)
+    yield from load_tables(context, warehouse, inputs, build)
 
 
 def _analysis_date() -> dt.date:
@@ -192,19 +191,19 @@ def funding_per_head(context: AssetExecutionContext, warehouse: WarehouseResourc
             "core_funding__indicator_definitions": funding.indicator_definitions(published, awards),
         }
 
-    yield from load_tables(context, warehouse, [], [funding], build, reads=reads)
+    yield from load_tables(context, warehouse, [], build, reads=reads)
 
 
 @multi_asset(specs=[table_spec(GAPS, deps=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE], group="north_south")], pool=POOL)
 def north_south_gaps(context: AssetExecutionContext, warehouse: WarehouseResource):
     """North vs Greater South East for every indicator with both values: gaps, trend, and for funding a closing-year projection."""
-    yield from load_tables(context, warehouse, [], [queries], lambda: {GAPS: warehouse.read(queries.sql_text("north_south_gaps"))},
+    yield from load_tables(context, warehouse, [], lambda: {GAPS: warehouse.read(queries.sql_text("north_south_gaps"))},
                            reads=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE])
 
 
 # --- checks -------------------------------------------------------------------------------------------
 
-@asset_check(asset="core_funding__awards", pool=POOL,
+@blocking_check(asset="core_funding__awards",
              description="Every award is either placed in a LAD or listed as unplaced/excluded with its reason; none is dropped silently.")
 def every_award_placed_or_listed(warehouse: WarehouseResource) -> AssetCheckResult:
     bad = warehouse.read(
@@ -216,7 +215,7 @@ def every_award_placed_or_listed(warehouse: WarehouseResource) -> AssetCheckResu
     return AssetCheckResult(passed=bad.empty, metadata={"bad_rows": len(bad), "by_status": str(counts.to_dict("records"))})
 
 
-@asset_check(asset="mart_funding__per_head", pool=POOL,
+@blocking_check(asset="mart_funding__per_head",
              description="Per-head figures are plausible (£0-£5,000 a head) and, where the report printed one, within 1% of the published per-head figure.")
 def per_head_plausible_and_reproduced(warehouse: WarehouseResource) -> AssetCheckResult:
     out_of_range = warehouse.read("SELECT area_code, year, funding_type, per_head_gbp FROM mart_funding__per_head WHERE NOT per_head_gbp BETWEEN 0 AND 5000")
@@ -237,7 +236,7 @@ def per_head_plausible_and_reproduced(warehouse: WarehouseResource) -> AssetChec
     })
 
 
-@asset_check(asset=GAPS, pool=POOL,
+@blocking_check(asset=GAPS,
              description="The gaps mart compares the North and the Greater South East on productivity, GVA and GDP per head, deprivation and research funding.")
 def gaps_cover_each_domain(warehouse: WarehouseResource) -> AssetCheckResult:
     have = set(warehouse.read(f"SELECT DISTINCT indicator_id FROM {GAPS}")["indicator_id"])

@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
 
-from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import geography
 from sources.landing import LandedFile
@@ -43,12 +43,12 @@ def core_geo(context: AssetExecutionContext, warehouse: WarehouseResource, **lan
             "core_geo__lad_footprints": geography.lad_footprints(bridge.membership, all_areas),
         }
 
-    yield from load_tables(context, warehouse, inputs, [geography], build)
+    yield from load_tables(context, warehouse, inputs, build)
     with warehouse.connect() as con:
         queries.execute_script(con, "geo_views")
 
 
-@asset_check(asset="core_geo__areas", description="The current geography has 296 English LADs, 9 regions and England, and every current LAD is in exactly one region.", pool=POOL)
+@blocking_check(asset="core_geo__areas", description="The current geography has 296 English LADs, 9 regions and England, and every current LAD is in exactly one region.")
 def current_geography_is_complete(warehouse: WarehouseResource) -> AssetCheckResult:
     counts = dict(warehouse.read("SELECT area_type, count(*) FROM core_geo__areas GROUP BY 1").itertuples(index=False))
     regions_per_lad = warehouse.read(

@@ -38,8 +38,8 @@ from dagster import (
     schedule,
 )
 
-from pipelines.assets._factory import input_file, table_spec
-from pipelines.resources import POOL, SourcesResource, WarehouseResource, fingerprint
+from pipelines.assets._factory import blocking_check, input_file, load_tables, table_spec, warning_check
+from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import fingertips as ft
 from sources.catalogue import CatalogueEntry, entry
 from sources.http import FetchError
@@ -186,37 +186,6 @@ def _raw_asset(src: ft.Source) -> Callable:
 raw_assets = [_raw_asset(src) for src in SOURCES]
 
 
-# --- loading with the catalogue and SQL in the fingerprint --------------------------------------------------------
-
-
-def _texts_digest(texts: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode())
-    return digest.hexdigest()
-
-
-def load_health_tables(context: AssetExecutionContext, warehouse: WarehouseResource, inputs: list[LandedFile],
-                       code: Iterable[ModuleType], build: Callable[[], Iterator[tuple[str, pd.DataFrame]]],
-                       reads: Iterable[str], texts: Iterable[str]) -> Iterator[MaterializeResult]:
-    """`_factory.load_tables`, with non-Python inputs (the catalogue TOML, SQL files) in the fingerprint.
-
-    ``build`` yields (table, frame) pairs and may load earlier tables before building later ones.
-    """
-    names = [key.path[-1] for key in context.selected_asset_keys]
-    fp = fingerprint(inputs, names, code, warehouse.upstream_fingerprint(reads) + "|" + _texts_digest(texts))
-    meta_inputs = MetadataValue.json([{"source_id": i.source_id, "sha256": i.sha256, "file": i.file_name} for i in inputs])
-    if warehouse.unchanged(names, fp):
-        context.log.info(f"{', '.join(names)}: inputs unchanged since the last load; not built again")
-        for name in names:
-            yield MaterializeResult(asset_key=name, metadata={"skipped": "inputs unchanged", "inputs": meta_inputs})
-        return
-    for name, frame in build():
-        rows = warehouse.load(name, frame, inputs, fp)
-        context.log.info(f"{name}: {rows:,} rows landed")
-        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})
-
-
 # --- core -------------------------------------------------------------------------------------------------------------
 
 
@@ -230,7 +199,7 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
     by_source = {src.source_id: src for src in SOURCES}
     inputs = [f for files in landed.values() for f in (files or [])]
 
-    def build() -> Iterator[tuple[str, pd.DataFrame]]:
+    def build() -> dict[str, pd.DataFrame]:
         data_files = [f for f in inputs if not by_source[f.source_id].metadata]
         meta_files = [f for f in inputs if by_source[f.source_id].metadata]
         parsed = [ft.parse(input_file(f, warehouse)) for f in data_files]
@@ -246,15 +215,9 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
             population=warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'"),
             credits=credits, metadata=metadata,
         )
-        # Every table is checked against its contract before any is loaded: a bad file loads nothing.
-        labels = [f.label for f in inputs]
-        for name in CORE:
-            contracts.validate(REGISTRY[name], frames[name], labels)
-        for name in CORE:
-            yield name, frames[name]
+        return {name: frames[name] for name in CORE}  # all validated before any is loaded: a bad file loads nothing
 
-    yield from load_health_tables(context, warehouse, inputs, [ft, health, aggregation], build,
-                                  reads=[*GEO, "core_population__estimates"], texts=[ft.CATALOGUE_PATH.read_text(encoding="utf-8")])
+    yield from load_tables(context, warehouse, inputs, build, reads=[*GEO, "core_population__estimates"])
 
 
 # --- marts -------------------------------------------------------------------------------------------------------------
@@ -274,8 +237,7 @@ def health_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
         for name in MARTS:  # the profile reads the benchmarks, so they are loaded first
             yield name, warehouse.read(queries.sql_text(MART_SQL[name]))
 
-    yield from load_health_tables(context, warehouse, [], [health], build, reads=MART_READS,
-                                  texts=[queries.sql_text(s) for s in MART_SQL.values()])
+    yield from load_tables(context, warehouse, [], build, reads=MART_READS)
 
 
 # --- checks --------------------------------------------------------------------------------------------------------------
@@ -286,7 +248,7 @@ def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def _ci_check(table: str):
-    @asset_check(asset=table, name="confidence_intervals_not_inverted", pool=POOL,
+    @blocking_check(asset=table, name="confidence_intervals_not_inverted",
                  description="No row has lower CI > value, value > upper CI, or lower > upper (95% and 99.8%).")
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
         frame = warehouse.read(f'SELECT * FROM "{table}"')
@@ -296,7 +258,7 @@ def _ci_check(table: str):
     return _check
 
 
-@asset_check(asset="core_health__indicator_values", pool=POOL,
+@blocking_check(asset="core_health__indicator_values",
              description="Every area code is a GSS code the geography knows and, for LADs and counties, was valid on 1 April of the row's boundary vintage.")
 def codes_valid_for_their_vintage(warehouse: WarehouseResource) -> AssetCheckResult:
     values = warehouse.read("SELECT indicator_id, area_code, period_label, geography_vintage FROM core_health__indicator_values")
@@ -305,7 +267,7 @@ def codes_valid_for_their_vintage(warehouse: WarehouseResource) -> AssetCheckRes
         "invalid": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "geography_vintage", "reason"])})
 
 
-@asset_check(asset="core_health__indicator_values", pool=POOL,
+@blocking_check(asset="core_health__indicator_values",
              description="No period covers fewer areas than the period before it (per indicator, sex and age), counting abolished codes as their successors.")
 def no_period_with_fewer_areas(warehouse: WarehouseResource) -> AssetCheckResult:
     values = warehouse.read("SELECT indicator_id, area_code, sex, age, period_label, period_start, period_end FROM core_health__indicator_values")
@@ -313,7 +275,7 @@ def no_period_with_fewer_areas(warehouse: WarehouseResource) -> AssetCheckResult
     return AssetCheckResult(passed=bad.empty, metadata={"shrinking_periods": len(bad), "first": _sample(bad, list(bad.columns))})
 
 
-@asset_check(asset="mart_indicators__benchmarks", pool=POOL,
+@warning_check(asset="mart_indicators__benchmarks",
              description="Where both exist, the CI-based comparison agrees with the publisher's own in at least 95% of rows (warns otherwise).")
 def benchmarks_agree_with_publisher(warehouse: WarehouseResource) -> AssetCheckResult:
     row = warehouse.read("""SELECT count(*) AS n, count(*) FILTER (WHERE agrees_with_publisher) AS agree

@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, asset_check, multi_asset
 
-from pipelines.assets._factory import load_tables, table_spec
+from pipelines.assets._factory import blocking_check, load_tables, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from warehouse.engine.registry import REGISTRY, indicators
 
@@ -45,16 +45,14 @@ def _union(warehouse: WarehouseResource, target: str) -> pd.DataFrame:
 def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
     """Union of the domain feeds; validated as a whole, so an indicator id used by two domains fails."""
     feeds = sorted({f for names in FEEDS.values() for f in names})
-    yield from load_tables(
-        context, warehouse, [], [indicators],
-        lambda: {name: _union(warehouse, name) for name in TABLES},
+    yield from load_tables(context, warehouse, [], lambda: {name: _union(warehouse, name) for name in TABLES},
         reads=feeds,
     )
     added = warehouse.append_history()
     context.log.info(f"{indicators.HISTORY_TABLE}: {added:,} new value version(s) recorded")
 
 
-@asset_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.", pool=POOL)
+@blocking_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.")
 def every_indicator_is_defined(warehouse: WarehouseResource) -> AssetCheckResult:
     orphans = warehouse.read(
         f"SELECT DISTINCT indicator_id FROM {indicators.VALUES_TABLE} EXCEPT SELECT indicator_id FROM {indicators.DEFINITIONS_TABLE}"

@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
 
-from pipelines.assets._factory import input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_population
 from sources.landing import LandedFile
@@ -36,10 +36,10 @@ def core_population(context: AssetExecutionContext, warehouse: WarehouseResource
         return {"core_population__estimates": estimates, "core_population__estimates_by_release": by_release}
 
     geo = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
-    yield from load_tables(context, warehouse, inputs, [ons_population, population, aggregation], build, reads=geo)
+    yield from load_tables(context, warehouse, inputs, build, reads=geo)
 
 
-@asset_check(asset="core_population__estimates_by_release", description="In each release the English LADs sum to the England total ONS publishes (56,536,419 for mid-2021; 57,690,323 for mid-2023), and every region's published total equals the sum of its LADs.", pool=POOL)
+@blocking_check(asset="core_population__estimates_by_release", description="In each release the English LADs sum to the England total ONS publishes (56,536,419 for mid-2021; 57,690,323 for mid-2023), and every region's published total equals the sum of its LADs.")
 def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResult:
     sums = warehouse.read(
         """SELECT release, year, sum(population) AS lad_sum FROM core_population__estimates_by_release

@@ -2,7 +2,7 @@
 
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
 
-from pipelines.assets._factory import table_spec
+from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from warehouse.transforms import reconciliation
 from warehouse.engine.loader import replace_table
@@ -30,7 +30,7 @@ def mart_reconciliation__claims(context: AssetExecutionContext, warehouse: Wareh
     return MaterializeResult(metadata={"dagster/row_count": rows, **{f"status_{k}": int(v) for k, v in counts.items()}})
 
 
-@asset_check(asset=TABLE, description="Every unverifiable or mismatched claim says why.", pool=POOL)
+@blocking_check(asset=TABLE, description="Every unverifiable or mismatched claim says why.")
 def every_verdict_has_a_reason(warehouse: WarehouseResource) -> AssetCheckResult:
     missing = warehouse.read(f"SELECT count(*) AS n FROM {TABLE} WHERE status IN ('unverifiable', 'mismatch', 'revised') AND coalesce(reason, '') = ''")
     return AssetCheckResult(passed=int(missing["n"].iloc[0]) == 0, metadata={"without_reason": int(missing["n"].iloc[0])})

@@ -41,7 +41,7 @@ from dagster import (
     sensor,
 )
 
-from pipelines.assets._factory import table_spec
+from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources.catalogue import sha256_of
 from sources.reports.claims import PlaceMatcher
@@ -202,7 +202,7 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
             })
 
 
-@asset_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.", pool=POOL)
+@blocking_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.")
 def report_documents_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
     with warehouse.connect() as con:
         unexplained, orphans = queries.query(con, "reports_check").iloc[0].tolist()

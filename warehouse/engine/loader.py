@@ -7,7 +7,9 @@ a fingerprint of its inputs, so a refresh can skip tables whose inputs have not 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -61,6 +63,15 @@ def last_fingerprint(con: duckdb.DuckDBPyConnection, table_name: str) -> str | N
     return row[0] if row and live else None
 
 
+def row_counts(con: duckdb.DuckDBPyConnection, table_names: list[str]) -> dict[str, int]:
+    """Row counts recorded by the tables' last loads (no table scan)."""
+    if not table_exists(con, LOADS_TABLE):
+        return {}
+    rows = con.execute(f"SELECT table_name, row_count FROM {LOADS_TABLE} WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+                       [table_names]).fetchall()
+    return {name: int(count) for name, count in rows}
+
+
 # Frames this big are inserted in parallel, so their rows are not stored in the frame's order (row order
 # is not part of a table's contract: query with ORDER BY); smaller frames keep their order.
 PARALLEL_INSERT_ROWS = 500_000
@@ -82,13 +93,14 @@ def replace_table(
     *,
     inputs: list[str] | None = None,
     fingerprint: str | None = None,
+    prevalidated: bool = False,
 ) -> int:
-    """Validate ``frame`` against ``table`` and make it the table's whole content. Returns the row count."""
+    """Validate ``frame`` against ``table`` (unless the caller already did: ``validated``) and make it the
+    table's whole content. Returns the row count."""
     inputs = inputs or []
-    validated = validate(table, frame, inputs)
+    validated = frame if prevalidated else validate(table, frame, inputs)
     staging = f"_staging__{table.name}"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(ddl.create_table_sql(table, staging))
         con.register("_incoming_frame", _as_arrow(validated))
         ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
@@ -104,11 +116,28 @@ def replace_table(
         for statement in ddl.comment_sql(table):
             con.execute(statement)
         _record_load(con, table, fingerprint, len(validated), inputs)
+    return len(validated)
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` … ``COMMIT``, rolled back on any failure (without hiding it: see :func:`rollback`)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
-    return len(validated)
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure without hiding it: when the failure already ended the transaction (a full disk
+    fails the COMMIT), DuckDB's "cannot rollback - no transaction is active" must not replace the real cause."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame, *, inputs: list[str] | None = None) -> int:
@@ -116,8 +145,7 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
     inputs = inputs or []
     validated = validate(table, frame, inputs)
     key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _create_if_missing(con, table)
         con.register("_incoming_frame", validated)
         try:
@@ -129,10 +157,6 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
             after = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
         finally:
             con.unregister("_incoming_frame")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return after - before
 
 
@@ -142,10 +166,12 @@ def replace_rows(
     frame: pd.DataFrame,
     *,
     key_column: str,
-    key_value: str,
+    key_value: str | Sequence[str],
     inputs: list[str] | None = None,
 ) -> int:
     """Validate ``frame`` and make it the table's rows where ``key_column = key_value``, leaving other rows alone.
+
+    ``key_value`` may be a list of keys: the rows of all of them are replaced in one write (a batch of documents).
 
     For tables that accumulate (e.g. report documents: one document's load replaces that document's rows
     only). Delete and insert run in one transaction; the table is created on first use. Every row of
@@ -155,14 +181,14 @@ def replace_rows(
     validated = validate(table, frame, inputs)
     if key_column not in table.column_names:
         raise ValueError(f"{table.name} has no column {key_column!r}")
-    stray = validated[validated[key_column] != key_value]
+    keys = [key_value] if isinstance(key_value, str) else list(key_value)
+    stray = validated[~validated[key_column].isin(keys)]
     if len(stray):
         raise ValueError(f"{table.name}: {len(stray)} row(s) do not belong to {key_column} = {key_value!r}")
     name = ddl.quote_ident(table.name)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _create_if_missing(con, table)
-        con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} = ?", [key_value])
+        con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} IN (SELECT unnest(?::VARCHAR[]))", [keys])
         con.register("_incoming_frame", validated)
         try:
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _incoming_frame")
@@ -170,8 +196,4 @@ def replace_rows(
             con.unregister("_incoming_frame")
         total = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
         _record_load(con, table, None, total, inputs)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(validated)

@@ -25,6 +25,11 @@ def _index() -> dict[str, Path]:
     return found
 
 
+def sql_stems() -> frozenset[str]:
+    """The names of every SQL file."""
+    return frozenset(_index())
+
+
 def sql_path(name: str) -> Path:
     """The file ``warehouse/<room>/sql/<name>.sql``."""
     try:
