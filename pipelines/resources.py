@@ -90,6 +90,22 @@ class WarehouseResource(ConfigurableResource):
                 con, REGISTRY["core_provenance__files"], pd.DataFrame([landed.provenance_row()]), inputs=[landed.label]
             )
 
+    def forget_rejected(self, inputs: Iterable[LandedFile]) -> int:
+        """Drop the provenance rows of inputs whose load was refused (a contract or format failure), unless rows of
+        some table still come from them: a rejected file must not be credited in ``core_provenance__files``."""
+        with self.connect() as con:
+            if not loader.table_exists(con, "core_provenance__files"):
+                return 0
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_columns() WHERE column_name = 'source_sha256' AND schema_name = 'main' "
+                "AND table_name IN (SELECT table_name FROM duckdb_tables())").fetchall()]
+            removed = 0
+            for landed in inputs:
+                if any(con.execute(f'SELECT 1 FROM "{t}" WHERE source_sha256 = ? LIMIT 1', [landed.sha256]).fetchone() for t in tables):
+                    continue
+                removed += con.execute("DELETE FROM core_provenance__files WHERE sha256 = ? RETURNING sha256", [landed.sha256]).df().shape[0]
+            return removed
+
 
 class SourcesResource(ConfigurableResource):
     """Where input files come from: the bundled snapshot (``offline``) or the publishers (``live``)."""

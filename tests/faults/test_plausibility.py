@@ -13,12 +13,14 @@ import hashlib
 import math
 import shutil
 
+import duckdb
 import pandas as pd
 import pytest
 
 from sources import catalogue as cat
 from tests.conftest import run_refresh
 from warehouse.engine.contracts import ContractViolation, schema_for, stable_doubles, validate
+from warehouse.engine.paths import warehouse_paths
 from warehouse.engine.registry import REGISTRY, Field, Table
 from warehouse.engine.registry.plausibility import UNIT_RANGES, bounds, unit_range
 
@@ -125,3 +127,10 @@ def test_a_bundled_impossible_life_expectancy_fails_the_build_and_leaves_the_pub
     assert any("'value'" in line or "value" in line for line in lines), lines
     assert any("trafford_themes_life_expectancy.csv" in line for line in lines), lines
     assert hashlib.sha256(warehouse_copy.read_bytes()).hexdigest() == before
+    # the rejected file is credited nowhere: no provenance row for it in the working database either
+    rejected = cat.catalogue()[LE_SOURCE].sha256
+    con = duckdb.connect(str(warehouse_paths(warehouse_copy).working), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM core_provenance__files WHERE sha256 = ?", [rejected]).fetchone()[0] == 0
+    finally:
+        con.close()
