@@ -73,7 +73,7 @@ def test_every_test_named_in_the_bad_input_catalogue_exists():
 @pytest.mark.parametrize("target, column, message", [
     ("core_geo__areas", "state", "is not a core_reports__\\* table"),
     ("core_reports__nope; DROP TABLE x", "state", "is not a core_reports__\\* table"),
-    ("core_reports__public_health_outlay", "state; DROP TABLE x", "not a plain identifier"),
+    ("core_reports__nhs_spend_over_25k", "state; DROP TABLE x", "not a plain identifier"),
 ])
 def test_report_specs_name_only_registered_tables_and_plain_columns(tmp_path, target, column, message):
     from sources.reports.specs import load_spec

@@ -3,21 +3,23 @@
 * The **inbox** is ``<data folder>/inbox/``. Drop a PDF, text or Markdown file there (or run
   ``observatory ingest FILE...``, which copies it in and processes it at once).
 * The **sensor** ``reports_inbox_sensor`` hashes new inbox files; each new SHA-256 becomes a partition of
-  the dynamic partitions ``report_documents`` and one run of ``ingest_report``. Idempotent by hash: the same
-  bytes under another name, or a second tick, start nothing (the run key is the hash).
-* The **asset** ``core_reports`` (one multi-asset, group ``reports``, partitioned by document) lands the
-  document in the landing store, runs intake, table extraction, extraction specs and claims, and replaces
-  that document's rows only in every ``core_reports__*`` table (`warehouse.engine.loader.replace_rows`), so the
-  tables accumulate across documents. A bad document is stored as ``quarantined`` with its reason; it
+  the dynamic partitions ``report_documents``, and the new documents of a tick are processed by one run of
+  ``ingest_report`` over their partition range. Idempotent by hash: the same bytes under another name, or a
+  second tick, start nothing.
+* The **asset** ``core_reports`` (one multi-asset, group ``reports``, partitioned by document, single-run
+  backfill policy) lands the run's documents in the landing store, runs intake, table extraction,
+  extraction specs and claims for them in parallel worker processes under a per-document budget, and
+  replaces those documents' rows only in every ``core_reports__*`` table, one batch per table
+  (`warehouse.engine.loader.replace_rows`), so the tables accumulate across documents. A bad document is stored as ``quarantined`` with its reason; it
   never fails the run.
 * ``publish_after_ingest`` publishes the warehouse after each successful ingest run, so the published
   file gains the document. Group ``reports`` is outside the full refresh (``ON_DEMAND_GROUPS``).
 """
 
 
+import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetSelection,
+    BackfillPolicy,
     DagsterRunStatus,
     DefaultSensorStatus,
     DynamicPartitionsDefinition,
@@ -45,9 +48,13 @@ from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources.catalogue import sha256_of
 from sources.reports.claims import PlaceMatcher
-from sources.reports.frames import CORE_TABLES, process_document
-from sources.reports.intake import load_passwords
+from sources.reports.batch import Job, process_documents
+from sources.reports.frames import CORE_TABLES, failed_document
+from sources.inputs import SourceFormatError
+from sources.landing import check_regular, copy_file
+from sources.reports.intake import Limits, load_passwords
 from warehouse.engine import loader, queries
+from warehouse.engine.contracts import ContractViolation, validate
 from warehouse.engine.paths import WarehousePaths
 from warehouse.engine.registry import REGISTRY
 
@@ -110,16 +117,34 @@ def find_document(inbox: Path, document_id: str) -> Path | None:
     return None
 
 
+def refuse_at_intake(source: Path) -> None:
+    """Raise :class:`SourceFormatError` for what must not even be copied: a symlink, device, FIFO or directory,
+    or a file over ``OBSERVATORY_REPORT_MAX_BYTES`` (nothing is left behind, no row is written)."""
+    check_regular(source, "report document")
+    limit = Limits.from_env().max_bytes
+    size = source.stat().st_size
+    if size > limit:
+        raise SourceFormatError(f"{source}: {size:,} bytes is over the limit of {limit:,} (OBSERVATORY_REPORT_MAX_BYTES); "
+                                "refused, nothing was copied")
+
+
+def inbox_name(source: Path, sha: str) -> str:
+    """The name a file gets in the inbox: never a dot-file (those are the inbox's own: index, passwords)."""
+    return source.name.lstrip(".") or f"{sha[:12]}.document"
+
+
 def add_to_inbox(inbox: Path, source: Path, password: str | None = None) -> tuple[str, Path]:
-    """Copy a file into the inbox (kept by name; a different file of the same name gets its hash prefixed)."""
+    """Copy a file into the inbox (kept by name; a different file of the same name gets its hash prefixed).
+
+    The copy is readable by its owner only (0600), whatever the source's permissions."""
+    refuse_at_intake(source)
     sha = sha256_of(source)
-    target = inbox / source.name
+    name = inbox_name(source, sha)
+    target = inbox / name
     if target.exists() and sha256_of(target) != sha:
-        target = inbox / f"{sha[:12]}-{source.name}"
+        target = inbox / f"{sha[:12]}-{name}"
     if not target.exists():
-        tmp = inbox / f".{target.name}.partial-{os.getpid()}"
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        copy_file(source, target, mode=0o600)
     register(inbox, target)
     if password:
         _remember_password(inbox, sha, password)
@@ -132,8 +157,11 @@ def _remember_password(inbox: Path, sha: str, password: str) -> None:
     known[sha] = password
     lines = ["# Passwords for encrypted documents in this inbox, by sha256 or file name."]
     lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(known.items())]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    tmp = inbox / f".{PASSWORDS_FILE}.partial-{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others, not even for a moment
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
 
 
 def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
@@ -142,9 +170,7 @@ def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
     target = folder / source.name
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{source.name}.partial-{os.getpid()}"
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        copy_file(source, target, mode=0o600)  # as private as the inbox copy it comes from
     return target
 
 
@@ -166,39 +192,81 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="object") for c in REGISTRY[name].column_names})
 
 
+def _within_contracts(processed: list, jobs: list) -> list:
+    """The documents' frames, a document whose rows break a table's contract quarantined with the violation.
+
+    Rows are validated once per batch when they all pass (the usual case, the loader validates them); a
+    failing batch is checked document by document so one bad document does not keep the others out.
+    """
+    try:
+        for name in REPORT_TABLES:
+            frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
+            if frames:
+                validate(REGISTRY[name], pd.concat(frames, ignore_index=True), [])
+        return processed
+    except ContractViolation:
+        pass
+    by_path = {str(j.path): j for j in jobs}
+    out = []
+    for p in processed:
+        try:
+            for name, frame in p.frames.items():
+                if len(frame):
+                    validate(REGISTRY[name], frame, [p.intake.file_name])
+            out.append(p)
+        except ContractViolation as err:
+            job = by_path.get(str(p.intake.path))
+            out.append(failed_document(p.intake.path, f"rows break the warehouse contract: {str(err)[:1500]}",
+                                       file_name=p.intake.file_name, password=job.password if job else None))
+    return out
+
+
 @multi_asset(
     specs=[table_spec(name, deps=["core_geo__areas"], group=GROUP) for name in REPORT_TABLES],
     partitions_def=PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
     pool=POOL,
 )
 def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """One report document (partition = its SHA-256): intake, tables, cells, claims and spec tables."""
-    document_id = context.partition_key
+    """Report documents (partitions = their SHA-256s; one run may cover many): intake, tables, cells, claims, spec tables.
+
+    The documents of the run are processed in parallel worker processes, each under a time and memory
+    budget (`sources.reports.batch`), and all their rows are written in one batch per table over one
+    connection; every document still gets its own partition, so the UI shows each one.
+    """
+    document_ids = list(context.partition_keys)
     paths = warehouse.paths
     inbox = inbox_dir(paths)
-    source = find_document(inbox, document_id)
-    if source is None:
-        raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
-    landed = _land(paths, source, document_id)
+    passwords = load_passwords(inbox / PASSWORDS_FILE)
+    jobs, labels = [], []
+    for document_id in document_ids:
+        source = find_document(inbox, document_id)
+        if source is None:
+            raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
+        landed = _land(paths, source, document_id)
+        jobs.append(Job(landed, source.name, passwords.get(document_id) or passwords.get(source.name)))
+        labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
     places, has_geography = place_matcher(warehouse)
     if not has_geography:
         context.log.warning("the warehouse has no core_geo__areas yet: places in claims are matched by built-in aliases only "
                             "(run `observatory build` for every area name)")
-    passwords = load_passwords(inbox / PASSWORDS_FILE)
-    password = passwords.get(document_id) or passwords.get(source.name)
     started = time.perf_counter()
-    processed = process_document(landed, places=places, password=password, file_name=source.name)
-    intake = processed.intake
-    context.log.info(f"{source.name}: {intake.status}" + (f" ({intake.reason})" if intake.reason else "")
-                     + f"; {time.perf_counter() - started:.1f}s")
-    label = f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)"
+    processed = process_documents(jobs, places=places)
+    statuses = {p.document_id: p.intake.status for p in processed}
+    context.log.info(f"{len(processed)} document(s) in {time.perf_counter() - started:.1f}s: "
+                     + ", ".join(f"{p.intake.file_name} {p.intake.status}" + (f" ({p.intake.reason})" if p.intake.reason else "")
+                                 for p in processed)[:4000])
+    processed = _within_contracts(processed, jobs)
     with warehouse.connect() as con:
         for name in REPORT_TABLES:
-            frame = processed.frames.get(name)
-            rows = loader.replace_rows(con, REGISTRY[name], _empty(name) if frame is None else frame,
-                                       key_column="document_id", key_value=document_id, inputs=[label])
+            frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
+            frame = pd.concat(frames, ignore_index=True) if frames else _empty(name)
+            rows = loader.replace_rows(con, REGISTRY[name], frame, key_column="document_id", key_value=document_ids,
+                                       inputs=labels)
             yield MaterializeResult(asset_key=name, metadata={
-                "dagster/row_count": rows, "document": source.name, "status": intake.status, "reason": intake.reason or "",
+                "dagster/row_count": rows, "documents": len(document_ids),
+                "landed": sum(1 for s in statuses.values() if s == "landed"),
+                "quarantined": sum(1 for s in statuses.values() if s == "quarantined"),
             })
 
 
@@ -221,6 +289,28 @@ publish_job = define_asset_job(
     selection=AssetSelection.keys("mart_reconciliation__claims", "observatory_warehouse"),
     description="Reconcile the claims and publish the working database (after report documents were added) without refreshing the sources.",
 )
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags for one run over the partitions from ``first`` to ``last`` (in the order they were added)."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def partition_runs(all_keys: list[str], wanted: list[str]) -> list[tuple[str, str]]:
+    """The fewest partition ranges covering exactly ``wanted`` (consecutive runs of it in ``all_keys``)."""
+    want = set(wanted)
+    runs: list[tuple[str, str]] = []
+    start = prev = None
+    for key in all_keys:
+        if key in want:
+            start = start or key
+            prev = key
+        elif start is not None:
+            runs.append((start, prev))
+            start = None
+    if start is not None:
+        runs.append((start, prev))
+    return runs
 
 
 # --- the sensor -----------------------------------------------------------------------------------
@@ -256,13 +346,16 @@ def scan_inbox(inbox: Path, known_partitions: set[str], cursor: str | None) -> I
     job=ingest_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Watches <warehouse folder>/inbox/ and starts one ingest_report run per new document (by SHA-256).",
+    description="Watches <warehouse folder>/inbox/ and starts one ingest_report run for the new documents of each tick (a partition per SHA-256).",
 )
 def reports_inbox_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult:
     inbox = inbox_dir(warehouse.paths)
     known = set(context.instance.get_dynamic_partitions(PARTITIONS.name))
     scan = scan_inbox(inbox, known, context.cursor)
-    requests = [RunRequest(run_key=sha, partition_key=sha, tags={RUN_TAG_FILE: name}) for sha, name in scan.new.items()]
+    new = list(scan.new)
+    # one run for all new documents of the tick (they are added together, so they form one partition range)
+    requests = [RunRequest(run_key=hashlib.sha256("".join(new).encode()).hexdigest(), tags={
+        **range_tags(new[0], new[-1]), RUN_TAG_FILE: ", ".join(scan.new.values())[:500]})] if new else []
     return SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[PARTITIONS.build_add_request(list(scan.new))] if scan.new else [],
