@@ -325,7 +325,8 @@ def _check_indicator(claim: pd.Series, row: dict, ctx: Context, measure: str, da
         r = found[found["sex"] == s].iloc[0]
         current = float(r["value"])
         ok = within(published, current, tol, q)
-        earlier = [] if ok or not fingertips else [e for e in _earlier(ctx, indicator, code, s, period) if within(published, e[0], tol, q)]
+        vintages = [(v, lab, d, c) for c, _ in _codes_for(ctx, code) for v, lab, d in _earlier(ctx, indicator, c, s, period)] if fingertips else []
+        earlier = [] if ok else [e for e in vintages if within(published, e[0], tol, q)]
         verdicts.append((s, current, ok, earlier, r))
     s, current, ok, earlier, r = verdicts[0]
     row.update(sex=sexes[0] if len(sexes) == 1 else None, warehouse_value=current, difference=current - published,
@@ -341,11 +342,14 @@ def _check_indicator(claim: pd.Series, row: dict, ctx: Context, measure: str, da
     if all(v[2] for v in verdicts):
         row.update(status="reproduced", reason=base)
     elif all(v[3] for v in verdicts) and not any(v[2] for v in verdicts):
-        value, label, date = verdicts[0][3][0]
-        row.update(status="revised", earlier_value=value, earlier_vintage=f"{label} (published {date})",
-                   reason=f"{base} Matches an earlier vintage: {label}, published {date}, gave {_fmt(value, unit)}; the current vintage differs by {current - value:+.2f}.")
+        value, label, date, vcode = verdicts[0][3][0]
+        short = label.split(":")[0]
+        where = "" if vcode == code else f" (for {vcode}, the area of the same name on that vintage's boundaries)"
+        row.update(status="revised", earlier_value=value, earlier_vintage=short if date in short else f"{short} (published {date})",
+                   reason=f"{base} Matches an earlier vintage: {short}{where} gave {_fmt(value, unit)}; the current vintage differs by {current - value:+.2f}.")
     else:
-        held = "; ".join(f"{lab} ({d}): {_fmt(v, unit)}" for v, lab, d in _earlier(ctx, indicator, code, verdicts[0][0], period)) if fingertips else ""
+        held = "; ".join(f"{lab} ({d}): {_fmt(v, unit)}" for c, _ in _codes_for(ctx, code)
+                         for v, lab, d in _earlier(ctx, indicator, c, verdicts[0][0], period)) if fingertips else ""
         row.update(status="mismatch", reason=f"{base} Difference {current - published:+,.2f}." + (f" Earlier vintages held: {held}." if held else ""))
     return row
 
