@@ -16,7 +16,7 @@ import pandas as pd
 from dagster import ConfigurableResource, EnvVar
 
 from sources.catalogue import entry, snapshot_file
-from sources.http import fetch, make_session
+from sources.http import download, make_session
 from sources.landing import LandedFile, land_file
 from warehouse.engine import loader
 from warehouse.engine.paths import WarehousePaths, warehouse_paths
@@ -122,11 +122,11 @@ class SourcesResource(ConfigurableResource):
 
     def _land_download(self, source_id: str, landing) -> LandedFile:
         e = entry(source_id)
-        fetched = fetch(make_session(), e.download_url, expect="binary")
+        landing.mkdir(parents=True, exist_ok=True)
         tmp = landing / f".download-{source_id}-{os.getpid()}"
-        tmp.write_bytes(fetched.content)
         try:
-            return land_file(tmp, source_id=source_id, origin=fetched.url, mode="live", landing_root=landing,
+            got = download(make_session(), e.download_url, tmp)  # streamed to disk, never whole in memory
+            return land_file(tmp, source_id=source_id, origin=got.url, mode="live", landing_root=landing,
                              file_name=os.path.basename(e.path))
         finally:
             tmp.unlink(missing_ok=True)
