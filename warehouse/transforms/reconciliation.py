@@ -144,9 +144,9 @@ def measure_of(claim: pd.Series) -> str | None:
     if kind == "per_head" or unit.endswith("per head"):
         if "gross value added" in hint:
             return "gross value added per head"
-        if hint.endswith("per head") and not any(w in hint or w in text for w in ("research", "funding", "studentship")):
-            return hint
-        if any(w in hint or w in text for w in ("research", "fund", "studentship", "award")):
+        around = (_text(claim.get("context")) or "").lower()
+        funding_words = re.compile(r"\bresearch\b|\bfund(?:ing|s|ed)?\b|\bstudentships?\b|\bawards?\b|\bawarded\b")
+        if funding_words.search(hint) or funding_words.search(text) or (hint in ("", "spending per head") and funding_words.search(around)):
             return "research funding per head"
         return (hint or "spending") if hint.endswith("per head") else f"{hint or 'spending'} per head"
     if hint in ("research funding", "funding", "infrastructure funding") and unit == "GBP":
@@ -396,8 +396,12 @@ def _funding_rows(ctx: Context, claim: pd.Series, code: str) -> tuple[pd.DataFra
                         "containing it: the document compares combined authorities.")
                 code = c
                 break
-    words = str(claim.get("text") or "").lower()
-    wanted = [t for t in ("infrastructure", "studentship") if t in words] + ["direct_award", "all"]
+    wanted = []
+    for words in (str(claim.get("text") or "").lower(), str(claim.get("context") or "").lower()):  # the sentence, else around it
+        wanted = [t for t in ("infrastructure", "studentship") if t in words]
+        if wanted:
+            break
+    wanted += ["direct_award", "all"]
     for w in wanted:
         if (rows["funding_type"] == w).any():
             return rows[rows["funding_type"] == w], code, note
