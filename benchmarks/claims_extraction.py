@@ -4,7 +4,9 @@
 
 Truth: ``tests/fixtures/reports/claims_seeds_judged.json`` (every real claim of the five seeds, with
 whether it is in scope) and ``tests/fixtures/reports/claims_unseen.json`` (48 sentences written in the style
-of NHS, ONS and think-tank reports, never used to tune the extractor). Places come from the warehouse's
+of NHS, ONS and think-tank reports; written before the rules were final, so some rules were fixed on it: its first
+run scored precision 96.6%, recall 88.9%, claim_kind 87.5%) and ``claims_heldout.json`` (20 sentences written after
+the extractor was frozen and never used to change it: the out-of-sample figure). Places come from the warehouse's
 ``core_geo__areas`` when ``--warehouse`` names a built one, else from the built-in aliases and the test
 list of seed areas. Prints precision (share of claim rows that are real claims), recall (all real claims;
 in-scope claims) and claim-kind agreement for each set separately; ``--verbose`` lists every false positive
@@ -46,15 +48,16 @@ def main() -> int:
     seeds = score_seeds(ROOT / "tests" / "fixtures" / "reports" / "seeds", places)
     strict = score_seeds(ROOT / "tests" / "fixtures" / "reports" / "seeds", places, include_missed_by_design=False)
     unseen = score_unseen(places)
+    heldout = score_unseen(places, ROOT / "tests" / "fixtures" / "reports" / "claims_heldout.json")
     print("| set | claim rows | real | precision | judged claims | recall | in-scope recall | claim_kind agrees |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, s in (("seeds (5 texts)", seeds), ("unseen sample (48 sentences)", unseen)):
+    for name, s in (("seeds (5 texts)", seeds), ("unseen sample (48 sentences)", unseen), ("held-out sample (20 sentences)", heldout)):
         print(f"| {name} | {s.rows} | {s.matched_rows} | {s.precision:.1%} | {s.judged} | {s.recall:.1%} | "
               f"{s.recall_in_scope:.1%} ({s.found_in_scope}/{s.judged_in_scope}) | {s.kind_accuracy:.1%} |")
     print(f"\nseeds without the unreadable Figure 3 of seed 002: in-scope recall {strict.recall_in_scope:.1%} "
           f"({strict.found_in_scope}/{strict.judged_in_scope})")
     if args.verbose:
-        for name, s in (("seeds", seeds), ("unseen", unseen)):
+        for name, s in (("seeds", seeds), ("unseen", unseen), ("held-out", heldout)):
             print(f"\n{name}: not real claims ({len(s.false_positives)})")
             print("\n".join("  " + x for x in s.false_positives))
             print(f"{name}: missed ({len(s.missed)})")
