@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import PrivateAttr
 
 from sources.catalogue import entry, snapshot_file
 from sources.http import download, make_session
@@ -21,15 +22,35 @@ from sources.landing import LandedFile, land_file
 from warehouse.engine import loader
 from warehouse.engine.paths import WarehousePaths, warehouse_paths
 from warehouse.engine.registry import REGISTRY
+from warehouse.engine.writer_lock import writer_lock
 
 POOL = "warehouse"  # every op that writes the working database holds this pool (limit 1 in dagster.yaml)
 MODE_ENV = "OBSERVATORY_MODE"
 
 
 class WarehouseResource(ConfigurableResource):
-    """The observatory warehouse: where refreshes write, and where they publish."""
+    """The observatory warehouse: where refreshes write, and where they publish.
+
+    A run that uses it holds the warehouse's writer lock (`warehouse.engine.writer_lock`) from start to end,
+    whoever launched it (the CLI, which already holds it, or the UI and its daemon): one writer at a time.
+    """
 
     path: str | None = None
+    _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        if getattr(context, "dagster_run", None) is None:  # a sensor or schedule evaluation: reads only, never waits
+            return
+        stack = contextlib.ExitStack()
+        stack.enter_context(writer_lock(warehouse_paths(self.path).data,
+                                        say=lambda text: context.log.warning(text) if context.log else None,
+                                        command=f"Dagster run {context.dagster_run.run_id[:8]} ({context.dagster_run.job_name})"))
+        self._lock = stack
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @property
     def paths(self) -> WarehousePaths:

@@ -78,6 +78,29 @@ def test_a_killed_writer_releases_the_lock_at_once(tmp_path):
     assert time.monotonic() - started < 1
 
 
+@pytest.mark.scenario("survives", "loss")
+def test_a_dagster_run_launched_outside_the_cli_waits_for_the_writer_too(tmp_path):
+    """The UI and its daemon launch runs in their own processes: the warehouse resource takes the lock itself."""
+    from dagster import DagsterInstance, asset, materialize
+
+    from pipelines.resources import WarehouseResource
+    from warehouse.engine.paths import warehouse_paths
+
+    published = tmp_path / "observatory.duckdb"
+    holder = _holder(warehouse_paths(published).data, 3)
+    seen = []
+
+    @asset
+    def writes(warehouse: WarehouseResource) -> None:
+        seen.append(read_holder(warehouse.paths.data)["pid"])
+
+    started = time.monotonic()
+    result = materialize([writes], resources={"warehouse": WarehouseResource(path=str(published))}, instance=DagsterInstance.ephemeral())
+    holder.wait(timeout=10)
+    assert result.success and seen == [os.getpid()]  # it ran only once the other writer had finished
+    assert time.monotonic() - started > 1.5
+
+
 def test_the_lock_is_reentrant_within_a_process(tmp_path):
     with writer_lock(tmp_path, wait=1), writer_lock(tmp_path, wait=1):  # ingest runs a build inside its own lock
         pass
