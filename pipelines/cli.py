@@ -382,6 +382,8 @@ def show_relation(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelat
     shown.show(max_width=_terminal_width(), max_rows=max(head.num_rows, 1), null_value="NULL")
     if more:
         console.print(f"[yellow]First {limit:,} {what} shown; there are more.[/yellow] Pass --limit N (0 for all) or --format csv.")
+    else:
+        console.print(f"{head.num_rows:,} {what}")
 
 
 def _stream(relation: duckdb.DuckDBPyRelation, fmt: "OutputFormat", limit: int) -> None:

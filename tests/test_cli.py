@@ -80,3 +80,97 @@ def test_missing_warehouse_is_explained(monkeypatch, tmp_path):
 
 def test_data_dictionary_is_in_sync_with_the_registry():
     assert DICTIONARY_PATH.read_text(encoding="utf-8") == render(), "run `observatory dictionary` to regenerate docs/data_dictionary.md"
+
+
+# --- analyst commands and the sql renderer ---------------------------------------------------------
+
+def test_sql_prints_null_as_null_and_uses_duckdbs_box_renderer(cli):
+    result = cli("sql", "SELECT NULL::DOUBLE AS missing, 1 AS one")
+    assert result.exit_code == 0, result.output
+    assert "NULL" in result.stdout and "nan" not in result.stdout and "┌" in result.stdout
+
+
+def test_wide_select_star_shows_the_first_rows_and_says_what_was_left_out(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    result = cli("sql", "SELECT * FROM core_population__estimates")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "E92000001" in out or "K02000001" in out  # real data, not a grid of ellipses
+    assert "shown)" in out  # DuckDB's footer: "11 columns (6 shown)"
+    assert "First 40 row(s) shown; there are more" in out
+    limited = cli("sql", "SELECT * FROM core_geo__areas ORDER BY area_code", "--limit", "3")
+    assert "First 3 row(s) shown" in limited.stdout
+
+
+def test_sql_csv_streams_every_row_unless_limited(cli, query):
+    total = int(query("SELECT count(*) AS n FROM core_geo__areas")["n"][0])
+    everything = cli("sql", "SELECT area_code FROM core_geo__areas", "--format", "csv")
+    assert len(everything.stdout.splitlines()) == total + 1
+    few = cli("sql", "SELECT area_code FROM core_geo__areas", "--format", "json", "--limit", "2")
+    assert len(json.loads(few.stdout)) == 2
+    empty = cli("sql", "SELECT area_code FROM core_geo__areas WHERE false", "--format", "csv")
+    assert empty.stdout.splitlines() == ["area_code"]
+
+
+def test_describe_shows_views_and_macros(cli):
+    view = cli("describe", "core_geo__areas_all")
+    assert view.exit_code == 0 and "(view)" in view.stdout and "area_code" in view.stdout and "UNION" in view.stdout.upper()
+    macro = cli("describe", "lads_in")
+    assert macro.exit_code == 0 and "table_macro" in macro.stdout and "on_date" in macro.stdout
+
+
+def test_as_of_before_the_first_build_says_so(cli):
+    result = cli("sql", "--as-of", "1990-01-01", "SELECT count(*) FROM core_indicators__values")
+    assert result.exit_code == 2
+    assert "knew no indicator values" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["profile", "qqqqzzzz"], 2, "No area matches"),
+    (["profile", "Newcastle"], 2, "E08000021"),
+    (["compare", "Hull"], 2, "at least two areas"),
+    (["indicators", "no such measure at all"], 2, "No indicator matches"),
+    (["describe", "no_such_thing"], 2, "No table, view or macro"),
+    (["sql", "SELECT * FROM no_such_table"], 1, "Query failed"),
+])
+def test_user_errors_are_one_line_without_traceback(cli, args, code, words):
+    result = cli(*args)
+    assert result.exit_code == code, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) <= 2
+
+
+def test_unexpected_errors_are_one_line_and_verbose_shows_the_traceback(cli, monkeypatch):
+    import warehouse.outputs.areas as areas
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(areas, "search_indicators", broken)
+    quiet = cli("indicators")
+    assert quiet.exit_code == 1 and "RuntimeError: disk on fire" in quiet.output and "Traceback" not in quiet.output
+    loud = cli("--verbose", "indicators")
+    assert loud.exit_code == 1 and "Traceback" in loud.output
+
+
+def test_indicators_and_areas_search(cli):
+    found = cli("indicators", "life expectancy")
+    assert found.exit_code == 0 and "90366" in found.stdout
+    areas = cli("areas", "hull")
+    assert "E06000010" in areas.stdout and "E47000016" in areas.stdout and "Solihull" not in areas.stdout
+    regions = cli("areas", "--type", "region")
+    assert regions.stdout.count("E1200000") == 9
+
+
+def test_profile_resolves_hull_and_writes_the_page(cli, tmp_path):
+    out = tmp_path / "hull.html"
+    result = cli("profile", "Hull", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Kingston upon Hull, City of (E06000010" in result.stdout and "Also matched" in result.stdout
+    assert "<svg class='spine'" in out.read_text()
+
+
+def test_compare_puts_areas_side_by_side(cli):
+    result = cli("compare", "Hull", "Leeds", "--indicator", "life expectancy")
+    assert result.exit_code == 0, result.output
+    assert "Leeds" in result.stdout and "England" in result.stdout and "years" in result.stdout

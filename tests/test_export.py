@@ -30,6 +30,19 @@ def test_csv_export_is_a_valid_frictionless_package(built_warehouse, tmp_path):
     assert population["sources"] and population["licenses"]
 
 
+@pytest.mark.slow
+def test_parquet_export_is_a_valid_frictionless_package(built_warehouse, tmp_path):
+    """A NULL in a number or integer column reads back through pandas as NaN ("nan"): declared as missing, not an error."""
+    report = export(built_warehouse, tmp_path, "parquet")
+    package = json.loads(report.descriptor.read_text())
+    assert all(r["schema"]["missingValues"] == ["", "nan", "NaN"] for r in package["resources"])
+    validation = frictionless.validate(str(report.descriptor), limit_rows=2000)
+    assert validation.valid, [(t.name, e.message) for t in validation.tasks for e in t.errors][:5]
+    nullable_numbers = [r["name"] for r in package["resources"] for f in r["schema"]["fields"]
+                        if f["type"] in ("integer", "number") and not f["constraints"]["required"]]
+    assert nullable_numbers  # the case this guards is really exercised
+
+
 def test_parquet_export_round_trips(built_warehouse, tmp_path):
     report = export(built_warehouse, tmp_path, "parquet")
     con = duckdb.connect()

@@ -1,6 +1,7 @@
 """The observatory report: self-contained HTML; a section whose data is missing says so instead of failing."""
 
 import html
+import re
 
 import duckdb
 from typer.testing import CliRunner
@@ -35,3 +36,24 @@ def test_cli_report(built_warehouse, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.html").exists()
+
+
+def test_report_reads_right(built_warehouse, tmp_path):
+    """Source lines whole, intro promises only what the tables hold, formatted numbers, human headers,
+    a North-vs-South chart coloured by better/worse with no squashed scale."""
+    out = tmp_path / "report.html"
+    sections = {s.title: s for s in write_report(built_warehouse, out)}
+    text = out.read_text()
+    funding = sections[SECTION_TITLES["funding_per_head"]]
+    if funding.missing is None:
+        types = set(funding.table["funding_type"])
+        for kind in ("infrastructure", "studentship"):
+            assert (kind in funding.intro) == (kind in types), "the intro must promise only funding types the table lists"
+        assert funding.source.endswith(".") and "UK Health Research Analysis" in funding.source  # never cut mid-word
+    gaps = sections[SECTION_TITLES["north_south_gaps"]]
+    if gaps.missing is None:
+        assert "<svg class='diverging'" in text and "North worse" in text
+        assert set(gaps.table["verdict"]) <= {"North better", "North worse", "no judgement", "equal"}
+    for raw in ("per_head_gbp", "north_value", "gse_value", "relative_gap", "funding_type</th>"):
+        assert f">{raw}<" not in text, f"raw column name {raw} in a table header"
+    assert not re.search(r"<td[^>]*>-?\d+\.\d{4,}</td>", text), "unformatted float in a table"

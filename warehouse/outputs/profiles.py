@@ -230,7 +230,7 @@ table.profile{border-collapse:collapse;width:100%;table-layout:fixed}
 table.profile th{text-align:left;font-weight:600;border-bottom:2px solid #999;padding:4px 6px;font-size:12px;vertical-align:bottom}
 table.profile td{border-bottom:1px solid #e3e3e3;padding:3px 6px;vertical-align:middle}
 td.num,th.num{text-align:right;white-space:nowrap}td.chart{white-space:nowrap;width:1%}
-td.ind{overflow-wrap:break-word}td.period{white-space:nowrap}.unit{color:#666;font-size:11px}.ci{color:#666;font-size:11px;display:block}
+td.ind{overflow-wrap:break-word}td.period{white-space:nowrap}td.num .ci{white-space:normal}.unit{color:#666;font-size:11px}.ci{color:#666;font-size:11px;display:block}
 a.src{color:inherit;text-decoration:none;border-bottom:1px dotted #888}sup a{font-size:10px;color:#1b4f72}
 .legend svg{vertical-align:middle}.legend span{margin-right:1.2em;white-space:nowrap}
 ol.sources li{margin-bottom:.4em;overflow-wrap:anywhere}.pyr{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}

@@ -248,10 +248,11 @@ def reconciliation(con) -> Section:
                       "Numeric claims found in the ingested reports, matched to the warehouse figure that should reproduce them.")
     if not _has_table(con, "mart_reconciliation__claims"):
         raise Missing("mart_reconciliation__claims is not in the warehouse (ingest reports with `observatory ingest`)")
-    data = con.execute(sql_text("report_reconciliation")).df()
+    data = _query(con, "report_reconciliation")
     if data.empty:
         raise Missing("no claims have been reconciled yet (ingest reports with `observatory ingest`)")
     section.table = data
+    section.formats = {c: ("unit", lambda v, unit: format_value(v, unit)) for c in ("warehouse_value",) if c in data}
     return section
 
 
@@ -293,7 +294,8 @@ def _table_html(frame: pd.DataFrame, formats: dict | None = None) -> str:
     e.g. a value printed with the unit in the same row). Identifier columns (``*_id``, ``*_sha256``) are left out
     when the table has other columns; a ``unit`` column used by a formatter is shown once, after the values."""
     formats = formats or {}
-    hidden = {c for c in frame.columns if c.endswith(("_id", "_sha256"))}
+    links = {c.removesuffix("_link") for c in frame.columns if c.endswith("_link")}  # column X_link: X links there
+    hidden = {c for c in frame.columns if c.endswith(("_id", "_sha256", "_link"))}
     columns = [c for c in frame.columns if c not in hidden] or list(frame.columns)
     numeric = {c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
     head = "".join(f"<th class='{'num' if c in numeric else ''}'>{html.escape(header(c))}</th>" for c in columns)
@@ -308,7 +310,10 @@ def _table_html(frame: pd.DataFrame, formats: dict | None = None) -> str:
                 text = fmt(record[c])
             else:
                 text = _cell(record[c])
-            cells.append(f"<td class='{'num' if c in numeric else ''}'>{html.escape(text)}</td>")
+            shown = html.escape(text)
+            if c in links and isinstance(record.get(f"{c}_link"), str):
+                shown = f"<a href='{html.escape(record[c + '_link'], quote=True)}'>{shown}</a>"
+            cells.append(f"<td class='{'num' if c in numeric else ''}'>{shown}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table class='data'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
