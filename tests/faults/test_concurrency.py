@@ -19,8 +19,12 @@ import time
 
 import pytest
 
+from dagster import DagsterInstance, asset, materialize
+
+from pipelines.resources import WarehouseResource
 from tests.conftest import REPO_ROOT
 from tests.stress.concurrency import KINDS, run_trial, summarise
+from warehouse.engine.paths import warehouse_paths
 from warehouse.engine.writer_lock import WriterBusy, read_holder, writer_lock
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -30,7 +34,8 @@ TRIALS = int(os.environ.get("OBSERVATORY_CONCURRENCY_TRIALS", "5"))
 def _holder(data, seconds: float) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
-        from warehouse.engine.writer_lock import writer_lock
+        from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.writer_lock import writer_lock
         with writer_lock({str(data)!r}, command="observatory build"):
             print("held", flush=True)
             time.sleep({seconds})
@@ -81,11 +86,6 @@ def test_a_killed_writer_releases_the_lock_at_once(tmp_path):
 @pytest.mark.scenario("survives", "loss")
 def test_a_dagster_run_launched_outside_the_cli_waits_for_the_writer_too(tmp_path):
     """The UI and its daemon launch runs in their own processes: the warehouse resource takes the lock itself."""
-    from dagster import DagsterInstance, asset, materialize
-
-    from pipelines.resources import WarehouseResource
-    from warehouse.engine.paths import warehouse_paths
-
     published = tmp_path / "observatory.duckdb"
     holder = _holder(warehouse_paths(published).data, 3)
     seen = []
