@@ -246,8 +246,8 @@ def reconciliation(con) -> Section:
     """Published figures checked against the warehouse."""
     section = Section(SECTION_TITLES["reconciliation"],
                       "Numeric claims found in the ingested reports, matched to the warehouse figure that should reproduce them.")
-    if not _has_table(con, "mart_reconciliation__claims"):
-        raise Missing("mart_reconciliation__claims is not in the warehouse (ingest reports with `observatory ingest`)")
+    if not _has_table(con, "mart_reconciliation__claims") or not _has_table(con, "core_reports__documents"):
+        raise Missing("no report documents have been ingested yet (ingest reports with `observatory ingest`)")
     data = _query(con, "report_reconciliation")
     if data.empty:
         raise Missing("no claims have been reconciled yet (ingest reports with `observatory ingest`)")
