@@ -1,12 +1,24 @@
-"""Beyond one machine: the PostgreSQL/multi-process instance variant and run config load and validate, offline.
+"""Beyond one machine: the PostgreSQL instance variant, the multiprocess code location, a real PostgreSQL run.
 
-No PostgreSQL server is needed: the variant is resolved the way Dagster resolves an instance
+Offline, with no server: the variant is resolved the way Dagster resolves an instance
 (``InstanceRef.from_dir``) and each configured class's config is checked against that class's own
-schema, without constructing it (constructing the storage would connect). The Parquet export, the
-hand-off to other engines, is read back by a separate DuckDB as Spark or Trino would read it.
+schema, without constructing it (constructing the storage would connect); deploy/multiprocess.py is the
+same code location with another executor. The Parquet export, the hand-off to other engines, is read back
+by a separate DuckDB as Spark or Trino would read it.
+
+Against a real server (slow; ``.ci/run`` starts one with ``source .ci/start_postgres``, which exports the
+``DAGSTER_PG_*`` variables the variant reads): ``observatory build`` with deploy/dagster.postgres.yaml as
+its instance runs ``refresh_all`` and records the run and every materialisation in PostgreSQL.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,6 +28,7 @@ from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 VARIANT = "dagster.postgres.yaml"
+PG_VARIABLES = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
 PG_ENV = {"DAGSTER_PG_HOST": "db.internal", "DAGSTER_PG_PORT": "5433", "DAGSTER_PG_USERNAME": "observatory",
           "DAGSTER_PG_PASSWORD": "not-a-real-password", "DAGSTER_PG_DB": "dagster"}
 
@@ -64,14 +77,22 @@ def test_every_configured_class_accepts_its_config_without_a_live_server(tmp_pat
     assert ref.settings["concurrency"]["runs"]["tag_concurrency_limits"][0]["value"] == "refresh_all"
 
 
-def test_multiprocess_run_config_validates_against_refresh_all():
+def test_refresh_all_runs_in_one_process_by_default_and_in_many_with_the_deploy_variant():
+    import runpy
+
     from dagster import validate_run_config
 
     from pipelines.definitions import defs
 
+    assert {job.executor_def.name for job in defs.resolve_all_job_defs()} == {"in_process"}
+    variant = runpy.run_path(str(DEPLOY / "multiprocess.py"))["defs"]
+    job = variant.resolve_job_def("refresh_all")
+    assert job.executor_def.name == "multiprocess"
+    assert set(variant.resolve_asset_graph().get_all_asset_keys()) == set(defs.resolve_asset_graph().get_all_asset_keys())
+    assert {j.name for j in variant.resolve_all_job_defs()} == {j.name for j in defs.resolve_all_job_defs()}
     run_config = yaml.safe_load((DEPLOY / "refresh_all.run_config.yaml").read_text())
-    validated = validate_run_config(defs.resolve_job_def("refresh_all"), run_config)
-    assert next(iter(validated["execution"].values()))["multiprocess"]["max_concurrent"] == 4
+    validated = validate_run_config(job, run_config)
+    assert validated["execution"]["multiprocess"]["max_concurrent"] == 4
 
 
 def test_parquet_exports_are_read_by_another_engine_as_the_same_tables(built_warehouse, tmp_path):
@@ -99,3 +120,54 @@ def test_parquet_exports_are_read_by_another_engine_as_the_same_tables(built_war
     finally:
         engine.close()
         published.close()
+
+
+@pytest.mark.slow
+def test_refresh_all_on_a_real_postgresql_instance(tmp_path):
+    missing = [name for name in PG_VARIABLES if not os.environ.get(name)]
+    if missing:
+        pytest.skip(f"no PostgreSQL server to run against ({', '.join(missing)} unset); "
+                    "`source .ci/start_postgres` starts a throwaway one, as .ci/run does")
+    pytest.importorskip("dagster_postgres", reason="the `scale` extra (dagster-postgres) is not installed")
+    import psycopg2
+    from dagster import AssetKey, DagsterInstance, RunsFilter
+
+    from pipelines.definitions import defs
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(DEPLOY / VARIANT, home / "dagster.yaml")
+    warehouse = tmp_path / "wh" / "observatory.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVATORY_")}
+    env["DAGSTER_HOME"] = str(home)  # the instance the CLI uses when DAGSTER_HOME is set (pipelines/instance.py)
+    started = time.time()
+    build = subprocess.run([str(Path(sys.executable).parent / "observatory"), "build", "--warehouse", str(warehouse)],
+                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert warehouse.exists()
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        runs = instance.get_runs(filters=RunsFilter(job_name="refresh_all", created_after=_utc(started - 5)))
+        assert len(runs) == 1 and runs[0].is_success, runs
+        keys = defs.resolve_job_def("refresh_all").asset_layer.selected_asset_keys
+        not_recorded = {k.to_user_string() for k in keys
+                        if (event := instance.get_latest_materialization_event(AssetKey(k.path))) is None
+                        or event.run_id != runs[0].run_id}
+    assert not_recorded == set()
+
+    with psycopg2.connect(host=os.environ["DAGSTER_PG_HOST"], port=os.environ["DAGSTER_PG_PORT"],
+                          user=os.environ["DAGSTER_PG_USERNAME"], password=os.environ["DAGSTER_PG_PASSWORD"],
+                          dbname=os.environ["DAGSTER_PG_DB"], sslmode="require") as con, con.cursor() as cur:
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", [runs[0].run_id])
+        assert cur.fetchall() == [("SUCCESS",)]
+        cur.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+                    [runs[0].run_id])
+        assert cur.fetchone()[0] >= len(keys)
+
+
+def _utc(timestamp: float):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
