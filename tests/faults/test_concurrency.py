@@ -34,8 +34,7 @@ TRIALS = int(os.environ.get("OBSERVATORY_CONCURRENCY_TRIALS", "5"))
 def _holder(data, seconds: float) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
-        from warehouse.engine.paths import warehouse_paths
-from warehouse.engine.writer_lock import writer_lock
+        from warehouse.engine.writer_lock import writer_lock
         with writer_lock({str(data)!r}, command="observatory build"):
             print("held", flush=True)
             time.sleep({seconds})
