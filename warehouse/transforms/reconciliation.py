@@ -408,13 +408,17 @@ def _funding_rows(ctx: Context, claim: pd.Series, code: str) -> tuple[pd.DataFra
     return rows, code, note
 
 
-def _census_population(ctx: Context, code: str, on: pd.Timestamp) -> int | None:
+def _census_population(ctx: Context, code: str, on: pd.Timestamp) -> tuple[int, int] | None:
+    """Census 2021 usual residents on the footprint in force on ``on``, and half the rounding of the printed counts
+    (ONS prints P01 to the nearest 100: ±50 for a published count, ±50 per member for a sum of members)."""
     if ctx.census is None:
         return None
     c = ctx.census[(ctx.census["area_code"] == code) & (ctx.census["sex"] == "persons") & (pd.to_datetime(ctx.census["footprint_date"]) <= on)]
     if c.empty:
         return None
-    return int(c.sort_values("footprint_date")["population"].iloc[-1])
+    row = c.sort_values("footprint_date").iloc[-1]
+    members = row.get("member_count") if "member_count" in row and pd.notna(row.get("member_count")) else 1
+    return int(row["population"]), 50 * int(members)
 
 
 def _check_funding_per_head(claim: pd.Series, row: dict, ctx: Context, data_year: tuple[int | None, str]) -> dict:
@@ -435,9 +439,10 @@ def _check_funding_per_head(claim: pd.Series, row: dict, ctx: Context, data_year
         rows = rows[rows["year"] == wanted_year]
     best = rows.sort_values("year").iloc[-1]
     footprint = pd.Timestamp(best["membership_date"]) if pd.notna(best.get("membership_date")) else pd.Timestamp("2024-05-07")
-    census = _census_population(ctx, code, footprint)
-    if census is None:
+    counted = _census_population(ctx, code, footprint)
+    if counted is None:
         return _unverifiable(row, f"No Census 2021 count for {ctx.area_name(code)} on the {footprint.date()} footprint.", measure)
+    census, census_tol = counted
     total = float(best["total_gbp"])
     per_head = total / census
     mye = float(best["per_head_gbp"]) if pd.notna(best.get("per_head_gbp")) else None
@@ -453,7 +458,7 @@ def _check_funding_per_head(claim: pd.Series, row: dict, ctx: Context, data_year
         same_doc = f" the document's own total {t['figure']} (line {int(t['line'])})"
     else:
         same_doc = f" the published total £{total:,.0f} ({best['basis']})"
-    low, high = (total - total_tol) / census, (total + total_tol) / census
+    low, high = (total - total_tol) / (census + census_tol), (total + total_tol) / (census - census_tol)
     agrees = (low - tol - 1e-9 <= published <= high + tol + 1e-9) if not q else within(published, per_head, tol + (high - per_head), q)
     row.update(area_code=code, place_name=ctx.area_name(code), period=str(int(best["year"])), unit="GBP per head", warehouse_value=per_head,
                difference=per_head - published,
@@ -461,7 +466,7 @@ def _check_funding_per_head(claim: pd.Series, row: dict, ctx: Context, data_year
     mye_note = f" Beside it, the mid-{int(best['population_year'])} estimate ({int(best['population']):,}) gives £{mye:,.2f}." if mye is not None and pd.notna(best.get("population")) else ""
     why = (f"{_fmt(total, 'GBP')} ({str(best['funding_type']).replace('_', ' ')}, {int(best['year'])}) ÷ Census 2021 {census:,} on the "
            f"{footprint.date()} footprint = £{per_head:,.4f}; published {claim['figure']}, tolerance ±{tol:g} (half the last printed digit)"
-           f"{' and the total±' + format(total_tol, ',.0f') if total_tol else ''}.{mye_note}{note}")
+           f"{' and the total ±' + format(total_tol, ',.0f') if total_tol else ''}, Census count ±{census_tol:,} (printed to the nearest 100).{mye_note}{note}")
     if str(best["basis"]) == "published_total":
         if agrees:
             row.update(status="consistent", reason=f"Follows from{same_doc}: {why} No primary data checks the total: award-level data (UKHRA 2022) would.")
