@@ -319,6 +319,11 @@ def _check_indicator(claim: pd.Series, row: dict, ctx: Context, measure: str, da
             return _unverifiable(row, f"A share of {measure} that is not a level against the UK average (the index we hold is UK=100).", measure)
         published = 100 - published if relation.group(1).lower().startswith(("below", "lower")) else 100 + published
         row["basis"] = f"'{claim['figure']} {relation.group(0).strip()}' read as the UK=100 index {published:g}"
+        # "Some areas - Hull, Barnsley, Doncaster and Rotherham, and North Yorkshire - have productivity 20 percent below":
+        # the share is claimed for every district the sentence lists; each is checked
+        listed = [c for c in str(claim.get("area_codes") or "").split("; ") if c and not c.startswith(("E12", "E92", "K0"))]
+        if len(listed) > 1:
+            return _check_each(claim, row, ctx, indicator, listed, period, published, period_note)
     sexes = sorted(found["sex"].unique())
     verdicts = []
     for s in sexes:
@@ -545,6 +550,32 @@ def _reconcile_one(claim: pd.Series, ctx: Context, data_years: dict) -> dict:
     if kind == "difference" and measure in ("life expectancy", "healthy life expectancy"):
         return _check_difference(claim, row, ctx, measure, data_year)
     return _unverifiable(row, f"The observatory holds no {measure or 'matching measure'} for {row['place_name'] or area}.", measure)
+
+
+def _check_each(claim: pd.Series, row: dict, ctx: Context, indicator: str, codes: list[str], period: str, published: float,
+                period_note: str) -> dict:
+    """One share claimed for several listed areas: reproduced only if it holds for each (the reason lists every value)."""
+    tol, q = row["tolerance"], _text(claim.get("qualifier"))
+    values = []
+    for code in codes:
+        rows = pd.DataFrame()
+        for c, _ in _codes_for(ctx, code):
+            rows = _indicator_rows(ctx, indicator, c, None, period)
+            if len(rows):
+                break
+        values.append((code, float(rows["value"].iloc[0]) if len(rows) else None))
+    held = [(c, v) for c, v in values if v is not None]
+    if not held:
+        return _unverifiable(row, f"No {indicator} values for the listed areas in {period}.{period_note}", "productivity")
+    detail = "; ".join(f"{ctx.area_name(c) or c} {v:.1f}" if v is not None else f"{ctx.area_name(c) or c} not held" for c, v in values)
+    ok = [within(published, v, tol, q) for _, v in held]
+    worst = max(held, key=lambda cv: abs(cv[1] - published))
+    row.update(warehouse_value=worst[1], difference=worst[1] - published, period=period, unit="index (UK=100)",
+               warehouse_source=f"core_indicators__values[{indicator}, {', '.join(codes)}, {period}]")
+    reason = (f"Claimed for each listed area ({row['basis']}), {period}: {detail}; tolerance ±{tol:g} (half the last printed digit)."
+              f"{period_note} {sum(ok)} of {len(held)} within tolerance; furthest {ctx.area_name(worst[0])} ({worst[1] - published:+.1f}).")
+    row.update(status="reproduced" if all(ok) and len(held) == len(values) else "mismatch", reason=reason)
+    return row
 
 
 def _check_growth(claim: pd.Series, row: dict, ctx: Context) -> dict:
