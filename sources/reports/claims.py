@@ -35,6 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 CLAIM_KINDS = ("amount", "per_head", "count", "level", "share", "change", "ratio", "difference", "ranking")
 
@@ -334,15 +335,21 @@ def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+_MEASURE_KEYS = sorted(((key, order, hint) for order, (keys, hint) in enumerate(_MEASURES) for key in keys), key=lambda k: -len(k[0]))
+_MEASURE_PATTERN = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(k) for k, _, _ in _MEASURE_KEYS) + ")")
+_MEASURE_OF_KEY = {k: (order, hint) for k, order, hint in _MEASURE_KEYS}
+
+
+@lru_cache(maxsize=256)
+def _measure_hits(text: str) -> tuple[str, tuple[tuple[int, int, int, str], ...]]:
+    """Measure words in a text, longest phrase first at each place (so "healthy life expectancy" is not also "life expectancy")."""
+    lower = re.sub(r"\b([A-Z]) (?=[a-z])", r"\1", text).lower()  # "H ealthy" (a drop capital) -> "healthy"
+    return lower, tuple((m.start(), m.end(), *_MEASURE_OF_KEY[m.group(0)]) for m in _MEASURE_PATTERN.finditer(lower))
+
+
 def _measure_near(text: str, pos: int, per_head: bool, end: int | None = None) -> str | None:
     """The measure whose words are nearest the figure at ``pos`` (a longer phrase wins over a word inside it)."""
-    lower = re.sub(r"\b([A-Z]) (?=[a-z])", r"\1", text).lower()  # "H ealthy" (a drop capital) -> "healthy"
-    hits: list[tuple[int, int, int, str]] = []
-    for order, (keys, hint) in enumerate(_MEASURES):
-        for key in keys:
-            for m in re.finditer(r"(?<![a-z])" + re.escape(key), lower):
-                hits.append((m.start(), m.end(), order, hint))
-    hits = [h for h in hits if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) for o in hits)]
+    lower, hits = _measure_hits(text)
     if not hits:
         return None
     end = pos if end is None else end
@@ -646,8 +653,8 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
             words = len(_WORDS.findall(sentence.text))
             fragment = not re.search(r"[.!?:;”\"’)]\s*$", sentence.text) and words < 12  # a label, caption or heading
             figures = _figures(sentence.text, places) if words >= 4 and not fragment else []
-            if figures and len(figures) * 2 > words:
-                figures = []  # a run of figures with few words is a table row or an axis, not a sentence
+            if figures and (len(figures) * 2 > words or len(figures) > 12):
+                figures = []  # a run of figures with few words, or a dozen in one "sentence", is a table or an axis flattened into text
             context = " ".join(s.text for s in sentences[max(0, i - 1):i + 2])
             in_order = _respectively(sentence.text, figures, named)
             resolved_region = False
