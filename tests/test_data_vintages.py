@@ -132,7 +132,9 @@ def test_coverage_explains_every_aggregate_area_and_matches_the_aggregates(query
     gaps = query("""SELECT c.* FROM core_indicators__aggregate_coverage c
                     WHERE c.source_id IN (SELECT DISTINCT source_id FROM core_health__indicator_values)
                       AND c.method NOT IN ('published') AND c.has_figure
-                      AND NOT EXISTS (SELECT 1 FROM core_health__indicator_aggregates a USING (indicator_id, area_code, sex, age, period_label))""")
+                      AND NOT EXISTS (SELECT 1 FROM core_health__indicator_aggregates a
+                                      WHERE a.indicator_id = c.indicator_id AND a.area_code = c.area_code AND a.sex = c.sex
+                                        AND a.age = c.age AND a.period_label = c.period_label)""")
     assert gaps.empty  # every figure the coverage claims is in the aggregates table
     unexplained = query("SELECT count(*) AS n FROM core_indicators__aggregate_coverage WHERE NOT has_figure AND reason IS NULL")["n"].iloc[0]
     assert unexplained == 0

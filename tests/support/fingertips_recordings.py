@@ -116,7 +116,8 @@ class QuickServer(RecordedServer):
         self._thread = threading.Thread(target=lambda: self._httpd.serve_forever(poll_interval=0.05), daemon=True)
 
 
-RESHAPED_SOURCES = ["fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable", "fingertips_40502_u75_preventable_cancer"]
+RESHAPED_SOURCES = ["fingertips_90362_hle", "fingertips_90366_le", "fingertips_93721_u75_preventable", "fingertips_40502_u75_preventable_cancer",
+                    "fingertips_92443_smoking", "fingertips_93088_overweight", "fingertips_93015_inactive", "fingertips_92901_le_inequality"]
 
 
 def recorded_bodies(warehouse_file: Path) -> dict[str, bytes]:

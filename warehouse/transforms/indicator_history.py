@@ -79,9 +79,15 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     loader.insert_new_rows(con, table, old[table.column_names], inputs=[f"{HISTORY_TABLE} (before versions)"])
 
 
+# Two values closer than this (relative) are the same value: floating-point noise from summing in another
+# order is not a revision. Published figures have at most a few decimals, far above it.
+SAME_VALUE_RTOL = 1e-9
+
+
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:
     a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
-    return (a == b) | (a.isna() & b.isna())
+    scale = pd.concat([a.abs(), b.abs()], axis=1).max(axis=1).clip(lower=1.0)
+    return ((a - b).abs() <= SAME_VALUE_RTOL * scale) | (a.isna() & b.isna())
 
 
 def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> int:
