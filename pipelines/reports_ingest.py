@@ -27,13 +27,13 @@ from warehouse.engine.paths import WarehousePaths
 
 
 
-def _has_table(working: Path, name: str) -> bool:
+def _tables_in(working: Path) -> set[str]:
+    """The tables of the working database (one read-only open; empty when it does not exist yet)."""
     if not working.exists():
-        return False
+        return set()
     con = duckdb.connect(str(working), read_only=True)
     try:
-        return bool(con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]).fetchall()[0][0])
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     finally:
         con.close()
 
@@ -47,8 +47,9 @@ def _required_tables() -> list[str]:
     return sorted({k.path[-1] for k in keys if k.path[-1] in REGISTRY})
 
 
-def _documents(working: Path, ids: list[str]) -> dict[str, dict]:
-    if not ids or not _has_table(working, "core_reports__documents"):
+def _documents(working: Path, ids: list[str], tables: set[str] | None = None) -> dict[str, dict]:
+    tables = _tables_in(working) if tables is None else tables
+    if not ids or "core_reports__documents" not in tables:
         return {}
     con = duckdb.connect(str(working), read_only=True)
     try:
@@ -83,7 +84,8 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     files = [f for f in files if f not in missing]
     if not files:
         return 2
-    lacking = [t for t in _required_tables() if not _has_table(paths.working, t)]
+    present = _tables_in(paths.working)
+    lacking = [t for t in _required_tables() if t not in present]
     if lacking:
         what = "no geography yet (core_geo__areas)" if "core_geo__areas" in lacking else f"no {', '.join(lacking[:4])}" + (" …" if len(lacking) > 4 else "")
         err_console.print(f"The warehouse at {paths.published} has {what}: running the full build first, so claims can "
@@ -102,7 +104,7 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     new = [sha for sha in unique if sha not in known]
     if new:
         instance.add_dynamic_partitions(PARTITIONS.name, new)
-    before = _documents(paths.working, unique)
+    before = _documents(paths.working, unique, present if not lacking else None)
     job = defs.resolve_job_def(INGEST_JOB)
     names = {sha: f.name for f, sha in reversed(order)}
     # a document already processed by this extractor is not processed again, unless it was quarantined

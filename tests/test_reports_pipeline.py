@@ -78,7 +78,8 @@ def test_inbox_sensor_starts_one_run_per_new_document_and_they_land(tmp_path, mo
         shutil.copy(f, inbox)
 
     with instance_for_test() as instance:
-        tick = reports_inbox_sensor(build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+        with build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as context:
+            tick = reports_inbox_sensor(context)
         assert isinstance(tick, SensorResult)
         # one run for the tick's four new documents: a partition each, one partition range
         (request,) = tick.run_requests
@@ -98,7 +99,8 @@ def test_inbox_sensor_starts_one_run_per_new_document_and_they_land(tmp_path, mo
 
         # the same bytes under another name, and a second tick: nothing new
         shutil.copy(PDFS / "eu-016.pdf", inbox / "copy-of-eu-016.pdf")
-        again = reports_inbox_sensor(build_sensor_context(instance=instance, cursor=tick.cursor, resources={"warehouse": warehouse}))
+        with build_sensor_context(instance=instance, cursor=tick.cursor, resources={"warehouse": warehouse}) as context:
+            again = reports_inbox_sensor(context)
         assert again.run_requests == [] and again.dynamic_partitions_requests == []
 
         con = _working(wh)
