@@ -166,7 +166,10 @@ def test_years_dates_pages_footnotes_and_fragments_are_not_claims(places):
     noise = ("See page 14 and Table 3 for the results by area, published on 12 March 2024 at 09:30.",
              "1. Invest in prevention across the North.",
              "We urge government to allocate 25% of the budget to the North by 2030.",
-             "Our 12-month pilot ran for 3 years in people aged 16 to 64.")
+             "Our 12-month pilot ran for 3 years in people aged 16 to 64.",
+             "Department of Health NHS Barking CCG 30/04/2014 Acute Commissioning BARTS HEALTH NHS TRUST 3327505 1,455,972.85 190069.",
+             "Children age 12-23 months receiving breast feeding ........ 78.6 75.0 85.9 89.3.",
+             "The invoice 3309178 was paid on 2014-05-02 to supplier AG003225.")
     for text in noise:
         assert not _sentence(text, places), text
 

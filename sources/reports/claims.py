@@ -65,6 +65,8 @@ _NOT_CLAIMS = [
     re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s?[-–]\s?\d{{1,2}}(?:st|nd|rd|th)?)?\s+(?:{_MONTHS})\b"),          # 25 April, 14-15 December
     re.compile(rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|per|million|billion))"),                # April 25
     re.compile(r"\b\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\b"),                                                           # 10:21 AM
+    re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b|\b\d{4}-\d{2}-\d{2}\b"),                                # 30/04/2014, 2014-04-30
+    re.compile(r"(?<![\d,.£$€])\d{5,}(?![\d,.%])(?!\s?(?:million|billion|thousand|bn|m\b|k\b|people|residents|jobs))"),  # 3327505: an identifier
     re.compile(r"(?<!\d)(?:1[89]|20)\d{2}(?:\s?(?:-|–|—|/|to)\s?(?:1[89]|20)\d{2}|\s?(?:-|–|—|/)\s?\d{2})(?![\d%]|\.\d)"),  # 2015-2017, 2004/05
     re.compile(r"(?<![\d£$€.,])(?:1[89]|20)\d{2}(?:s|\.\d{1,2}(?=\s|$))?(?![\d%]|[,.]\d)(?!\s?(?:%|per\s?cent|percent|million|billion|bn|m\b|k\b))"),  # years, decades, "2021.29" (a footnote)
     re.compile(r"\b(?:see\s+)?(?:pages?|pp?\.|figures?|fig\.|tables?|charts?|sections?|chapters?|appendix|annex|"
@@ -652,6 +654,8 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
             named = places.find(sentence.text)
             words = len(_WORDS.findall(sentence.text))
             fragment = not re.search(r"[.!?:;”\"’)]\s*$", sentence.text) and words < 12  # a label, caption or heading
+            # three numbers in a row, or leader dots: a table or a contents page flattened into text, not prose
+            fragment = fragment or bool(_RUN_OF_NUMBERS.search(sentence.text) or re.search(r"\.{4,}|…{2,}", sentence.text))
             figures = _figures(sentence.text, places) if words >= 4 and not fragment else []
             if figures and (len(figures) * 2 > words or len(figures) > 12):
                 figures = []  # a run of figures with few words, or a dozen in one "sentence", is a table or an axis flattened into text
@@ -694,6 +698,7 @@ def extract_claims(lines: Sequence[tuple[int, int, str]], places: PlaceMatcher) 
 
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")
+_RUN_OF_NUMBERS = re.compile(r"(?<![\w.,])[£$€]?\d[\d,./]*%?\s+[£$€]?\d[\d,./]*%?\s+[£$€]?\d[\d,./]*%?(?![\w])")
 _TOKEN_NUMBER = re.compile(r"^[(£$€]?-?\d[\d,./:%-]*\)?$")
 
 
