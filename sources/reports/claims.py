@@ -14,8 +14,9 @@ to words or opening a sentence; list and section numbering; index bases (``UK=10
 denominators (``per 100,000``); ages (``under 75``); "top N" qualifiers; durations that compare
 nothing (``12 years of experience``; a duration followed by *lower*/*fewer*/*gap* is a difference);
 compound modifiers (``6-floor``); figures inside a policy ask (``calling for government to allocate
-20%``); the slice that defines a group (``the most deprived ten percent``); lines that are table rows
-or axis ticks.
+20%``) and inside a scenario's "if ..." clause; the slice that defines a group (``the most deprived ten
+percent``); numeric dates and identifiers (``30/04/2014``, ``3327505``); lines that are table rows or axis ticks,
+and "sentences" that are flattened tables (three numbers in a row, leader dots, more than a dozen figures).
 
 Each claim carries its sentence and the sentences around it, the place it is about (with
 ``place_basis`` saying how that place was chosen: named before the figure, "in"/"for" after it,
