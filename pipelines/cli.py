@@ -36,18 +36,30 @@ class UserError(Exception):
     """A mistake the user can fix (bad name, bad date, bad path): printed as one line, exit status 2."""
 
 
+def _pass_through() -> tuple[type[BaseException], ...]:
+    """Exceptions the CLI framework turns into usage messages and exit codes itself (typer may vendor click)."""
+    import click
+
+    kinds = {SystemExit, typer.Exit, typer.Abort, click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort}
+    vendored = getattr(typer, "_click", None)
+    if vendored is not None:
+        kinds |= {getattr(vendored.exceptions, n) for n in ("ClickException", "Exit", "Abort") if hasattr(vendored.exceptions, n)}
+    return tuple(kinds)
+
+
+_PASS_THROUGH = _pass_through()
+
+
 class _OneLineErrors(typer.core.TyperGroup):
     """Every command's unexpected exception becomes one red line and exit status 1 (2 for a
     :class:`UserError` or an area that cannot be resolved); the traceback only with ``--verbose``."""
 
     def invoke(self, ctx):
-        import click
-
         from warehouse.outputs.areas import AreaLookupError
 
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException, SystemExit):
+        except _PASS_THROUGH:
             raise
         except Exception as err:  # noqa: BLE001 - the one place errors become messages
             if _VERBOSE["on"]:
