@@ -9,17 +9,27 @@ How a page is read (:func:`extract_page`):
    page's own frame before they are stored.
 2. **Regions.** Ruled regions come from pdfplumber's ``lines`` strategy. Unruled regions are runs of
    "tabular" text lines (three or more separated segments, or two with a figure) among the words outside
-   the ruled ones; a page printed in two columns is split at its gutter first, so a table beside prose
-   is not widened by it.
-3. **Grid.** Columns are the whitespace channels of the region's fullest lines, plus vertical rules that
-   (almost) no word beside them crosses (so decorative rules on a coloured fill make no columns; text
-   clipped by its cell is cut at the rule). Rows are text lines; inside a ruled band holding several
+   the ruled ones; a justified line of prose (six or more evenly spaced words, few figures) is never
+   tabular, so running text under a table ends it. Two pieces of a line are separate segments only when
+   the gap is wider than the font's word space (a monospaced table's single spaces do not part columns).
+   A page is split at a central gutter only when running text lies beside it (a table beside prose is not
+   widened by it); a whitespace channel between columns of labels and figures is a wide table's own.
+3. **Grid.** Columns are the whitespace channels of the lines carrying figures (the fullest lines when
+   too few carry figures): x ranges free of ink in all but one line in ten of them, so one centred heading
+   or over-long label does not merge two columns. Vertical rules that (almost) no word beside them crosses
+   are column borders too (so decorative rules on a coloured fill make no columns; text clipped by its cell
+   is cut at the rule); a rule parts a header phrase beside or below where it is drawn, not a heading above
+   its top, which spans the columns it rules. Rows are text lines; inside a ruled band holding several
    lines, the lines become separate rows when most columns have a value on every line (rules only every
-   few rows), and stay one multi-line cell otherwise (stacked text in a box). A wrapped cell's stray line
-   joins its row; a heading spanning columns goes to the first column it spans; a column holding only part
-   of a two-level heading is folded into its neighbour; empty rows and columns are dropped, and an
-   "unruled table" that reads like columns of prose is rejected.
-4. **Across pages** (:func:`extract_document`): a table that starts a page continues the last table of the
+   few rows) and each line has a row label, rows start at the labelled lines when only some have one, and
+   the band stays one multi-line cell otherwise (stacked text in a box). A line with no row label and no
+   figures, set close under a labelled row and filling only columns that row fills, continues that row's
+   cells; a wrapped cell's stray line joins its row; a heading spanning columns goes to the first column it
+   spans; a column holding only part of a two-level heading is folded into its neighbour; empty rows and
+   columns are dropped, and an "unruled table" that reads like columns of prose is rejected.
+4. **Confidence** (:meth:`ExtractedTable.assess`): every table gets a quality score and fault flags
+   (``merged columns``, ``merged rows``, ``sparse``) from its grid; ingest stores them with the table.
+5. **Across pages** (:func:`extract_document`): a table that starts a page continues the last table of the
    previous page when both have the same column count and column positions; a repeated header is dropped.
 
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
