@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only for the annotation: commands that never build a frame skip its import
+    import pandas as pd
 
 WAREHOUSE_DIR = Path(__file__).resolve().parents[1]
 

@@ -18,11 +18,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 import duckdb
-import pandas as pd
 from rapidfuzz import fuzz, process
 
 from warehouse.engine.queries import sql_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FUZZY_MIN_SCORE = 85  # weighted ratio a fuzzy match must reach
 FUZZY_LEAD = 5  # and by how much it must beat the runner-up
@@ -60,66 +65,64 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
 
 
-def all_areas(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every area (current first) with its region; see ``analyst_areas.sql``."""
-    return con.execute(sql_text("analyst_areas")).df()
+def all_areas(con: duckdb.DuckDBPyConnection) -> list[SimpleNamespace]:
+    """Every area (current first) with its region, as plain records; see ``analyst_areas.sql``."""
+    cursor = con.execute(sql_text("analyst_areas"))
+    columns = [d[0] for d in cursor.description]
+    return [SimpleNamespace(**dict(zip(columns, row))) for row in cursor.fetchall()]
 
 
 def _area(row, also=()) -> Area:
-    return Area(row.area_code, row.area_name, row.area_type, bool(row.is_current),
-                None if pd.isna(row.region_code) else row.region_code,
-                None if pd.isna(row.region_name) else row.region_name, tuple(also))
+    return Area(row.area_code, row.area_name, row.area_type, bool(row.is_current), row.region_code, row.region_name, tuple(also))
 
 
-def _candidates_text(rows: pd.DataFrame, limit: int = 8) -> str:
+def _candidates_text(rows: list, limit: int = 8) -> str:
     shown = [f"{r.area_name} ({r.area_code}, {r.area_type.replace('_', ' ')}{'' if r.is_current else ', abolished'})"
-             for r in rows.head(limit).itertuples()]
+             for r in rows[:limit]]
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return "; ".join(shown) + more
 
 
-def resolve_area(con: duckdb.DuckDBPyConnection, text: str, areas: pd.DataFrame | None = None) -> Area:
+def resolve_area(con: duckdb.DuckDBPyConnection, text: str, areas: list | None = None) -> Area:
     """The one area ``text`` names (code, name, words of a name, or a clear fuzzy match); see the module doc."""
     areas = all_areas(con) if areas is None else areas
     typed = text.strip()
     if not typed:
         raise AreaNotFound("No area given: type a name such as 'Kingston upon Hull' or a code such as E06000010.")
-    by_code = areas[areas["area_code"].str.lower() == typed.lower()]
-    if not by_code.empty:
-        return _area(next(by_code.itertuples()))
+    by_code = [a for a in areas if a.area_code.lower() == typed.lower()]
+    if by_code:
+        return _area(by_code[0])
     wanted = _normalise(typed)
-    normalised = areas["area_name"].map(_normalise)
-    exact = areas[normalised == wanted]
-    if not exact.empty:
-        current = exact[exact["is_current"]]
-        return _area(next((current if not current.empty else exact).itertuples()))
+    normalised = [_normalise(a.area_name) for a in areas]
+    exact = [a for a, n in zip(areas, normalised) if n == wanted]
+    if exact:
+        return _area(next((a for a in exact if a.is_current), exact[0]))
     pattern = re.compile(rf"\b{re.escape(wanted)}\b")
-    words = areas[normalised.map(lambda n: bool(pattern.search(n)))]
-    current_words = words[words["is_current"]]
-    if not current_words.empty:
-        words = current_words
+    words = [a for a, n in zip(areas, normalised) if pattern.search(n)]
+    words = [a for a in words if a.is_current] or words
     if len(words) == 1:
-        return _area(next(words.itertuples()))
+        return _area(words[0])
     if len(words) > 1:
-        lads = words[words["area_type"] == "lad"]
+        lads = [a for a in words if a.area_type == "lad"]
         if len(lads) == 1:
-            others = words[words["area_type"] != "lad"]
-            return _area(next(lads.itertuples()), also=tuple(f"{r.area_name} ({r.area_code})" for r in others.itertuples()))
+            others = [a for a in words if a.area_type != "lad"]
+            return _area(lads[0], also=tuple(f"{r.area_name} ({r.area_code})" for r in others))
         raise AmbiguousArea(f"{typed!r} matches {len(words)} areas: {_candidates_text(words)}. Type the code or a fuller name.")
-    choices = dict(zip(areas.index, normalised))
-    best = process.extract(wanted, choices, scorer=fuzz.WRatio, limit=6)
+    best = process.extract(wanted, dict(enumerate(normalised)), scorer=fuzz.WRatio, limit=6)
     if best and best[0][1] >= FUZZY_MIN_SCORE and (len(best) == 1 or best[0][1] - best[1][1] >= FUZZY_LEAD):
-        return _area(next(areas.loc[[best[0][2]]].itertuples()))
-    near = areas.loc[[b[2] for b in best if b[1] >= 60]]
-    if near.empty:
+        return _area(areas[best[0][2]])
+    near = [areas[b[2]] for b in best if b[1] >= 60]
+    if not near:
         raise AreaNotFound(f"No area matches {typed!r}. List areas with `observatory areas SEARCH`.")
     raise AmbiguousArea(f"{typed!r} is not an area name; did you mean: {_candidates_text(near)}? Type the code or the full name.")
 
 
 def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area_type: str | None = None,
-                 include_abolished: bool = False) -> pd.DataFrame:
+                 include_abolished: bool = False) -> "pd.DataFrame":
     """Areas whose name or code contains ``search`` (words, any order), else the closest fuzzy matches."""
-    areas = all_areas(con)
+    import pandas as pd
+
+    areas = pd.DataFrame([vars(a) for a in all_areas(con)])
     if not include_abolished:
         areas = areas[areas["is_current"]]
     if area_type:
@@ -136,7 +139,7 @@ def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area
     return hits.reset_index(drop=True)
 
 
-def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> pd.DataFrame:
+def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> "pd.DataFrame":
     """Indicators whose id, name, domain or unit contains every typed word (case-insensitive)."""
     frame = con.execute(sql_text("analyst_indicators")).df()
     if not search:

@@ -24,7 +24,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
-import pandas as pd
 
 from warehouse.engine.queries import sql_text
 from warehouse.outputs.formatting import format_ci, format_value
@@ -394,8 +393,10 @@ def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_
     return target
 
 
-def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> pd.DataFrame:
+def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> "pd.DataFrame":
     """Areas side by side: one row per indicator (and sex/age), each area's latest value and period, and England."""
+    import pandas as pd
+
     data = load(con, codes)
     ind = pd.DataFrame([vars(r) for r in data["indicators"]])
     areas = {a.area_code: a.area_name for a in data["areas"]}
