@@ -42,35 +42,49 @@ def step_processes(warehouse: Path, run_id: str) -> tuple[int, int]:
     return len(pids), len(set(pids))
 
 
-def main(argv: list[str] | None = None) -> int:
-    from tests.support.dagster_ui import ObservatoryUI, cli_build
+def ui_refresh(work: Path, label: str = "ui") -> tuple[float, dict, int, int]:
+    """``refresh_all`` launched from ``observatory ui`` over an empty warehouse under ``work``: wall seconds from
+    launch to end, the run record, steps started and the processes they ran in."""
+    from tests.support.dagster_ui import ObservatoryUI
 
+    warehouse = work / label / "observatory.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    with ObservatoryUI(warehouse, work / f"{label}.log") as ui:
+        run, seconds = ui.refresh("refresh_all")
+    return (seconds, run, *step_processes(warehouse, run["runId"]))
+
+
+def measure(work: Path, repeat: int = 1, say=print) -> dict:
+    """CLI cold build and UI-launched refresh, interleaved ``repeat`` times: medians, ratio, and whether all succeeded."""
+    from tests.support.dagster_ui import cli_build
+
+    cli_times, ui_times, ok = [], [], True
+    for round_ in range(repeat):
+        cli_times.append(cli_build(work / f"cli{round_}" / "observatory.duckdb", work / "cli.log"))
+        say(f"round {round_ + 1}: CLI cold build {cli_times[-1]:.1f} s")
+        seconds, run, steps, processes = ui_refresh(work, f"ui{round_}")
+        ui_times.append(seconds)
+        say(f"round {round_ + 1}: UI refresh_all {seconds:.1f} s ({run['status']}; run itself "
+            f"{run['endTime'] - run['startTime']:.1f} s; {steps} steps in {processes} process(es))")
+        ok = ok and run["status"] == "SUCCESS"
+    cli, ui = statistics.median(cli_times), statistics.median(ui_times)
+    return {"cli": cli, "ui": ui, "ratio": ui / cli, "ok": ok}
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="rounds (CLI then UI each round); medians reported")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, warehouses, instances)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="observatory-ui-bench-"))
-    cli_times, ui_times, ok = [], [], True
     try:
-        for round_ in range(args.repeat):
-            cli_times.append(cli_build(work / f"cli{round_}" / "observatory.duckdb", work / "cli.log"))
-            print(f"round {round_ + 1}: CLI cold build {cli_times[-1]:.1f} s", flush=True)
-            warehouse = work / f"ui{round_}" / "observatory.duckdb"
-            warehouse.parent.mkdir(parents=True)
-            with ObservatoryUI(warehouse, work / f"ui{round_}.log") as ui:
-                run, seconds = ui.refresh("refresh_all")
-            steps, processes = step_processes(warehouse, run["runId"])
-            ui_times.append(seconds)
-            print(f"round {round_ + 1}: UI refresh_all {seconds:.1f} s ({run['status']}; run itself "
-                  f"{run['endTime'] - run['startTime']:.1f} s; {steps} steps in {processes} process(es))", flush=True)
-            ok = ok and run["status"] == "SUCCESS"
-        cli, ui_ = statistics.median(cli_times), statistics.median(ui_times)
-        ratio = ui_ / cli
-        print(f"\nrefresh_all launched from the UI: {ui_:.1f} s")
-        print(f"observatory build (CLI), cold:   {cli:.1f} s")
-        print(f"ratio UI / CLI: {ratio:.2f}x (target <= {TARGET}x) -> {'met' if ratio <= TARGET else 'NOT MET'}")
-        return 0 if ok and ratio <= TARGET else 1
+        result = measure(work, args.repeat, say=lambda line: print(line, flush=True))
+        met = result["ratio"] <= TARGET
+        print(f"\nrefresh_all launched from the UI: {result['ui']:.1f} s")
+        print(f"observatory build (CLI), cold:   {result['cli']:.1f} s")
+        print(f"ratio UI / CLI: {result['ratio']:.2f}x (target <= {TARGET}x) -> {'met' if met else 'NOT MET'}")
+        return 0 if result["ok"] and met else 1
     finally:
         if args.keep:
             print(f"work folder kept: {work}")

@@ -48,7 +48,7 @@ def test_variant_keeps_the_single_writer_warehouse_pool_of_the_local_instance():
     variant = yaml.safe_load((DEPLOY / VARIANT).read_text())
     assert variant["concurrency"]["pools"] == local["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
     connection = variant["storage"]["postgres"]["postgres_db"]
-    assert all(set(value) == {"env"} for key, value in connection.items() if key != "params"), \
+    assert all(set(value) == {"env"} for key, value in connection.items() if key not in ("params", "scheme")), \
         "host, port, user, password and database come from the environment, never from the file"
 
 
@@ -73,7 +73,7 @@ def test_every_configured_class_accepts_its_config_without_a_live_server(tmp_pat
     assert resolved["storage_data"][0] == "DagsterPostgresStorage"
     assert resolved["run_coordinator_data"][0] == "QueuedRunCoordinator"
     url = pg_url_from_config(resolved["storage_data"][1])
-    assert url == "postgresql://observatory:not-a-real-password@db.internal:5433/dagster?sslmode=require"
+    assert url == "postgresql+psycopg2://observatory:not-a-real-password@db.internal:5433/dagster?sslmode=require"
     assert ref.settings["concurrency"]["runs"]["tag_concurrency_limits"][0]["value"] == "refresh_all"
 
 
