@@ -61,6 +61,10 @@ class _OneLineErrors(typer.core.TyperGroup):
             return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
+        except BrokenPipeError:  # the reader went away (`observatory sql ... | head`): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0) from None
         except Exception as err:  # noqa: BLE001 - the one place errors become messages
             if _VERBOSE["on"]:
                 import traceback
@@ -250,6 +254,8 @@ def _print_tables(path: Optional[Path] = None) -> None:
     try:
         counts = table_counts(con)
         views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1").fetchall()]
+        macros = [r[0] for r in con.execute("SELECT DISTINCT function_name FROM duckdb_functions() WHERE NOT internal "
+                                            "AND schema_name = 'main' AND function_type IN ('macro', 'table_macro') ORDER BY 1").fetchall()]
     finally:
         con.close()
     name_width = max(map(len, [*counts, *views, "table"]))
@@ -261,7 +267,9 @@ def _print_tables(path: Optional[Path] = None) -> None:
         description = REGISTRY[name].description if name in REGISTRY else ""
         grid.add_row(name, f"{rows:,}", description)
     for name in views:
-        grid.add_row(name, "(view)", "")
+        grid.add_row(name, "(view)", "observatory describe " + name)
+    for name in macros:
+        grid.add_row(name, "(macro)", "observatory describe " + name)
     console.print(grid)
 
 
