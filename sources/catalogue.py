@@ -1,4 +1,4 @@
-"""The catalogue of the bundled snapshot (`sources/snapshot/catalogue.toml`).
+"""The one catalogue of sources (`sources/snapshot/catalogue.toml`): bundled files and live-only sources.
 
 Each entry names a file shipped in the repository with its publisher, licence, origin URL, cadence
 and SHA-256. :func:`snapshot_file` returns a file's path after checking its hash, so a file edited
@@ -65,6 +65,22 @@ def catalogue() -> dict[str, CatalogueEntry]:
             raise SnapshotError(f"catalogue lists {entry.source_id} twice")
         entries[entry.source_id] = entry
     return entries
+
+
+@lru_cache(maxsize=1)
+def live_sources() -> dict[str, CatalogueEntry]:
+    """Live-only sources (``[[live]]`` in the catalogue): nothing bundled, credited all the same."""
+    with open(CATALOGUE_PATH, "rb") as fh:
+        raw = tomllib.load(fh)
+    return {item["source_id"]: CatalogueEntry(path="", sha256="", **item) for item in raw.get("live", [])}
+
+
+def source_credit(source_id: str) -> CatalogueEntry:
+    """Publisher, title, licence, URL and cadence of any source, bundled or live-only: the one place credits live."""
+    found = catalogue().get(source_id) or live_sources().get(source_id)
+    if found is None:
+        raise SnapshotError(f"no source {source_id!r} in the catalogue; known: {', '.join(sorted({*catalogue(), *live_sources()}))}")
+    return found
 
 
 def entry(source_id: str) -> CatalogueEntry:

@@ -36,6 +36,8 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from sources.catalogue import CATALOGUE_PATH as CATALOGUE_FILE
+from sources.catalogue import live_sources
 from sources.http import FetchError, Fetched, TruncatedBody, default_timeout, fetch, make_session
 from sources.inputs import InputFile, SourceFormatError, numeric_or_original
 
@@ -87,10 +89,6 @@ class Source:
     live_only: bool = False
     metadata: bool = False
     archive: bool = False  # an earlier vintage: bundled only, lands in the vintages table and the value history
-    publisher: str = ""
-    title: str = ""
-    url: str = ""
-    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,8 +181,8 @@ def catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
             raise ValueError(f"{path.name}: source {src.source_id} names uncatalogued indicator(s) {unknown}")
         if src.archive and (src.live_only or src.metadata):
             raise ValueError(f"{path.name}: archive source {src.source_id} must be a bundled data file")
-        if src.live_only and not (src.publisher and src.title and src.licence):
-            raise ValueError(f"{path.name}: live-only source {src.source_id} needs publisher, title and licence for its provenance")
+        if src.live_only and src.source_id not in live_sources():
+            raise ValueError(f"{path.name}: live-only source {src.source_id} is not credited in the catalogue ([[live]] in {CATALOGUE_FILE.name})")
         sources.append(src)
     return Catalogue(indicators, tuple(sources), rules)
 

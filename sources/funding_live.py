@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sources.catalogue import CatalogueEntry
 from sources.http import FetchError, download, make_session
 from sources.landing import LandedFile, land_file
 
@@ -25,35 +24,20 @@ MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024  # a zipped NSPL is a few hundred MB
 
 @dataclass(frozen=True)
 class LiveSource:
+    """Where a live-only source is fetched from (its credit is in the one catalogue: ``sources.catalogue.source_credit``)."""
+
     source_id: str
-    publisher: str
-    title: str
-    url: str
-    licence: str
-    cadence: str
     env_var: str  # overrides the base URL (or, for files, the location)
     default: str
 
 
-LIVE_SOURCES = {
-    "ukri_gtr": LiveSource(
-        "ukri_gtr", "UK Research and Innovation", "Gateway to Research (GtR-2 API): projects, funds and lead organisations",
-        "https://gtr.ukri.org/", "OGL-UK-3.0", "weekly", "OBSERVATORY_GTR_BASE_URL", "https://gtr.ukri.org/gtr/api"),
-    "nihr_open_data": LiveSource(
-        "nihr_open_data", "National Institute for Health and Care Research", "NIHR Open Data: funded awards (nihr-summary-view)",
-        "https://nihr.opendatasoft.com/explore/dataset/nihr-summary-view/", "OGL-UK-3.0", "weekly", "OBSERVATORY_NIHR_BASE_URL",
-        "https://nihr.opendatasoft.com/api/explore/v2.1"),
-    "ons_postcode_lookup": LiveSource(
-        "ons_postcode_lookup", "Office for National Statistics (Open Geography Portal)", "National Statistics Postcode Lookup (NSPL) or ONS Postcode Directory (ONSPD)",
-        "https://geoportal.statistics.gov.uk/", "OGL-UK-3.0", "quarterly", "OBSERVATORY_POSTCODE_LOOKUP", ""),
-    "innovate_uk_projects": LiveSource(
-        "innovate_uk_projects", "Innovate UK (UK Research and Innovation)", "Innovate UK funded projects since 2004 (transparency spreadsheet)",
-        "https://www.ukri.org/publications/innovate-uk-funded-projects-since-2004/", "OGL-UK-3.0", "every 2-4 weeks",
-        "OBSERVATORY_INNOVATE_UK_FILE", ""),
-    "ukhra_awards": LiveSource(
-        "ukhra_awards", "UK Clinical Research Collaboration", "UK Health Research Analysis public dataset (award level)",
-        "https://hrcsonline.net/reports/analysis-data/", "CC-BY-4.0", "every 4-5 years", "OBSERVATORY_UKHRA_FILE", ""),
-}
+LIVE_SOURCES = {s.source_id: s for s in (
+    LiveSource("ukri_gtr", "OBSERVATORY_GTR_BASE_URL", "https://gtr.ukri.org/gtr/api"),
+    LiveSource("nihr_open_data", "OBSERVATORY_NIHR_BASE_URL", "https://nihr.opendatasoft.com/api/explore/v2.1"),
+    LiveSource("ons_postcode_lookup", "OBSERVATORY_POSTCODE_LOOKUP", ""),
+    LiveSource("innovate_uk_projects", "OBSERVATORY_INNOVATE_UK_FILE", ""),
+    LiveSource("ukhra_awards", "OBSERVATORY_UKHRA_FILE", ""),
+)}
 
 
 def location(source_id: str) -> str:
@@ -130,10 +114,7 @@ def land_bytes(content: bytes, source_id: str, origin: str, landing_root: Path, 
 
 def land_path(path: Path, source_id: str, origin: str, landing_root: Path, file_name: str) -> LandedFile:
     """Like :func:`land_bytes` for a file already on disk (copied, never moved)."""
-    source = LIVE_SOURCES[source_id]
-    credit = CatalogueEntry(source_id=source_id, path="", publisher=source.publisher, title=source.title, url=source.url,
-                            licence=source.licence, cadence=source.cadence, sha256="")
-    return land_file(path, source_id=source_id, origin=origin, mode="live", landing_root=landing_root, file_name=file_name, credit=credit)
+    return land_file(path, source_id=source_id, origin=origin, mode="live", landing_root=landing_root, file_name=file_name)
 
 
 def land_location(source_id: str, landing_root: Path, *, location_override: str | None = None, session=None) -> LandedFile | None:

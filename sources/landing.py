@@ -20,7 +20,7 @@ import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sources.catalogue import CatalogueEntry, entry, sha256_of
+from sources.catalogue import CatalogueEntry, sha256_of, source_credit
 from sources.inputs import SourceFormatError
 
 
@@ -132,7 +132,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
         return LandedFile(**data)
     folder.mkdir(parents=True, exist_ok=True)
     target = copy_file(source, folder / name)
-    cat = credit or entry(source_id)
+    cat = credit or source_credit(source_id)
     landed = LandedFile(
         source_id=source_id,
         sha256=sha,

@@ -18,6 +18,7 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     MaterializeResult,
     MetadataValue,
@@ -30,7 +31,7 @@ from dagster import (
 
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
-from sources.catalogue import entry
+from sources.catalogue import catalogue, source_credit
 from python_calamine import CalamineError
 
 from sources.inputs import InputFile, SourceFormatError
@@ -76,27 +77,53 @@ def table_spec(name: str, deps: Iterable[str] = (), group: str | None = None) ->
     )
 
 
-def raw_file_asset(name: str, source_id: str, group: str) -> Callable:
-    """The asset that lands ``source_id``'s file and records its provenance."""
-    e = entry(source_id)
+# What a source's live fetch returns: one landed file, several (batched downloads), or None (nothing named this run).
+Landed = LandedFile | list[LandedFile] | None
+LiveFetch = Callable[[AssetExecutionContext, WarehouseResource], Landed]
+
+
+def raw_file_asset(name: str, source_id: str, group: str, *, live: LiveFetch | None = None, many: bool = False,
+                   description: str | None = None) -> AssetsDefinition:
+    """The one way a raw file lands: the ``raw_<source>__<table>`` asset for ``source_id``.
+
+    Offline it lands the bundled snapshot file (or nothing, for a live-only source); in live mode it runs
+    ``live`` (the source's own client: paging, batching, change probes) or else downloads the catalogue's
+    ``download_url``. Every file landed is recorded in ``core_provenance__files``. The asset's value is a
+    ``LandedFile`` (``many``: a list of them), or None when a live-only source landed nothing.
+    """
+    credit = source_credit(source_id)
+    bundled = source_id in catalogue()
 
     @asset(
         name=name,
         group_name=group,
         pool=POOL,
         kinds={"file"},
-        description=f"{e.title}. Publisher: {e.publisher}. Licence: {e.licence}. Cadence: {e.cadence}.",
-        metadata={"source_id": source_id, "url": MetadataValue.url(e.url), "licence": e.licence},
+        description=description or (f"{credit.title}. Publisher: {credit.publisher}. Licence: {credit.licence}. "
+                                    f"Cadence: {credit.cadence}." + ("" if bundled else " Live mode only (nothing bundled).")),
+        metadata={"source_id": source_id, "url": MetadataValue.url(credit.url), "licence": credit.licence},
     )
-    def _raw(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile:
-        landed = sources.land(source_id, warehouse)
-        added = warehouse.record_provenance(landed)
-        context.log.info(f"{source_id}: {landed.file_name} sha256 {landed.sha256[:12]} ({'new' if added else 'already recorded'})")
+    def _raw(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):  # -> Landed
+        if sources.mode == "live" and live is not None:
+            got = live(context, warehouse)
+        elif sources.mode == "live" or bundled:
+            got = sources.land(source_id, warehouse) if bundled or credit.download_url else None
+        else:
+            got = None
+        files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
+        if not files:
+            context.log.info(f"{source_id}: nothing to land ({'live-only source, offline build' if sources.mode != 'live' else 'no location named'})")
+        for f in files:
+            added = warehouse.record_provenance(f)
+            context.log.info(f"{source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
         context.add_output_metadata({
-            "sha256": landed.sha256, "bytes": landed.bytes, "origin": landed.origin,
-            "retrieved_at": landed.retrieved_at.isoformat(), "new_file": bool(added),
+            "mode": sources.mode, "files": len(files),
+            "landed": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin,
+                                           "retrieved_at": f.retrieved_at.isoformat()} for f in files]),
         })
-        return landed
+        if many:
+            return files
+        return files[0] if len(files) == 1 else (files or None)
 
     return _raw
 
@@ -120,6 +147,16 @@ def readable_errors(inputs: list[LandedFile]) -> Iterator[None]:
         raise SourceFormatError(f"{files}: a corrupt or truncated .xlsx (zip) file ({err})") from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise SourceFormatError(f"{files}: not a well-formed CSV ({str(err).strip()})") from err
+
+
+@contextlib.contextmanager
+def forget_if_rejected(warehouse: WarehouseResource, inputs: list[LandedFile]) -> Iterator[None]:
+    """A load refused for its data (contract, format) leaves no provenance row for the files it refused."""
+    try:
+        yield
+    except (contracts.ContractViolation, SourceFormatError):
+        warehouse.forget_rejected(inputs)
+        raise
 
 
 def load_tables(
@@ -147,7 +184,7 @@ def load_tables(
             yield MaterializeResult(asset_key=name, metadata={
                 "dagster/row_count": counts.get(name, 0), "skipped": "inputs unchanged", "inputs": meta_inputs})
         return
-    with readable_errors(inputs):
+    with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()
         if isinstance(built, Mapping):
             labels = [i.label for i in inputs]

@@ -37,87 +37,47 @@ ANALYSIS_DATE_ENV = "OBSERVATORY_FUNDING_ANALYSIS_DATE"
 published_raw = raw_file_asset(PUBLISHED_RAW, "observatory_nhsa_published_funding", group="funding")
 
 
-# --- live-only raw sources ---------------------------------------------------------------------------
+# --- live-only raw sources: each lands through the one raw-file factory, with its client as the live fetch --------------
 
-def _live(context: AssetExecutionContext, sources: SourcesResource, source_id: str) -> bool:
-    if sources.mode == "live":
-        return True
-    context.log.info(f"{source_id} is a live-only source (no bundled snapshot); offline mode lands nothing for it")
-    context.add_output_metadata({"mode": sources.mode, "landed": "nothing (live-only source)"})
-    return False
-
-
-def _record(context: AssetExecutionContext, warehouse: WarehouseResource, landed: LandedFile) -> LandedFile:
-    added = warehouse.record_provenance(landed)
-    context.log.info(f"{landed.source_id}: {landed.file_name} sha256 {landed.sha256[:12]} ({'new' if added else 'already recorded'})")
-    return landed
-
-
-def _live_description(source_id: str) -> str:
-    s = funding_live.LIVE_SOURCES[source_id]
-    return f"{s.title}. Publisher: {s.publisher}. Licence: {s.licence}. Cadence: {s.cadence}. Live-only; location from ${s.env_var}."
-
-
-@asset(name="raw_ukri__gtr_projects", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ukri_gtr"),
-       metadata={"source_id": "ukri_gtr", "url": MetadataValue.url("https://gtr.ukri.org/")})
-def raw_ukri__gtr_projects(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+def _fetch_gtr(context: AssetExecutionContext, warehouse: WarehouseResource) -> LandedFile:
     """GtR projects with their funds and lead organisations, crawled and landed as one JSON Lines recording."""
-    if not _live(context, sources, "ukri_gtr"):
-        return None
     max_pages = os.environ.get("OBSERVATORY_GTR_MAX_PAGES")
     client = gtr.GtrClient(max_pages=int(max_pages) if max_pages else None, query=os.environ.get("OBSERVATORY_GTR_QUERY") or None)
-    content = client.crawl()
-    return _record(context, warehouse, funding_live.land_bytes(content, "ukri_gtr", client.base, warehouse.paths.landing, "gtr_projects.jsonl"))
+    return funding_live.land_bytes(client.crawl(), "ukri_gtr", client.base, warehouse.paths.landing, "gtr_projects.jsonl")
 
 
-@asset(name="raw_nihr__awards", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("nihr_open_data"),
-       metadata={"source_id": "nihr_open_data", "url": MetadataValue.url("https://nihr.opendatasoft.com/")})
-def raw_nihr__awards(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
+def _fetch_nihr(context: AssetExecutionContext, warehouse: WarehouseResource) -> LandedFile:
     """NIHR funded awards, paged from the Opendatasoft records API and landed as one JSON Lines recording."""
-    if not _live(context, sources, "nihr_open_data"):
-        return None
     client = nihr.NihrClient()
-    content = client.crawl()
-    return _record(context, warehouse, funding_live.land_bytes(content, "nihr_open_data", client.url, warehouse.paths.landing, "nihr_awards.jsonl"))
+    return funding_live.land_bytes(client.crawl(), "nihr_open_data", client.url, warehouse.paths.landing, "nihr_awards.jsonl")
 
 
-@asset(name="raw_innovate_uk__projects", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("innovate_uk_projects"),
-       metadata={"source_id": "innovate_uk_projects", "url": MetadataValue.url(research_funding.IUK_PAGE)})
-def raw_innovate_uk__projects(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> list[LandedFile]:
-    """Innovate UK funded-projects workbooks: the file(s) $OBSERVATORY_INNOVATE_UK_FILE names, else those linked from the publication page."""
-    if not _live(context, sources, "innovate_uk_projects"):
-        return []
+def _fetch_innovate_uk(context: AssetExecutionContext, warehouse: WarehouseResource) -> list[LandedFile]:
+    """The workbook(s) $OBSERVATORY_INNOVATE_UK_FILE names, else those linked from the publication page."""
     named = funding_live.location("innovate_uk_projects")
     session = make_session()
     urls = [u.strip() for u in named.split(",") if u.strip()] if named else research_funding.discover_innovate_uk(session)
-    return [_record(context, warehouse, funding_live.land_location("innovate_uk_projects", warehouse.paths.landing, location_override=u, session=session))
-            for u in urls]
+    return [funding_live.land_location("innovate_uk_projects", warehouse.paths.landing, location_override=u, session=session) for u in urls]
 
 
-@asset(name="raw_ukhra__awards", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ukhra_awards"),
-       metadata={"source_id": "ukhra_awards", "url": MetadataValue.url("https://hrcsonline.net/reports/analysis-data/")})
-def raw_ukhra__awards(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
-    """A UK Health Research Analysis award file, when $OBSERVATORY_UKHRA_FILE names one (path or URL)."""
-    if not _live(context, sources, "ukhra_awards"):
-        return None
-    landed = funding_live.land_location("ukhra_awards", warehouse.paths.landing)
-    if landed is None:
-        context.log.info("OBSERVATORY_UKHRA_FILE is not set: no UKHRA award file this run")
-        return None
-    return _record(context, warehouse, landed)
+def _fetch_named(source_id: str, unset: str):
+    """A file a live source's environment variable names (path or URL); says what follows when it names none."""
+    def fetch(context: AssetExecutionContext, warehouse: WarehouseResource) -> LandedFile | None:
+        landed = funding_live.land_location(source_id, warehouse.paths.landing)
+        if landed is None:
+            context.log.warning(f"{funding_live.LIVE_SOURCES[source_id].env_var} is not set: {unset}")
+        return landed
+    return fetch
 
 
-@asset(name="raw_ons__postcode_lookup", group_name="funding", pool=POOL, kinds={"file"}, description=_live_description("ons_postcode_lookup"),
-       metadata={"source_id": "ons_postcode_lookup", "url": MetadataValue.url("https://geoportal.statistics.gov.uk/")})
-def raw_ons__postcode_lookup(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> LandedFile | None:
-    """An ONS NSPL/ONSPD-format postcode lookup (CSV or zip) from $OBSERVATORY_POSTCODE_LOOKUP (path or URL)."""
-    if not _live(context, sources, "ons_postcode_lookup"):
-        return None
-    landed = funding_live.land_location("ons_postcode_lookup", warehouse.paths.landing)
-    if landed is None:
-        context.log.warning("OBSERVATORY_POSTCODE_LOOKUP is not set: awards will be listed as unplaced (no lookup)")
-        return None
-    return _record(context, warehouse, landed)
+live_raw = [
+    raw_file_asset("raw_ukri__gtr_projects", "ukri_gtr", "funding", live=_fetch_gtr),
+    raw_file_asset("raw_nihr__awards", "nihr_open_data", "funding", live=_fetch_nihr),
+    raw_file_asset("raw_innovate_uk__projects", "innovate_uk_projects", "funding", live=_fetch_innovate_uk, many=True),
+    raw_file_asset("raw_ukhra__awards", "ukhra_awards", "funding", live=_fetch_named("ukhra_awards", "no UKHRA award file this run")),
+    raw_file_asset("raw_ons__postcode_lookup", "ons_postcode_lookup", "funding",
+                   live=_fetch_named("ons_postcode_lookup", "awards will be listed as unplaced (no lookup)")),
+]
 
 
 # --- core tables -----------------------------------------------------------------------------------
@@ -261,7 +221,7 @@ funding_schedule = ScheduleDefinition(
     description="Weekly live refresh of the research-funding award sources (Mondays 04:00).",
 )
 
-assets = [published_raw, raw_ukri__gtr_projects, raw_nihr__awards, raw_innovate_uk__projects, raw_ukhra__awards, raw_ons__postcode_lookup,
+assets = [published_raw, *live_raw,
           core_funding_published, core_funding_awards, funding_per_head, north_south_gaps]
 checks = [every_award_placed_or_listed, per_head_plausible_and_reproduced, gaps_cover_each_domain]
 jobs = [funding_job]
