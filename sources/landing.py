@@ -20,6 +20,7 @@ import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sources import files
 from sources.catalogue import CatalogueEntry, sha256_of, source_credit
 from sources.inputs import SourceFormatError
 
@@ -97,17 +98,8 @@ def copy_file(source: Path, target: Path, *, mode: int | None = None) -> Path:
     bits = stat.S_IMODE(os.stat(source).st_mode) & 0o666
     if mode is not None:
         bits &= mode
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, bits)
-        os.fchmod(fd, bits)  # the umask may have widened nothing, but an old partial may exist with other bits
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1024 * 1024)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return files.copy(source, target, mode=bits)
+
 
 
 def _record_path(folder: Path) -> Path:
@@ -147,9 +139,7 @@ def land_file(source: Path, *, source_id: str, origin: str, mode: str, landing_r
         landed_path=str(target.relative_to(landing_root.parent)),
     )
     data = landed.provenance_row() | {"retrieved_at": landed.retrieved_at.isoformat()}
-    tmp_record = folder / f".provenance.json.partial-{os.getpid()}"
-    tmp_record.write_text(json.dumps(data, indent=2))
-    os.replace(tmp_record, record_path)
+    files.write_text(record_path, json.dumps(data, indent=2))
     return landed
 
 

@@ -46,6 +46,7 @@ from dagster import (
 
 from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
+from sources import files
 from sources.catalogue import sha256_of
 from sources.reports.claims import PlaceMatcher
 from sources.reports.batch import Job, process_documents
@@ -87,9 +88,7 @@ def _index(inbox: Path) -> dict[str, str]:
 
 
 def _write_index(inbox: Path, index: dict[str, str]) -> None:
-    tmp = inbox / f".{INDEX_FILE}.partial-{os.getpid()}"
-    tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
-    os.replace(tmp, inbox / INDEX_FILE)
+    files.write_text(inbox / INDEX_FILE, json.dumps(index, indent=1, sort_keys=True), mode=0o600)
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -157,11 +156,7 @@ def _remember_password(inbox: Path, sha: str, password: str) -> None:
     known[sha] = password
     lines = ["# Passwords for encrypted documents in this inbox, by sha256 or file name."]
     lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(known.items())]
-    tmp = inbox / f".{PASSWORDS_FILE}.partial-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others, not even for a moment
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    files.write_text(path, "\n".join(lines) + "\n", mode=0o600)  # never readable by others, not even for a moment
 
 
 def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
@@ -179,9 +174,7 @@ def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
 def place_matcher(warehouse: WarehouseResource) -> tuple[PlaceMatcher, bool]:
     """Places from ``core_geo__areas`` (and aliases); ``False`` when the warehouse has no geography yet."""
     with warehouse.connect() as con:
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'core_geo__areas' AND schema_name = 'main'"
-        ).fetchall()[0][0]
+        exists = loader.table_exists(con, "core_geo__areas")
         if not exists:
             return PlaceMatcher(), False
         rows = list(queries.query(con, "reports_places").itertuples(index=False, name=None))

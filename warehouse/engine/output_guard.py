@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sources import files
 from warehouse.engine.paths import WarehousePaths
 
 MARKER = "northern-observatory-output"  # written into every HTML/PNG/JSON output the observatory makes
@@ -82,23 +83,14 @@ def published_prefix(resolved: Path, paths: WarehousePaths) -> bool:
     return resolved.parent == paths.published.parent and resolved.name.startswith(f".{paths.published.name}.publishing")
 
 
-@contextlib.contextmanager
-def write_atomic(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it is renamed to ``target``, on failure removed."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+def write_atomic(target: Path) -> contextlib.AbstractContextManager[Path]:
+    """A temporary path to write ``target`` through, renamed into place on success (``sources.files``)."""
+    return files.atomic_path(target)
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
-    with write_atomic(target) as tmp:
-        tmp.write_bytes(data)
+    files.write_bytes(target, data)
 
 
 def write_text_atomic(target: Path, text: str) -> None:
-    write_bytes_atomic(target, text.encode("utf-8"))
+    files.write_text(target, text)

@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sources import files
+
 WAIT_ENV = "OBSERVATORY_WRITER_WAIT"
 DEFAULT_WAIT = 1800.0  # seconds: longer than a full build on a 2-core machine
 POLL = 0.2
@@ -112,9 +114,7 @@ def writer_lock(data: Path, *, wait: float | None = None, say: Callable[[str], N
             say(f"The other writer finished after {time.monotonic() - started:,.1f} s; starting.")
         record = {"pid": os.getpid(), "command": command or _command(),
                   "since": dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")}
-        tmp = data / f".{HOLDER_NAME}.partial-{os.getpid()}"
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, data / HOLDER_NAME)
+        files.write_text(data / HOLDER_NAME, json.dumps(record))
         with _guard:
             _held[key] = [fd, 1]
         try:

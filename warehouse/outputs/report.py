@@ -24,6 +24,7 @@ matplotlib.use("Agg")  # no display: render to PNG
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from warehouse.engine.loader import table_exists
 from warehouse.engine.queries import sql_text  # noqa: E402
 from warehouse.outputs.formatting import format_percent, format_value, header  # noqa: E402
 from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
@@ -42,6 +43,7 @@ class Section:
     svg: str | None = None  # an inline SVG chart (crisp, no image decoding), used instead of a figure
     table: pd.DataFrame | None = None
     formats: dict[str, Callable] = field(default_factory=dict)  # column -> formatter for the table
+    hide: tuple[str, ...] = ()  # columns formatters read but the table does not show
     source: str = ""
     missing: str | None = None
     pngs: dict[str, bytes] = field(default_factory=dict)
@@ -56,10 +58,6 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
         return con.execute(sql_text(name), params or None).df()
     except duckdb.CatalogException as err:
         raise Missing(f"the warehouse lacks what this chart needs ({str(err).splitlines()[0]})") from None
-
-
-def _has_table(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def _source_note(con, indicator_id: str) -> str:
@@ -148,7 +146,7 @@ def funding_per_head(con) -> Section:
     """Research funding per head by combined authority (and London), as computed from totals ÷ population."""
     section = Section(SECTION_TITLES["funding_per_head"],
                       "Health research funding per person (£) by combined authority (London as its region), computed from totals and the population of the same year and footprint.")
-    if not _has_table(con, "mart_funding__per_head"):
+    if not table_exists(con, "mart_funding__per_head"):
         raise Missing("mart_funding__per_head is not in the warehouse")
     data = con.execute(sql_text("report_funding_per_head")).df()
     if data.empty:
@@ -190,7 +188,7 @@ def north_south_gaps(con) -> Section:
                       "For each measure with values for both groups, the latest period: bars to the right mean the North is better, "
                       "to the left worse (better is higher or lower depending on the measure); grey where a measure has no better "
                       "direction. The table gives the values and the relative gap (North ÷ Greater South East − 1).")
-    if not _has_table(con, "mart_north_south__gaps"):
+    if not table_exists(con, "mart_north_south__gaps"):
         raise Missing("mart_north_south__gaps is not in the warehouse")
     from warehouse.outputs import north_south as ns
 
@@ -246,13 +244,14 @@ def reconciliation(con) -> Section:
     """Published figures checked against the warehouse."""
     section = Section(SECTION_TITLES["reconciliation"],
                       "Numeric claims found in the ingested reports, matched to the warehouse figure that should reproduce them.")
-    if not _has_table(con, "mart_reconciliation__claims") or not _has_table(con, "core_reports__documents"):
+    if not table_exists(con, "mart_reconciliation__claims") or not table_exists(con, "core_reports__documents"):
         raise Missing("no report documents have been ingested yet (ingest reports with `observatory ingest`)")
     data = _query(con, "report_reconciliation")
     if data.empty:
         raise Missing("no claims have been reconciled yet (ingest reports with `observatory ingest`)")
     section.table = data
     section.formats = {c: ("unit", lambda v, unit: format_value(v, unit)) for c in ("warehouse_value",) if c in data}
+    section.hide = ("unit",) if section.formats else ()  # the value prints with its unit
     return section
 
 
@@ -289,16 +288,19 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _table_html(frame: pd.DataFrame, formats: dict | None = None) -> str:
+def _table_html(frame: pd.DataFrame, formats: dict | None = None, hide: tuple[str, ...] = ()) -> str:
     """A table with human headers and each column formatted (a formatter may be ``(other_column, fn(value, other))``,
     e.g. a value printed with the unit in the same row). Identifier columns (``*_id``, ``*_sha256``) are left out
     when the table has other columns; a ``unit`` column used by a formatter is shown once, after the values."""
     formats = formats or {}
     links = {c.removesuffix("_link") for c in frame.columns if c.endswith("_link")}  # column X_link: X links there
-    hidden = {c for c in frame.columns if c.endswith(("_id", "_sha256", "_link"))}
+    hidden = {c for c in frame.columns if c.endswith(("_id", "_sha256", "_link"))} | set(hide)
     columns = [c for c in frame.columns if c not in hidden] or list(frame.columns)
     numeric = {c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
-    head = "".join(f"<th class='{'num' if c in numeric else ''}'>{html.escape(header(c))}</th>" for c in columns)
+    # a column of long text (sentences) gets room to read, instead of a narrow column of many short lines
+    long_text = {c for c in columns if c not in numeric and frame[c].astype(str).str.len().mean() > 60}
+    classes = {c: " ".join(k for k, on in (("num", c in numeric), ("long", c in long_text)) if on) for c in columns}
+    head = "".join(f"<th class='{classes[c]}'>{html.escape(header(c))}</th>" for c in columns)
     body = []
     for record in frame.to_dict("records"):
         cells = []
@@ -313,7 +315,7 @@ def _table_html(frame: pd.DataFrame, formats: dict | None = None) -> str:
             shown = html.escape(text)
             if c in links and isinstance(record.get(f"{c}_link"), str):
                 shown = f"<a href='{html.escape(record[c + '_link'], quote=True)}'>{shown}</a>"
-            cells.append(f"<td class='{'num' if c in numeric else ''}'>{shown}</td>")
+            cells.append(f"<td class='{classes[c]}'>{shown}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table class='data'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -326,6 +328,7 @@ def render_html(sections: list[Section], warehouse: Path) -> str:
         "img{max-width:100%}.chart svg{max-width:100%;height:auto}table.data{border-collapse:collapse;font-size:13px}"
         "table.data td,table.data th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
         "table.data th{border-bottom:2px solid #999}table.data .num{text-align:right;white-space:nowrap}"
+        "table.data td.long,table.data th.long{width:28%}table.data td{overflow-wrap:break-word}table.data td a{word-break:break-all}"
         ".source{overflow-wrap:break-word}"
         ".missing{background:#fff4e5;border-left:4px solid #e67e22;padding:.6em 1em}.source{color:#555;font-size:12px}</style></head><body>",
         "<h1>Northern Health &amp; Wealth Observatory</h1>",
@@ -344,7 +347,7 @@ def render_html(sections: list[Section], warehouse: Path) -> str:
         if s.svg is not None:
             parts.append(f"<div class='chart'>{s.svg}</div>")
         if s.table is not None:
-            parts.append(_table_html(s.table, s.formats))
+            parts.append(_table_html(s.table, s.formats, s.hide))
         if s.source:
             parts.append(f"<p class='source'>Source: {html.escape(s.source)}</p>")
         parts.append("</section>")

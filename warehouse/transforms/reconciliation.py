@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from warehouse.engine.loader import table_exists
 from warehouse.engine.queries import sql_text
 
 COLUMNS = ["claim_id", "document_id", "page", "line", "claim_text", "figure", "claim_kind", "measure", "area_code", "place_name",
@@ -81,8 +82,7 @@ def _text(value) -> str | None:
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame | None:
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]).fetchall()[0][0]
-    return con.execute(f'SELECT * FROM "{name}"').df() if exists else None
+    return con.execute(f'SELECT * FROM "{name}"').df() if table_exists(con, name) else None
 
 
 def printed_tolerance(figure: str, scale: float = 1.0) -> float:

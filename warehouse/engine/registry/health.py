@@ -5,7 +5,6 @@ feed the `core_indicators__*` union. The indicator catalogue (`sources/fingertip
 is documented in the data dictionary by a section registered here.
 """
 
-from warehouse.outputs.dictionary_sections import EXTRA_SECTIONS
 from warehouse.engine.registry import Field, Table
 from warehouse.engine.registry.fields import AREA_CODE, AREA_NAME, AREA_TYPE, PROVENANCE, SEX
 from warehouse.engine.registry.indicators import DEFINITION_FIELDS, METHOD, POLARITY, VALUE_FIELDS, VALUE_KEY
@@ -19,17 +18,8 @@ HEALTH_SOURCES = (
 VINTAGE_SOURCES = ("fingertips_90362_hle_2020_06", "fingertips_90362_hle_2024_07", "fingertips_93721_u75_preventable_2024_07")
 PUBLISHED_AT = Field("published_at", "date", "The date the file's figures are known to have been published by (the catalogue's `published`: the publisher's release date, or the day the named mirror captured them); NULL when not known.", nullable=True)
 _VALUE = {f.name: f for f in VALUE_FIELDS}
-_POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better", "no_judgement": "no judgement"}
+POLARITY_WORDS = {"high_is_good": "higher is better", "low_is_good": "lower is better", "no_judgement": "no judgement"}
 
-
-def _catalogue_summary() -> str:
-    """One clause per catalogued indicator, for `observatory describe` (the data dictionary has the full table)."""
-    from sources.fingertips import catalogue
-
-    return "; ".join(
-        f"`{i.id}` {i.name} ({i.unit}, {_POLARITY_WORDS[i.polarity]}, {i.value_type}, ages {i.age}, OGL-UK-3.0)"
-        for i in catalogue().indicators.values()
-    ) + "."
 
 COMPARISON = Field(
     "comparison", "text",
@@ -133,8 +123,9 @@ TABLES = [
             Field("ci_method", "text", "Confidence-interval method used for recomputed aggregates (`byar` for crude rates).", nullable=True),
         ),
         sources=HEALTH_SOURCES,
-        notes="From the catalogue `sources/fingertips_indicators.toml`; in live mode name, definition and polarity come from the publisher's `indicator_metadata`. "
-              "Catalogued: " + _catalogue_summary(),
+        notes="From the catalogue `sources/fingertips_indicators.toml` (one row per catalogued indicator; the data dictionary's "
+              "health section lists them with unit, polarity, value type and aggregation rule); in live mode name, definition and "
+              "polarity come from the publisher's `indicator_metadata`.",
         extra={"feeds": "core_indicators__definitions"},
     ),
     Table(
@@ -214,47 +205,3 @@ TABLES = [
     ),
 ]
 
-
-def _indicator_section() -> str:
-    """The data-dictionary section that explains each catalogued Fingertips indicator."""
-    from sources.fingertips import CATALOGUE_PATH, catalogue
-
-    cat = catalogue()
-    sources_of: dict[str, list[str]] = {}
-    for src in cat.sources:
-        for i in src.indicators:
-            sources_of.setdefault(i, []).append(src.source_id + (" (live mode only)" if src.live_only else ""))
-    polarity = _POLARITY_WORDS
-    lines = [
-        "## Health indicators (OHID Fingertips)",
-        "",
-        f"From the catalogue `sources/{CATALOGUE_PATH.name}`. All are published by the Office for Health Improvement and Disparities (Fingertips, https://fingertips.phe.org.uk) under the Open Government Licence v3.0 (`OGL-UK-3.0`); "
-        "life expectancies are ONS figures. Ids marked *uncertain* are checked against the publisher's metadata in live mode and resolved by `indicator_search` if they do not match.",
-        "",
-        "| id | indicator | unit | polarity | value type | age | aggregation | definition | source |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for ind in cat.indicators.values():
-        ident = f"`{ind.id}`" + (" (uncertain)" if ind.id_confidence == "uncertain" else "")
-        lines.append(
-            f"| {ident} | {ind.name} ({ind.short_name}) | {ind.unit} | {polarity[ind.polarity]} | {ind.value_type} | {ind.age} | "
-            f"{ind.aggregation.replace('_', ' ')} | {ind.definition.replace('|', '/')} | {', '.join(f'`{s}`' for s in sources_of.get(ind.id, []))} |"
-        )
-    lines += [
-        "",
-        "Aggregation: `counts and denominators` are recomputed for combined authorities, regions and groups as sum of counts over sum of denominators (95% CI by Byar's method); "
-        "`population weighted` indicators (life expectancy, age-standardised rates, survey prevalences) get a population-weighted estimate labelled `population_weighted_estimate`. A figure the publisher gives for the area itself is always preferred. "
-        "Which applies follows from the indicator's value type, by one rule each (never per indicator):",
-        "",
-        "| value type | aggregation | why |",
-        "|---|---|---|",
-        *(f"| {r.value_type} | {r.aggregation.replace('_', ' ')} | {r.why.replace('|', '/')} |" for r in cat.rules.values()),
-        "",
-        "Earlier vintages (archived files, landed into `core_health__indicator_vintages` and the value history): "
-        + "; ".join(f"`{s.source_id}` ({', '.join(s.indicators)})" for s in cat.sources if s.archive) + ".",
-    ]
-    return "\n".join(lines)
-
-
-if _indicator_section not in EXTRA_SECTIONS:
-    EXTRA_SECTIONS.append(_indicator_section)
