@@ -20,7 +20,7 @@ extra_schedules = [s for m in _modules for s in getattr(m, "schedules", [])]
 sensors = [s for m in _modules for s in getattr(m, "sensors", [])]
 
 
-def _keys(items) -> list[AssetKey]:
+def asset_keys(items) -> list[AssetKey]:
     keys = []
     for item in items:
         keys += [item.key] if isinstance(item, AssetSpec) else list(item.keys)
@@ -31,16 +31,16 @@ def _keys(items) -> list[AssetKey]:
 ON_DEMAND_GROUPS = ("reports",)
 
 
-def _group_of(item) -> str | None:
+def group_of(item) -> str | None:
     if isinstance(item, AssetSpec):
         return item.group_name
     return next(iter(item.group_names_by_key.values()), None)
 
 
 publish = publish_asset(
-    _keys(domain_assets),
+    asset_keys(domain_assets),
     # Build-history tables are written by publishing itself, so they cannot be required beforehand.
-    required=_keys([a for a in domain_assets if _group_of(a) not in (*ON_DEMAND_GROUPS, "publish")]),
+    required=asset_keys([a for a in domain_assets if group_of(a) not in (*ON_DEMAND_GROUPS, "publish")]),
 )
 
 refresh_job = define_asset_job(

@@ -40,10 +40,10 @@ def _tables_in(working: Path) -> set[str]:
 
 def _required_tables() -> list[str]:
     """The tables every published warehouse must hold (those of the assets outside the on-demand groups)."""
-    from pipelines.definitions import ON_DEMAND_GROUPS, _group_of, _keys, domain_assets
+    from pipelines.definitions import ON_DEMAND_GROUPS, group_of, asset_keys, domain_assets
     from warehouse.engine.registry import REGISTRY
 
-    keys = _keys([a for a in domain_assets if _group_of(a) not in ON_DEMAND_GROUPS])
+    keys = asset_keys([a for a in domain_assets if group_of(a) not in ON_DEMAND_GROUPS])
     return sorted({k.path[-1] for k in keys if k.path[-1] in REGISTRY})
 
 

@@ -100,7 +100,7 @@ def _link(child, parent, child_type, parent_type, f: InputFile, locator, *, rela
     }
 
 
-def _as_date(value) -> dt.date | None:
+def as_date(value) -> dt.date | None:
     """A date, or None for NULL/NaN/NaT (frames may hold any of them)."""
     if value is None or pd.isna(value):
         return None
@@ -109,7 +109,7 @@ def _as_date(value) -> dt.date | None:
 
 def _overlap(a_from, a_to, b_from, b_to) -> tuple[dt.date | None, dt.date | None] | None:
     """Intersection of two date intervals (None bounds are open); None when they do not meet."""
-    a_from, a_to, b_from, b_to = map(_as_date, (a_from, a_to, b_from, b_to))
+    a_from, a_to, b_from, b_to = map(as_date, (a_from, a_to, b_from, b_to))
     lo = max((d for d in (a_from, b_from) if d), default=None)
     hi = min((d for d in (a_to, b_to) if d), default=None)
     if lo and hi and lo > hi:

@@ -32,7 +32,7 @@ def load(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql_text("north_south_page")).df()
 
 
-def _row_label(row) -> str:
+def row_label(row) -> str:
     bits = [] if row.sex == "persons" else [row.sex]
     if row.age and row.age != "all":
         bits.append(row.age)
@@ -66,12 +66,12 @@ def diverging_svg(latest: pd.DataFrame, width: int = 1120) -> str:
         colour = VERDICT_COLOURS.get(row.verdict, "#9e9e9e")
         if i % 2 == 0:
             parts.append(f"<rect x='0' y='{y}' width='{width}' height='{row_h}' fill='#f6f6f6'/>")
-        parts.append(f"<text x='{label_w - 8}' y='{y + row_h * 0.68}' font-size='11.5' text-anchor='end'>{html.escape(_row_label(row))}</text>")
+        parts.append(f"<text x='{label_w - 8}' y='{y + row_h * 0.68}' font-size='11.5' text-anchor='end'>{html.escape(row_label(row))}</text>")
         if pd.isna(gap):
             continue
         x0, x1 = sorted((zero, x(gap)))
         parts.append(f"<rect x='{x0:.1f}' y='{y + 4}' width='{max(x1 - x0, 1):.1f}' height='{row_h - 8}' fill='{colour}'>"
-                     f"<title>{html.escape(_row_label(row))}: North {format_value(row.north_value, row.unit)}, "
+                     f"<title>{html.escape(row_label(row))}: North {format_value(row.north_value, row.unit)}, "
                      f"Greater South East {format_value(row.gse_value, row.unit)}</title></rect>")
         clipped = abs(gap) > CLIP
         if clipped:  # an arrow head at the clipped end
@@ -152,7 +152,7 @@ def render_page(con: duckdb.DuckDBPyConnection) -> str:
             cls = "better" if row.verdict == "North better" else "worse" if row.verdict == "North worse" else ""
             trend = f"<br><span class='muted'>gap {html.escape(str(row.gap_trend))} since {html.escape(str(row.previous_period_label))}</span>" \
                 if isinstance(row.gap_trend, str) and isinstance(row.previous_period_label, str) else ""
-            label = _row_label(row).rsplit(", ", 1)[0]
+            label = row_label(row).rsplit(", ", 1)[0]
             parts.append(
                 f"<tr><td>{html.escape(label)}<br><span class='muted'>{html.escape(str(row.unit))}</span></td>"
                 f"<td style='white-space:nowrap'>{html.escape(str(row.period_label))}</td>"

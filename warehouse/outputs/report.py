@@ -197,7 +197,7 @@ def north_south_gaps(con) -> Section:
     if latest.empty:
         raise Missing("mart_north_south__gaps has no rows")
     section.svg = ns.diverging_svg(latest)
-    table = latest.assign(label=[ns._row_label(r) for r in latest.itertuples()],
+    table = latest.assign(label=[ns.row_label(r) for r in latest.itertuples()],
                           better=latest["polarity"].map({"high_is_good": "higher", "low_is_good": "lower"}).fillna("no judgement"))
     section.table = table[["label", "north_value", "gse_value", "england_value", "relative_gap", "unit", "better", "verdict"]]
     section.formats = _unit_formats(section.table, ["north_value", "gse_value", "england_value"])

@@ -13,15 +13,15 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import _as_date, lads_in
+from sources.geography import as_date, lads_in
 
 
 def _first_day(footprints: pd.DataFrame, area_code: str) -> dt.date | None:
-    starts = [d for d in map(_as_date, footprints.loc[footprints["area_code"] == area_code, "valid_from"]) if d]
+    starts = [d for d in map(as_date, footprints.loc[footprints["area_code"] == area_code, "valid_from"]) if d]
     return min(starts) if starts else None
 
 
-def _translate(lads: list[str], present: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]) -> set[str] | None:
+def translate_codes(lads: list[str], present: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]) -> set[str] | None:
     """Map LAD codes onto the set ``present`` (a release's LADs) through reorganisations; None if impossible."""
     out: set[str] = set()
     for code in lads:
@@ -61,7 +61,7 @@ def member_lads(footprints: pd.DataFrame, membership: pd.DataFrame, areas: list[
                 if first is None or first.year <= year:
                     continue
                 lads, method = lads_in(footprints, area, first), "sum_of_lads_later_footprint"
-            translated = _translate(lads, present_by_year.get(year, set()), successors, predecessors)
+            translated = translate_codes(lads, present_by_year.get(year, set()), successors, predecessors)
             if translated:
                 rows += [(area, year, lad, method) for lad in sorted(translated)]
     return pd.DataFrame(rows, columns=["area_code", "year", "lad_code", "method"])

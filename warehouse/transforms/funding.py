@@ -20,7 +20,7 @@ import datetime as dt
 import pandas as pd
 
 from sources.geography import lads_in
-from warehouse.transforms.aggregation import _translate  # noqa: PLC2701 (the bridge's one translation rule, reused)
+from warehouse.transforms.aggregation import translate_codes  # noqa: PLC2701 (the bridge's one translation rule, reused)
 
 FUNDING_TYPES = ("direct_award", "infrastructure", "studentship")
 AREA_TYPES = ("lad", "county", "combined_authority", "region", "country", "group")
@@ -50,14 +50,14 @@ class Populations:
 
     def of(self, lads: list[str], year: int) -> tuple[int, int] | None:
         """(population, member LADs on that year's geography), or None if the LADs cannot be mapped onto it."""
-        translated = _translate(lads, self.present.get(year, set()), self.successors, self.predecessors) if lads else None
+        translated = translate_codes(lads, self.present.get(year, set()), self.successors, self.predecessors) if lads else None
         if not translated:
             return None
         return sum(self.value[(lad, year)] for lad in translated), len(translated)
 
     def to_current(self, lads: set[str], current: set[str]) -> dict[str, set[str]]:
         """Each LAD code mapped onto the current LAD set (older codes from a postcode lookup follow their successors)."""
-        return {lad: (_translate([lad], current, self.successors, self.predecessors) or set()) for lad in lads}
+        return {lad: (translate_codes([lad], current, self.successors, self.predecessors) or set()) for lad in lads}
 
 
 def _row(area, year, funding_type, basis, detail, total, pop, pop_year, membership_date, n_lads, published, count, provenance) -> dict:
