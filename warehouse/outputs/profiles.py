@@ -347,7 +347,11 @@ def render_page(area: SimpleNamespace, indicators: list, trends: list, pyramid: 
         pieces.append(
             f"<li id='{key}' value='{n}'><b>{html.escape(str(s['title']))}</b>. {html.escape(str(s['publisher']))}. "
             f"File <code>{html.escape(str(s['file_name']))}</code> (SHA-256 {html.escape(str(s['sha256'])[:16])}…), "
-            f"licence {html.escape(str(s['licence']))}, retrieved {html.escape(retrieved)} ({html.escape(str(s['mode']))}).</li>")
+            f"licence {html.escape(str(s['licence']))}, "
+            + (f"published {html.escape(s['published'])}, " if s.get("published") else "")
+            + f"retrieved {html.escape(retrieved)} ({html.escape(str(s['mode']))})."
+            + (f" <a href='{html.escape(s['url'], quote=True)}'>Publisher's page</a>." if str(s.get("url", "")).startswith("http") else "")
+            + "</li>")
     pieces.append("</ol>")
     pieces.append(f"<p class='muted'>Generated {generated} by the Northern Health &amp; Wealth Observatory. Contains public sector "
                   "information licensed under the Open Government Licence v3.0.</p></body></html>")
@@ -359,8 +363,14 @@ def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Pa
     """Write one page per area code into ``out_dir`` (file ``<code>.html`` unless ``names`` says otherwise)."""
     data = load(con, codes)
     shas = sorted({r.sha256 for r in data["indicators"] if r.sha256} | {r.source_sha256 for r in data["pyramid"] if r.source_sha256})
-    source_rows = con.execute(sql_text("profile_sources"), {"shas": shas}).df()
-    sources = {_source_key(r["sha256"]): r for r in source_rows.to_dict("records")}
+    sources = {_source_key(r.sha256): vars(r) for r in _records(con, "profile_sources", {"shas": shas})}
+    from sources.catalogue import catalogue  # the publisher's page and release date of each source
+
+    entries = catalogue()
+    for record in sources.values():
+        entry = entries.get(record["source_id"])
+        record["url"] = getattr(entry, "url", "") or ""
+        record["published"] = getattr(entry, "published", "") or ""
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     ind, tr, pyr = (_group(data[k], "area_code") for k in ("indicators", "trends", "pyramid"))
     england_pyr = pyr.get("E92000001", [])
