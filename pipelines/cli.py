@@ -512,6 +512,7 @@ def areas(
 def profile(
     area: str = typer.Argument(..., help="An area name (close spellings work, e.g. 'Hull') or code (E06000010, north)."),
     out: Optional[Path] = typer.Option(None, "--out", help="The HTML file to write (default: <data folder>/outputs/profiles/<code>.html)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even if the observatory did not write it."),
     warehouse: Optional[Path] = typer.Option(None, help="Warehouse file."),
 ) -> None:
     """One area's profile page: every indicator against England and its region, spine charts, trends, population."""
@@ -519,6 +520,8 @@ def profile(
     from warehouse.outputs.areas import resolve_area
 
     paths = warehouse_paths(warehouse)
+    if out is not None:
+        check_output(out, paths, force=force, command="observatory profile")
     con = open_published(warehouse)
     try:
         found = resolve_area(con, area)

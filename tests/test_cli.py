@@ -174,3 +174,14 @@ def test_compare_puts_areas_side_by_side(cli):
     result = cli("compare", "Hull", "Leeds", "--indicator", "life expectancy")
     assert result.exit_code == 0, result.output
     assert "Leeds" in result.stdout and "England" in result.stdout and "years" in result.stdout
+
+
+def test_profile_never_overwrites_what_it_did_not_write(cli, tmp_path, built_warehouse):
+    mine = tmp_path / "notes.html"
+    mine.write_text("my notes")
+    refused = cli("profile", "Hull", "--out", str(mine))
+    assert refused.exit_code == 2 and "refusing to overwrite" in refused.output and mine.read_text() == "my notes"
+    assert cli("profile", "Hull", "--out", str(built_warehouse)).exit_code == 2
+    page = tmp_path / "hull.html"
+    assert cli("profile", "Hull", "--out", str(page)).exit_code == 0
+    assert cli("profile", "Hull", "--out", str(page)).exit_code == 0  # its own page: replaced

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from warehouse.engine.output_guard import MARKER
 from warehouse.engine.queries import sql_text
 from warehouse.outputs.formatting import format_percent, format_value
 
@@ -128,7 +129,8 @@ def render_page(con: duckdb.DuckDBPyConnection) -> str:
     """The whole North-vs-Greater-South-East page."""
     data = load(con)
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='{MARKER}'>"
+             "<meta name='viewport' content='width=device-width'>"
              f"<title>The North against the Greater South East</title><style>{CSS}</style></head><body>",
              "<h1>The North against the Greater South East</h1>",
              "<p>The North is the North East, North West and Yorkshire and The Humber; the Greater South East is London, the South "

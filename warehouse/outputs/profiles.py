@@ -25,6 +25,7 @@ from types import SimpleNamespace
 
 import duckdb
 
+from warehouse.engine.output_guard import MARKER
 from warehouse.engine.queries import sql_text
 from warehouse.outputs.formatting import format_ci, format_value
 
@@ -278,7 +279,8 @@ def render_page(area: SimpleNamespace, indicators: list, trends: list, pyramid: 
     def linked(text: str, href: str) -> str:
         return f"<a class='src' href='{href}'>{html.escape(text)}</a>" if href else html.escape(text)
 
-    pieces = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+    pieces = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='{MARKER}'>"
+              "<meta name='viewport' content='width=device-width'>"
               f"<title>{html.escape(name)}: area profile</title><style>{CSS}</style></head><body>",
               f"<h1>{html.escape(name)}</h1>"]
     facts = [f"{str(area.area_type).replace('_', ' ')} <code>{html.escape(str(area.area_code))}</code>"]
@@ -388,7 +390,8 @@ def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Pa
 def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_dir: Path) -> Path:
     """An index page linking every profile, grouped by area type."""
     areas = con.execute(sql_text("profile_areas"), {"codes": list(pages)}).df()
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Area profiles</title><style>{CSS}</style></head><body>",
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='{MARKER}'>"
+             f"<title>Area profiles</title><style>{CSS}</style></head><body>",
              "<h1>Area profiles</h1>"]
     for area_type in PROFILE_AREA_TYPES:
         group = areas[areas["area_type"] == area_type].sort_values("area_name")
