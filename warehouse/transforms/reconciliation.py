@@ -149,6 +149,20 @@ def measure_of(claim: pd.Series) -> str | None:
         if funding_words.search(hint) or funding_words.search(text) or (hint in ("", "spending per head") and funding_words.search(around)):
             return "research funding per head"
         return (hint or "spending") if hint.endswith("per head") else f"{hint or 'spending'} per head"
+    job_words = re.compile(r"^\s*(?:[a-z-]+\s+){0,2}?(?:jobs|people|staff|employees|workers|posts)\b")
+    if kind == "count" and (hint in ("research funding", "funding", "infrastructure funding", "spending", "investment", "turnover", "")
+                            or (hint == "jobs" and not job_words.match(text[text.find(str(claim.get("figure") or "").lower())
+                                                                                + len(str(claim.get("figure") or "")):]))):
+        # "44 NHS organisations", "250 companies": a count of things, not the money the sentence also talks about
+        figure = str(claim.get("figure") or "")
+        at = text.find(figure.lower())
+        noun = re.match(r"\s*((?:[a-z&'-]+\s*){1,3})", text[at + len(figure):] if at >= 0 else "")
+        words = []
+        for w in (noun.group(1).split() if noun else []):
+            if w in ("of", "in", "and", "the", "a", "to", "are", "were", "is", "across", "each", "set", "who", "that"):
+                break
+            words.append(w)
+        return f"count of {' '.join(words[:2])}" if words else "count"
     if hint in ("research funding", "funding", "infrastructure funding") and unit == "GBP":
         return "research funding" if ("research" in text or "award" in text or "studentship" in text or hint != "funding") else "funding"
     return hint or None
@@ -232,7 +246,7 @@ def _row(claim: pd.Series, measure: str | None, ctx: Context) -> dict:
 
 
 def _unverifiable(row: dict, why: str, measure: str | None) -> dict:
-    settle = _SETTLE.get(measure or "", "the organisation's own records (this is not a public statistic the observatory holds)")
+    settle = _SETTLE.get(measure or "", "the publisher's own records (this is not a public statistic the observatory holds)")
     row.update(status="unverifiable", reason=f"{why} Would settle it: {settle}.")
     return row
 

@@ -9,7 +9,7 @@ SELECT
     coalesce(r.period, '—') AS period,
     r.figure AS published,
     r.warehouse_value,
-    CASE WHEN r.unit IN ('GBP', 'GBP per head', 'years', 'percent', 'persons', 'times') THEN r.unit ELSE NULL END AS unit,
+    coalesce(r.unit, '') AS unit,
     r.status,
     CASE r.status
         WHEN 'unverifiable' THEN 'Would settle it: ' || coalesce(nullif(split_part(r.reason, 'Would settle it: ', 2), ''), r.reason)
