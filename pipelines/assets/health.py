@@ -38,8 +38,9 @@ from dagster import (
     schedule,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, table_spec, warning_check
+from pipelines.assets._factory import raw_file_asset, blocking_check, input_file, load_tables, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
+from sources import files
 from sources import fingertips as ft
 from sources.catalogue import CatalogueEntry, entry
 from sources.http import FetchError
@@ -50,7 +51,8 @@ from warehouse.engine import contracts, queries
 from warehouse.engine.registry import REGISTRY
 
 GROUP = "health"
-CORE = ["core_health__indicator_values", "core_health__indicator_aggregates", "core_health__indicator_definitions", "core_health__inequalities"]
+CORE = ["core_health__indicator_values", "core_health__indicator_aggregates", "core_health__indicator_definitions", "core_health__inequalities",
+        "core_health__indicator_vintages", "core_indicators__aggregate_coverage"]
 MARTS = ["mart_indicators__benchmarks", "mart_area_profile"]
 GEO = ["core_geo__areas", "core_geo__former_areas", "core_geo__area_membership", "core_geo__lad_footprints"]
 SOURCES = ft.catalogue().sources
@@ -61,14 +63,6 @@ AREA_TYPE_NAMES = {501: r"Districts & UAs.*2023", 502: r"Counties & UAs.*2023", 
 
 
 # --- raw: bundled file offline, the API live -------------------------------------------------------------------
-
-
-def credit(src: ft.Source) -> CatalogueEntry | None:
-    """What the provenance table credits for a live-only source (bundled sources use the snapshot catalogue)."""
-    if not src.live_only:
-        return None
-    return CatalogueEntry(source_id=src.source_id, path="", publisher=src.publisher, title=src.title, url=src.url,
-                          licence=src.licence, cadence="as published", sha256="")
 
 
 def state_path(warehouse: WarehouseResource) -> Path:
@@ -84,9 +78,7 @@ def load_state(path: Path) -> dict:
 
 def save_state(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(json.dumps(state, indent=2, default=str))
-    os.replace(tmp, path)
+    files.write_text(path, json.dumps(state, indent=2, default=str))
 
 
 def _landed_from_state(rows: list[dict]) -> list[LandedFile]:
@@ -141,7 +133,7 @@ def land_live(src: ft.Source, warehouse: WarehouseResource, client: ft.Fingertip
         tmp.write_bytes(got.content)
         try:
             landed.append(land_file(tmp, source_id=src.source_id, origin=got.url, mode="live", landing_root=landing,
-                                    file_name=name, credit=credit(src)))
+                                    file_name=name))
         finally:
             tmp.unlink(missing_ok=True)
     state = load_state(state_file)
@@ -151,39 +143,15 @@ def land_live(src: ft.Source, warehouse: WarehouseResource, client: ft.Fingertip
     return landed, True
 
 
-def _raw_asset(src: ft.Source) -> Callable:
-    if src.live_only:
-        description = f"{src.title}. Publisher: {src.publisher}. Licence: {src.licence}. Live mode only (no bundled copy)."
-        url = src.url
-    else:
-        e = entry(src.source_id)
-        description = f"{e.title}. Publisher: {e.publisher}. Licence: {e.licence}. Live mode fetches indicator(s) {', '.join(src.indicators)} from the Fingertips API."
-        url = e.url
-
-    @asset(name=src.asset, group_name=GROUP, pool=POOL, kinds={"file"}, description=description,
-           metadata={"source_id": src.source_id, "url": MetadataValue.url(url), "indicators": ", ".join(src.indicators) or "all catalogued"})
-    def _raw(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> list:
-        if sources.mode == "live":
-            landed, new = land_live(src, warehouse, ft.FingertipsClient(), context.log)
-        elif src.live_only:
-            context.log.info(f"{src.source_id}: live-only source; nothing to land from the bundled snapshot")
-            context.add_output_metadata({"skipped": "live-only source (offline build)"})
-            return []
-        else:
-            landed, new = [sources.land(src.source_id, warehouse)], None
-        for f in landed:
-            added = warehouse.record_provenance(f)
-            context.log.info(f"{src.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
-        context.add_output_metadata({
-            "files": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin} for f in landed]),
-            "mode": sources.mode, **({"downloaded": new} if new is not None else {}),
-        })
-        return landed
-
-    return _raw
+def _fetch(src: ft.Source):
+    """The live fetch of a Fingertips source: the change probe first, then the API (see :func:`land_live`)."""
+    def fetch(context: AssetExecutionContext, warehouse: WarehouseResource) -> list[LandedFile]:
+        return land_live(src, warehouse, ft.FingertipsClient(), context.log)[0]
+    return fetch
 
 
-raw_assets = [_raw_asset(src) for src in SOURCES]
+# An earlier vintage (`archive`) is only ever the bundled file: the API serves the current vintage alone.
+raw_assets = [raw_file_asset(src.asset, src.source_id, GROUP, live=None if src.archive else _fetch(src), many=True) for src in SOURCES]
 
 
 # --- core -------------------------------------------------------------------------------------------------------------
@@ -200,9 +168,16 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
     inputs = [f for files in landed.values() for f in (files or [])]
 
     def build() -> dict[str, pd.DataFrame]:
-        data_files = [f for f in inputs if not by_source[f.source_id].metadata]
+        data_files = [f for f in inputs if not by_source[f.source_id].metadata and not by_source[f.source_id].archive]
         meta_files = [f for f in inputs if by_source[f.source_id].metadata]
+        archived = [f for f in inputs if by_source[f.source_id].archive]
         parsed = [ft.parse(input_file(f, warehouse)) for f in data_files]
+        catalogued = {s.source_id: entry(s.source_id) for s in SOURCES if not s.live_only}
+        vintages = [(ft.parse(input_file(f, warehouse)), catalogued[f.source_id].published if catalogued[f.source_id].sha256 == f.sha256 else None,
+                     catalogued[f.source_id].title) for f in archived]
+        # a file's publication date only when it is the catalogued file itself (an edited or live copy has none)
+        published = {f.source_id: catalogued[f.source_id].published or None for f in inputs
+                     if f.source_id in catalogued and catalogued[f.source_id].sha256 == f.sha256}
         metadata = pd.concat([ft.parse_metadata(input_file(f, warehouse)) for f in meta_files], ignore_index=True) if meta_files else None
         credits = {}
         for f in inputs:
@@ -213,7 +188,7 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
             footprints=warehouse.read("SELECT * FROM core_geo__lad_footprints"),
             membership=warehouse.read("SELECT * FROM core_geo__area_membership"),
             population=warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'"),
-            credits=credits, metadata=metadata,
+            credits=credits, metadata=metadata, vintages=vintages, published=published,
         )
         return {name: frames[name] for name in CORE}  # all validated before any is loaded: a bad file loads nothing
 
@@ -305,7 +280,7 @@ def weekly_fingertips_refresh(context: ScheduleEvaluationContext, sources: Sourc
     state = load_state(state_path(warehouse))
     changed = {}
     for src in SOURCES:
-        if not src.indicators:
+        if not src.indicators or src.archive:  # an earlier vintage never changes
             continue
         before = state.get(src.source_id, {}).get("changes", {})
         for indicator_id, stamp in probe(client, src, context.log).items():

@@ -28,8 +28,8 @@ from collections import defaultdict
 import pandas as pd
 
 from sources.fingertips import Catalogue, Indicator
-from sources.geography import _as_date
-from warehouse.transforms.aggregation import _translate  # the spine's mapping of LAD codes across reorganisations
+from sources.geography import as_date
+from warehouse.transforms.aggregation import translate_codes  # the spine's mapping of LAD codes across reorganisations
 
 ENGLAND = "E92000001"
 LAD_OR_COUNTY = re.compile(r"^E(0[6-9]|10)\d{6}$")
@@ -49,8 +49,8 @@ VALUE_EXTRAS = ["area_name", "publisher_area_type", "parent_code", "compared_to_
 def boundary_years(areas: pd.DataFrame) -> list[int]:
     """Years whose 1 April changed the LAD or county map (plus the earliest lookup vintage)."""
     units = areas[areas["area_type"].isin(["lad", "county"])]
-    years = {d.year for d in map(_as_date, units["valid_from"]) if d}
-    years |= {(d + dt.timedelta(days=1)).year for d in map(_as_date, units["valid_to"]) if d}
+    years = {d.year for d in map(as_date, units["valid_from"]) if d}
+    years |= {(d + dt.timedelta(days=1)).year for d in map(as_date, units["valid_to"]) if d}
     numeric = [int(v) for v in units["vintage"] if str(v).isdigit()]
     if numeric:
         years.add(min(numeric))
@@ -65,7 +65,7 @@ def _valid_on(life: tuple, day: dt.date) -> bool:
 def assign_vintages(parsed: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.Series, dict[tuple[str, str], str | None]]:
     """Each row's boundary vintage (text year or None) and each (indicator, period)'s primary vintage."""
     candidates = boundary_years(areas)
-    life = {code: (_as_date(f), _as_date(t)) for code, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+    life = {code: (as_date(f), as_date(t)) for code, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
     valid_years = {code: frozenset(b for b in candidates if _valid_on(span, dt.date(b, 4, 1))) for code, span in life.items()}
     vintage = pd.Series(None, index=parsed.index, dtype="object")
     primary: dict[tuple[str, str], str | None] = {}
@@ -117,15 +117,17 @@ class _Geography:
         self.footprints = footprints
         self.membership = membership
         self.type_of = dict(zip(areas["area_code"], areas["area_type"]))
-        self.life = {c: (_as_date(f), _as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+        self.life = {c: (as_date(f), as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
         self._members: dict[str, list[tuple[str, dt.date | None, dt.date | None]]] = defaultdict(list)
         for area, lad, f, t in zip(footprints["area_code"], footprints["lad_code"], footprints["valid_from"], footprints["valid_to"]):
-            self._members[area].append((lad, _as_date(f), _as_date(t)))
+            self._members[area].append((lad, as_date(f), as_date(t)))
         self._pop: dict[str, dict[int, float]] = defaultdict(dict)
         for code, year, pop in zip(population["area_code"], population["year"], population["population"]):
             if pop is not None and not pd.isna(pop):
                 self._pop[code][int(year)] = float(pop)
         self._targets_cache: dict[tuple[int, tuple], dict[tuple[str, int], tuple[frozenset, str]]] = {}
+        self._successor_cache: dict[tuple[str, int, int], tuple[float, int] | None] = {}
+        self._lads_cache: dict[tuple[str, int], frozenset[str]] = {}
         succession = membership[membership["relationship"] == "succeeded_by"]
         self._successors: dict[str, list[str]] = defaultdict(list)
         self._predecessors: dict[str, list[str]] = defaultdict(list)
@@ -138,10 +140,16 @@ class _Geography:
         return {c for c, t in self.type_of.items() if t == "lad" and _valid_on(self.life[c], day)}
 
     def lads_of(self, code: str, vintage: int) -> frozenset[str]:
-        if LAD.match(code):
-            return frozenset([code])
-        day = dt.date(vintage, 4, 1)
-        return frozenset(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+        key = (code, vintage)
+        found = self._lads_cache.get(key)
+        if found is None:
+            if LAD.match(code):
+                found = frozenset([code])
+            else:
+                day = dt.date(vintage, 4, 1)
+                found = frozenset(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+            self._lads_cache[key] = found
+        return found
 
     def lads_on(self, code: str, day: dt.date) -> list[str]:
         """The LADs that made up ``code`` on ``day`` (as `sources.geography.lads_in`, from an index)."""
@@ -167,19 +175,53 @@ class _Geography:
                         if first is None or first.year <= year:
                             continue
                         lads, method = self.lads_on(area, first), "sum_of_lads_later_footprint"
-                    translated = _translate(lads, universe, self._successors, self._predecessors)
+                    translated = translate_codes(lads, universe, self._successors, self._predecessors)
                     if translated:
                         out[(area, year)] = (frozenset(translated), method)
             self._targets_cache[key] = out
         return self._targets_cache[key]
 
-    def population(self, code: str, year: int) -> tuple[float, int] | None:
-        """Persons all-ages population of ``code`` in ``year``, or in the nearest year published for it."""
+    def population(self, code: str, year: int, vintage: int | None = None) -> tuple[float, int] | None:
+        """Persons all-ages population of ``code`` in ``year``, or in the nearest year published for it.
+
+        An area with no estimate of its own (abolished before the bundled releases, e.g. Buckinghamshire
+        county, 2020) takes that of its successors when they cover exactly its LADs on ``vintage``
+        (Buckinghamshire UA); a successor that also took in other areas (BCP for Dorset's Christchurch) does not.
+        """
         by_year = self._pop.get(code)
         if not by_year:
-            return None
+            return self._successor_population(code, year, vintage) if vintage else None
         best = min(by_year, key=lambda y: (abs(y - year), -y))
         return by_year[best], best
+
+    def _successor_population(self, code: str, year: int, vintage: int) -> tuple[float, int] | None:
+        key = (code, year, vintage)
+        if key not in self._successor_cache:
+            self._successor_cache[key] = self._successor_population_uncached(code, year, vintage)
+        return self._successor_cache[key]
+
+    def _successor_population_uncached(self, code: str, year: int, vintage: int) -> tuple[float, int] | None:
+        members = self.lads_of(code, vintage) or frozenset([code])
+        successors: set[str] = set()
+        for lad in members:
+            frontier, found = [lad], False
+            while frontier:
+                c = frontier.pop()
+                if c in self._pop:
+                    successors.add(c)
+                    found = True
+                    continue
+                frontier += self._successors.get(c, [])
+            if not found:
+                return None
+        for s in successors:
+            replaced = set(self._predecessors.get(s, []))
+            if not all(r in members or r == code or (self.lads_of(r, vintage) and self.lads_of(r, vintage) <= members) for r in replaced):
+                return None
+        pops = [self.population(s, year) for s in successors]
+        if any(p is None for p in pops):
+            return None
+        return sum(p[0] for p in pops), max(p[1] for p in pops)
 
 
 def _cover(target: frozenset, units: dict[str, frozenset]) -> list[str]:
@@ -245,6 +287,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
             if geo.type_of.get(code) in UNIT_TYPES
         }
         targets = {area: spec for (area, y), spec in targets_by_vintage[v].items() if y == year}
+        unit_lads = {c: geo.lads_of(c, v) for c in unit_rows}
         for area in aggregate_areas:
             if area in present:
                 continue
@@ -256,7 +299,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
                 reason = f"the area had no members in {year} that map onto the file's {v} LAD boundaries"
                 row, missing = None, []
             else:
-                row, reason, missing = _try_aggregate(area, spec[0], spec[1], unit_rows, ind, geo, v, year)
+                row, reason, missing = _try_aggregate(area, spec[0], spec[1], unit_rows, ind, geo, v, year, unit_lads)
             if row is not None:
                 rows.append({
                     **row, **base, "area_code": area,
@@ -308,12 +351,13 @@ def _lacking(target: frozenset, covered: frozenset, units: dict[str, tuple], vin
 
 
 def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple], ind: Indicator, geo: _Geography,
-                   vintage: int, year: int) -> tuple[dict | None, str | None, list[str]]:
-    """(row or None, why not, the member LADs left uncovered) for one aggregate area."""
+                   vintage: int, year: int, unit_lads: dict[str, frozenset] | None = None) -> tuple[dict | None, str | None, list[str]]:
+    """(row or None, why not, the member LADs left uncovered) for one aggregate area (``unit_lads``: each unit's LADs, if known)."""
+    unit_lads = unit_lads if unit_lads is not None else {c: geo.lads_of(c, vintage) for c in units}
     membership_note = "membership at mid-period" if dating == "sum_of_lads" else "first footprint (the area did not exist yet)"
     if ind.aggregation == "counts_and_denominators":
         usable = {c: u for c, u in units.items() if u[1] is not None and u[2] is not None}
-        lads = {c: geo.lads_of(c, vintage) for c in usable}
+        lads = {c: unit_lads[c] for c in usable}
         chosen = _cover(target, lads)
         covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
         if covered != target:
@@ -332,7 +376,7 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
                               f"({vintage} boundaries, {membership_note}); 95% CI by {ind.ci_method or 'none'}",
         }, None, []
     usable = {c: u for c, u in units.items() if u[0] is not None}
-    lads = {c: geo.lads_of(c, vintage) for c in usable}
+    lads = {c: unit_lads[c] for c in usable}
     chosen = _cover(target, lads)
     covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
     missing = target - covered
@@ -341,7 +385,7 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
         return None, reason, lacking
     weights, years = [], set()
     for code in chosen:
-        pop = geo.population(code, year)
+        pop = geo.population(code, year, vintage)
         if pop is None:
             return None, f"no mid-year population to weight member {code} by", []
         weights.append(pop[0])
@@ -353,7 +397,7 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
         suppressed = [c for c, u in units.items() if u[0] is None]
         if not all(any(m in geo.lads_of(s, vintage) for s in suppressed) for m in missing):
             return None, reason, lacking
-        missing_pops = [geo.population(m, year) for m in missing]
+        missing_pops = [geo.population(m, year, vintage) for m in missing]
         if any(p is None for p in missing_pops):
             return None, reason + " (and no population to measure their share)", lacking
         share = sum(p[0] for p in missing_pops) / (sum(weights) + sum(p[0] for p in missing_pops))
@@ -431,7 +475,7 @@ def _split(data: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
 
 
 def _dated(frame: pd.DataFrame, published: dict[str, str | None]) -> pd.DataFrame:
-    return frame.assign(published_at=frame["source_id"].map(lambda s: _as_date(published.get(s)) if published.get(s) else None))
+    return frame.assign(published_at=frame["source_id"].map(lambda s: as_date(published.get(s)) if published.get(s) else None))
 
 
 def build_vintage(parsed: pd.DataFrame, cat: Catalogue, geo: _Geography, areas: pd.DataFrame, published_at: str | None,
@@ -500,7 +544,7 @@ def inverted_cis(frame: pd.DataFrame) -> pd.DataFrame:
 
 def invalid_codes(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """Rows whose area code is not a GSS code the geography knows, or (LADs, counties) was not valid on 1 April of the row's vintage."""
-    life = {c: (_as_date(f), _as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
+    life = {c: (as_date(f), as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
     gss = re.compile(r"^E\d{8}$")
     reasons = []
     for code, vintage in zip(frame["area_code"], frame["geography_vintage"]):

@@ -14,8 +14,8 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import _as_date, lads_in
-from warehouse.transforms.aggregation import _translate, member_lads, sum_over_members
+from sources.geography import as_date, lads_in
+from warehouse.transforms.aggregation import translate_codes, member_lads, sum_over_members
 
 AGGREGATED_TYPES = ("combined_authority", "group")
 _LAD = r"^E0[6-9]\d{6}$"
@@ -58,8 +58,8 @@ def footprint_dates(footprints: pd.DataFrame, areas: pd.DataFrame, since: dt.dat
     """``since`` and every later date (not after ``today``) on which an aggregated area's membership changed."""
     today = today or dt.date.today()
     targets = set(areas.loc[areas["area_type"].isin(AGGREGATED_TYPES), "area_code"])
-    starts = {d for d in map(_as_date, footprints.loc[footprints["area_code"].isin(targets), "valid_from"]) if d}
-    ends = {d + dt.timedelta(days=1) for d in map(_as_date, footprints.loc[footprints["area_code"].isin(targets), "valid_to"]) if d}
+    starts = {d for d in map(as_date, footprints.loc[footprints["area_code"].isin(targets), "valid_from"]) if d}
+    ends = {d + dt.timedelta(days=1) for d in map(as_date, footprints.loc[footprints["area_code"].isin(targets), "valid_to"]) if d}
     return sorted({since} | {d for d in starts | ends if since < d <= today})
 
 
@@ -89,7 +89,7 @@ def build_census(published: pd.DataFrame, footprints: pd.DataFrame, membership: 
     for area in sorted(areas.loc[areas["area_type"].isin(AGGREGATED_TYPES), "area_code"]):
         for day in dates:
             lads = lads_in(footprints, area, day)
-            translated = _translate(lads, present, successors, predecessors) if lads else None
+            translated = translate_codes(lads, present, successors, predecessors) if lads else None
             if not translated:
                 continue
             for sex in ("persons", "female", "male"):
