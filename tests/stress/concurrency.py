@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("builds", "build+ingest", "ingests")
 SPINE = "provenance,geography,population,indicators"
 RUN_TIMEOUT = 600
-READER_LIMIT = 10.0  # seconds for one reader query, whatever the writers are doing
+READER_LIMIT = 5.0  # seconds for one reader query, whatever the writers are doing
 WAITING = "Waiting for the warehouse"
 
 
@@ -81,10 +81,17 @@ def _commands(kind: str, docs: Path, trial_id: str) -> list[tuple[list[str], boo
 
 
 def _read_once(warehouse: Path) -> tuple[bool, float]:
+    """One reader query as ``observatory sql`` runs it (the published file opened read-only): did it answer, how fast."""
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "sql", "SELECT count(*) FROM core_geo__areas", "--format", "csv"],
-                            env=_env(warehouse, False), cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    return result.returncode == 0, time.monotonic() - started
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True, config={"enable_external_access": False})
+        try:
+            ok = con.execute("SELECT count(*) FROM core_geo__areas").fetchone()[0] > 0
+        finally:
+            con.close()
+    except duckdb.Error:
+        ok = False
+    return ok, time.monotonic() - started
 
 
 def run_trial(kind: str, base: Path, work: Path, trial_id: str) -> Trial:
@@ -126,7 +133,7 @@ def run_trial(kind: str, base: Path, work: Path, trial_id: str) -> Trial:
     trial.waited = sum(WAITING in out for out in outputs)
     for code, out, p in zip(trial.exit_codes, outputs, procs):
         if code != 0:
-            trial.problems.append(f"{' '.join(p.args[2:])} exited {code}: {out[-1500:]}")
+            trial.problems.append(f"{' '.join(p.args[2:])} exited {code}: {out[-3000:]}")
         if "Could not set lock" in out:
             trial.problems.append("a raw DuckDB lock error reached the user")
     if trial.waited < 1:

@@ -22,6 +22,7 @@ so many trials fit in a few minutes.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import shutil
 import sys
@@ -80,12 +81,17 @@ def instrument() -> None:
 
     original_load_tables = factory.load_tables
 
+    parameters = list(inspect.signature(original_load_tables).parameters)
+
     @functools.wraps(original_load_tables)
-    def load_tables(context, warehouse, inputs, code, build, *args, **kwargs):
+    def load_tables(*args, **kwargs):
+        bound = dict(zip(parameters, args)) | kwargs
+        context, build = bound["context"], bound["build"]
+
         def build_marked():
             mark("parse", ",".join(k.path[-1] for k in context.selected_asset_keys))
             return build()
-        return original_load_tables(context, warehouse, inputs, code, build_marked, *args, **kwargs)
+        return original_load_tables(**(bound | {"build": build_marked}))
 
     factory.load_tables = load_tables  # domain modules bind the name when pipelines.definitions imports them
 
