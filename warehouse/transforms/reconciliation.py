@@ -163,6 +163,8 @@ def measure_of(claim: pd.Series) -> str | None:
                 break
             words.append(w)
         return f"count of {' '.join(words[:2])}" if words else "count"
+    if hint in ("investment", "infrastructure funding") and unit == "GBP" and re.search(r"\bresearch\b|\bfunding\b", (_text(claim.get("context")) or "").lower()):
+        return "research funding"  # "infrastructure investment on the level of London (£302,925,217)" in a research funding analysis
     if hint in ("research funding", "funding", "infrastructure funding") and unit == "GBP":
         return "research funding" if ("research" in text or "award" in text or "studentship" in text or hint != "funding") else "funding"
     return hint or None
@@ -499,8 +501,10 @@ def _check_funding_per_head(claim: pd.Series, row: dict, ctx: Context, data_year
 def _check_funding_total(claim: pd.Series, row: dict, ctx: Context) -> dict:
     held = ""
     if ctx.funding is not None and row["area_code"]:
-        rows = ctx.funding[(ctx.funding["area_code"] == row["area_code"]) & ((ctx.funding["total_gbp"] - row["published_value"]).abs() < 1.0)]
+        rows, code, note = _funding_rows(ctx, claim, row["area_code"])
+        rows = rows[(rows["total_gbp"] - row["published_value"]).abs() < 1.0]
         if len(rows):
+            row.update(area_code=code, place_name=ctx.area_name(code))
             held = (f" The observatory's only copy of this total is the report's own figure ({rows['basis'].iloc[0]}: "
                     f"core_funding__published_totals), so comparing it would be circular.")
     return _unverifiable(row, f"A research funding total.{held}", "research funding")
@@ -553,6 +557,11 @@ def _reconcile_one(claim: pd.Series, ctx: Context, data_years: dict) -> dict:
         return _check_funding_per_head(claim, row, ctx, data_year)
     if measure in ("research funding", "infrastructure funding", "funding") and kind in ("amount",):
         return _check_funding_total(claim, row, ctx)
+    if kind == "amount" and ctx.funding is not None and len(ctx.funding):
+        rows, _, _ = _funding_rows(ctx, claim, area)
+        if len(rows) and ((ctx.funding["total_gbp"] - row["published_value"]).abs() < 1.0).any():
+            row["measure"] = "research funding"  # the figure is a research funding total we hold for that place
+            return _check_funding_total(claim, row, ctx)
     if measure == "population" and kind == "count" and re.search(r"\b(?:residents|population|people|inhabitants)\b", str(claim["text"]), re.I):
         return _check_population(claim, row, ctx, data_year)
     if measure in _INDICATORS and kind in ("level", "count", "per_head", "share", "amount") and not (measure == "population"):
