@@ -1,8 +1,9 @@
 """The fast paths of loading (benchmarks/README.md) change speed only, never results.
 
-``contracts.validate`` first coerces with Pandera's own dtype coercion and runs every check
-vectorised; only a frame that passes everything is returned that way, anything else goes through
-Pandera, whose report is unchanged. ``loader.replace_table`` hands DuckDB the validated frame as
+``contracts.validate`` first coerces with Pandera's own dtype coercion and runs Pandera's own schema for
+each column on that column's distinct values (the checks are decided value by value), with keys checked on
+whole rows; only a frame that passes everything is returned that way, anything else goes through the full
+Pandera validation of every row, whose report is unchanged. ``loader.replace_table`` hands DuckDB the validated frame as
 Arrow, and inserts frames of ``PARALLEL_INSERT_ROWS`` rows or more on every core. These tests compare
 the fast and the plain paths on every published table and on edge cases.
 """
@@ -54,7 +55,7 @@ def test_fast_validation_equals_pandera_on_every_published_table(built_warehouse
             if name not in present:
                 continue
             frame = con.execute(f'SELECT * FROM "{name}"').df()
-            fast = contracts._validate_fast(table, frame)
+            fast = contracts._validate_by_distinct_values(table, frame)
             assert fast is not None, f"{name}: a published table should pass its own contract"
             pd.testing.assert_frame_equal(fast, _pandera(table, frame), check_exact=True)
             checked += 1
@@ -65,7 +66,7 @@ def test_fast_validation_equals_pandera_on_every_published_table(built_warehouse
 
 def test_fast_validation_equals_pandera_on_parser_shaped_text():
     frame = _indicator_frame()
-    fast = contracts._validate_fast(VALUES, frame)
+    fast = contracts._validate_by_distinct_values(VALUES, frame)
     assert fast is not None
     pd.testing.assert_frame_equal(fast, _pandera(VALUES, frame), check_exact=True)
     assert list(fast.columns) == VALUES.column_names  # extra columns filtered, as strict="filter" does
@@ -83,7 +84,7 @@ def test_dates_parsed_once_per_distinct_value_keep_gaps_and_formats():
         "valid_from": [None if k % 7 == 0 else f"{2001 + k % 9}-04-01" for k in i],  # gaps
         "valid_to": [None if k % 5 else f"{2002 + k % 9}-03-31 00:00:00" for k in i],  # another format, mostly empty
     })
-    fast = contracts._validate_fast(table, frame)
+    fast = contracts._validate_by_distinct_values(table, frame)
     assert fast is not None
     pd.testing.assert_frame_equal(fast, _pandera(table, frame), check_exact=True)
     assert fast["valid_from"].isna().sum() == frame["valid_from"].isna().sum()
@@ -98,7 +99,7 @@ def test_dates_parsed_once_per_distinct_value_keep_gaps_and_formats():
 def test_a_frame_with_any_failure_goes_to_pandera_and_gets_its_report(column, bad):
     frame = _indicator_frame()
     frame.loc[5, column] = bad
-    assert contracts._validate_fast(VALUES, frame) is None
+    assert contracts._validate_by_distinct_values(VALUES, frame) is None
     with pytest.raises(ContractViolation) as err:
         contracts.validate(VALUES, frame, ["f.csv"])
     assert f"'{column}'" in str(err.value) and "nothing was loaded" in str(err.value)
@@ -107,7 +108,7 @@ def test_a_frame_with_any_failure_goes_to_pandera_and_gets_its_report(column, ba
 def test_duplicate_keys_go_to_pandera():
     frame = _indicator_frame()
     frame.loc[7, ["indicator_id", "area_code", "sex", "period_label"]] = frame.loc[8, ["indicator_id", "area_code", "sex", "period_label"]].to_numpy()
-    assert contracts._validate_fast(VALUES, frame) is None
+    assert contracts._validate_by_distinct_values(VALUES, frame) is None
     with pytest.raises(ContractViolation, match=r"duplicate primary key"):
         contracts.validate(VALUES, frame)
 
