@@ -587,16 +587,34 @@ def _check_each(claim: pd.Series, row: dict, ctx: Context, indicator: str, codes
             if len(rows):
                 break
         values.append((code, float(rows["value"].iloc[0]) if len(rows) else None))
+    # a district without a figure of its own: its ITL3 area's figure, when the sentence lists every district of that area
+    notes, merged, names = [], set(), {}
+    for i, (code, value) in enumerate(values):
+        if value is not None or code in merged:
+            continue
+        try:
+            found = ctx.con.execute(sql_text("reconciliation_itl3_value"), {"lad": code, "measure": indicator, "year": int(period[:4])}).fetchall()
+        except (duckdb.Error, ValueError):
+            found = []
+        if found and set(found[0][3]) <= set(codes):
+            itl_code, itl_name, itl_value, members = found[0]
+            merged.update(members)
+            names[itl_code] = itl_name
+            values = [(c, v) if c not in members else (c, None) for c, v in values]
+            values = [cv for cv in values if cv[0] not in members] + [(itl_code, float(itl_value))]
+            notes.append(f"{itl_name} ({itl_code}) is one ITL3 area and the sentence lists all {len(members)} of its districts, so its figure is used")
     held = [(c, v) for c, v in values if v is not None]
     if not held:
         return _unverifiable(row, f"No {indicator} values for the listed areas in {period}.{period_note}", "productivity")
-    detail = "; ".join(f"{ctx.area_name(c) or c} {v:.1f}" if v is not None else f"{ctx.area_name(c) or c} not held" for c, v in values)
+    label = lambda c: names.get(c) or ctx.area_name(c) or c  # noqa: E731
+    detail = "; ".join(f"{label(c)} {v:.1f}" if v is not None else f"{label(c)} not held" for c, v in values)
+    detail += "".join(f" ({n})" for n in notes)
     ok = [within(published, v, tol, q) for _, v in held]
     worst = max(held, key=lambda cv: abs(cv[1] - published))
     row.update(warehouse_value=worst[1], difference=worst[1] - published, period=period, unit="index (UK=100)",
                warehouse_source=f"core_indicators__values[{indicator}, {', '.join(codes)}, {period}]")
     reason = (f"Claimed for each listed area ({row['basis']}), {period}: {detail}; tolerance ±{tol:g} (half the last printed digit)."
-              f"{period_note} {sum(ok)} of {len(held)} within tolerance; furthest {ctx.area_name(worst[0])} ({worst[1] - published:+.1f}).")
+              f"{period_note} {sum(ok)} of {len(held)} within tolerance; furthest {label(worst[0])} ({worst[1] - published:+.1f}).")
     row.update(status="reproduced" if all(ok) and len(held) == len(values) else "mismatch", reason=reason)
     return row
 
