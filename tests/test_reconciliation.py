@@ -225,6 +225,10 @@ def test_done_when_after_build_and_ingest_of_the_seeds(ingested):
     nhsa = mart[(mart["measure"] == "research funding per head") & mart["area_code"].isin(["E47000006", "E47000001", "E12000007"])]
     assert set(nhsa["status"]) == {"consistent"} and len(nhsa) >= 4
     assert ((nhsa["warehouse_value"] - nhsa["published_value"]).abs() <= nhsa["tolerance"] + 1e-9).all()
+    manchester = mart[mart["figure"] == "£1.81"].iloc[0]  # "Manchester" (the district) read as its combined authority, with the reason
+    assert manchester["status"] == "consistent" and manchester["area_code"] == "E47000001" and "'Manchester'" in manchester["reason"]
+    cambridge = mart[mart["figure"] == "£4.16"].iloc[0]
+    assert cambridge["area_code"] == "E47000008" and "'Cambridge'" in cambridge["reason"]
     funding = mart[mart["measure"].fillna("").str.contains("research funding")]
     assert not (funding["status"] == "reproduced").any()  # no award-level data in the bundled snapshot
     residents = mart[mart["figure"] == "5.4 million"]
