@@ -12,11 +12,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-SNAPSHOT = REPO_ROOT / "tests" / "snapshots" / "asset_graph.json"
-REGENERATE = "UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -n 0 tests/test_dagster_graph.py"
+HERE = Path(__file__).resolve()
+SNAPSHOT = HERE.parent / "snapshots" / "asset_graph.json"
+REGENERATE = f"UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -n 0 {HERE.relative_to(REPO_ROOT)}"
 
 
 def asset_graph() -> dict:
@@ -54,7 +56,7 @@ def test_asset_graph_matches_the_committed_snapshot():
     stored = SNAPSHOT.read_text()
     if stored != current:
         diff = "".join(difflib.unified_diff(stored.splitlines(True), current.splitlines(True),
-                                            "tests/snapshots/asset_graph.json (committed)", "asset graph (now)", n=2))
+                                            f"{SNAPSHOT.relative_to(REPO_ROOT)} (committed)", "asset graph (now)", n=5))
         raise AssertionError(
             f"The asset graph changed.\n{diff}\nIf this change is intended, regenerate the snapshot and commit it:\n    {REGENERATE}")
 
