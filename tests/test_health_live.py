@@ -99,22 +99,28 @@ def test_an_api_failure_part_way_loads_nothing(api, warehouse_copy, fault):
     assert len(_values(warehouse_copy, "indicator_id = '93721'")) == 9801
 
 
+def _evaluate(resources: dict):
+    """One evaluation of the weekly schedule (its resources set up and torn down as the daemon does)."""
+    with build_schedule_context(resources=resources) as context:
+        return health_assets.weekly_fingertips_refresh(context)
+
+
 def test_weekly_schedule_asks_the_change_probe(api, warehouse_copy):
     wh = WarehouseResource(path=str(warehouse_copy))
-    offline = health_assets.weekly_fingertips_refresh(build_schedule_context(resources={"sources": SourcesResource(), "warehouse": wh}))
+    offline = _evaluate({"sources": SourcesResource(), "warehouse": wh})
     assert isinstance(offline, SkipReason)
     live = {"sources": SourcesResource(mode="live"), "warehouse": wh}
-    first = health_assets.weekly_fingertips_refresh(build_schedule_context(resources=live))
+    first = _evaluate(live)
     assert isinstance(first, RunRequest) and "90362" in first.tags["observatory/changed_indicators"]
     assert _run_live(warehouse_copy).success
     probes_before = sum(1 for p, _, _ in api.requests if p == "/api/data_changes")
     fetches_before = sum(1 for p, _, _ in api.requests if "all_data" in p)
-    unchanged = health_assets.weekly_fingertips_refresh(build_schedule_context(resources=live))
+    unchanged = _evaluate(live)
     assert isinstance(unchanged, SkipReason), unchanged
     assert sum(1 for p, _, _ in api.requests if p == "/api/data_changes") > probes_before
     assert sum(1 for p, _, _ in api.requests if "all_data" in p) == fetches_before  # the probe only, no download
     api.route("/api/data_changes?indicator_id=90366", changes_reply("2026-11-20T09:00:00"))
-    changed = health_assets.weekly_fingertips_refresh(build_schedule_context(resources=live))
+    changed = _evaluate(live)
     assert isinstance(changed, RunRequest) and changed.tags["observatory/changed_indicators"] == "90366"
     state = json.loads(health_assets.state_path(wh).read_text())
     assert state["fingertips_90362_hle"]["changes"] == {"90362": "2026-04-20T16:25:53"}
