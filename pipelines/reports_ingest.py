@@ -65,8 +65,8 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     warnings.filterwarnings("ignore")
     from pipelines.instance import shared_instance
 
-    from pipelines.assets.reports import (INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, add_to_inbox, inbox_dir,
-                                         partition_runs, range_tags, refuse_at_intake)
+    from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, partition_runs, range_tags
+    from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
     from pipelines.errors import one_line
     from sources.inputs import SourceFormatError
     from pipelines.definitions import defs

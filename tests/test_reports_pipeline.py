@@ -111,6 +111,12 @@ def test_inbox_sensor_starts_one_run_per_new_document_and_they_land(tmp_path, mo
                              "WHERE k.col_index = 0 AND k.text = 'United Kingdom' AND c.col_index = 4").fetchall()
         finally:
             con.close()
+        con = _working(wh)
+        try:
+            credited = dict(con.execute("SELECT file_name, mode FROM core_provenance__files WHERE source_id = 'report_inbox'").fetchall())
+        finally:
+            con.close()
+        assert credited == {"eu-016.pdf": "inbox", SEED.name: "inbox", "health_protected.pdf": "inbox", "image.pdf": "inbox"}
         status = dict(zip(docs["file_name"], docs["status"]))
         assert status == {"eu-016.pdf": "landed", SEED.name: "landed", "health_protected.pdf": "quarantined", "image.pdf": "quarantined"}
         reasons = dict(zip(docs["file_name"], docs["reason"]))

@@ -46,17 +46,16 @@ from dagster import (
 
 from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
-from sources import files
-from sources.catalogue import sha256_of
 from sources.reports.claims import PlaceMatcher
 from sources.reports.batch import Job, process_documents
 from sources.reports.frames import CORE_TABLES, failed_document
-from sources.inputs import SourceFormatError
-from sources.landing import check_regular, copy_file
-from sources.reports.intake import Limits, load_passwords
+from sources.reports.specs import all_specs
+from pipelines.inbox import (  # noqa: F401 - the inbox functions, re-exported for callers of this module
+    INDEX_FILE, PASSWORDS_FILE, _remember_password, add_to_inbox, find_document, inbox_dir, inbox_files, land_report,
+    refuse_at_intake, register)
+from sources.reports.intake import load_passwords
 from warehouse.engine import loader, queries
 from warehouse.engine.contracts import ContractViolation, validate
-from warehouse.engine.paths import WarehousePaths
 from warehouse.engine.registry import REGISTRY
 
 GROUP = "reports"
@@ -65,108 +64,7 @@ SPEC_TABLES = sorted(t.name for t in REGISTRY.values() if t.extra.get("report_sp
 REPORT_TABLES = [*CORE_TABLES, *SPEC_TABLES]
 INGEST_JOB = "ingest_report"
 PUBLISH_JOB = "publish_reports"
-PASSWORDS_FILE = ".passwords.toml"
-INDEX_FILE = ".index.json"
 RUN_TAG_FILE = "observatory/report_file"
-
-
-# --- the inbox ------------------------------------------------------------------------------------
-
-def inbox_dir(paths: WarehousePaths) -> Path:
-    """The reports inbox: ``inbox/`` in the warehouse's data folder (private to its owner: it holds passwords)."""
-    folder = paths.inbox
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
-def _index(inbox: Path) -> dict[str, str]:
-    path = inbox / INDEX_FILE
-    try:
-        return json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def _write_index(inbox: Path, index: dict[str, str]) -> None:
-    files.write_text(inbox / INDEX_FILE, json.dumps(index, indent=1, sort_keys=True), mode=0o600)
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
-def register(inbox: Path, path: Path) -> str:
-    """Hash an inbox file and record it in the inbox index (sha256 -> file name); returns the hash."""
-    sha = sha256_of(path)
-    index = _index(inbox)
-    if index.get(sha) != path.name:
-        index[sha] = path.name
-        _write_index(inbox, index)
-    return sha
-
-
-def find_document(inbox: Path, document_id: str) -> Path | None:
-    """The inbox file holding the document (by the index, else by hashing the inbox)."""
-    name = _index(inbox).get(document_id)
-    if name and (inbox / name).exists() and sha256_of(inbox / name) == document_id:
-        return inbox / name
-    for path in inbox_files(inbox):
-        if register(inbox, path) == document_id:
-            return path
-    return None
-
-
-def refuse_at_intake(source: Path) -> None:
-    """Raise :class:`SourceFormatError` for what must not even be copied: a symlink, device, FIFO or directory,
-    or a file over ``OBSERVATORY_REPORT_MAX_BYTES`` (nothing is left behind, no row is written)."""
-    check_regular(source, "report document")
-    limit = Limits.from_env().max_bytes
-    size = source.stat().st_size
-    if size > limit:
-        raise SourceFormatError(f"{source}: {size:,} bytes is over the limit of {limit:,} (OBSERVATORY_REPORT_MAX_BYTES); "
-                                "refused, nothing was copied")
-
-
-def inbox_name(source: Path, sha: str) -> str:
-    """The name a file gets in the inbox: never a dot-file (those are the inbox's own: index, passwords)."""
-    return source.name.lstrip(".") or f"{sha[:12]}.document"
-
-
-def add_to_inbox(inbox: Path, source: Path, password: str | None = None) -> tuple[str, Path]:
-    """Copy a file into the inbox (kept by name; a different file of the same name gets its hash prefixed).
-
-    The copy is readable by its owner only (0600), whatever the source's permissions."""
-    refuse_at_intake(source)
-    sha = sha256_of(source)
-    name = inbox_name(source, sha)
-    target = inbox / name
-    if target.exists() and sha256_of(target) != sha:
-        target = inbox / f"{sha[:12]}-{name}"
-    if not target.exists():
-        copy_file(source, target, mode=0o600)
-    register(inbox, target)
-    if password:
-        _remember_password(inbox, sha, password)
-    return sha, target
-
-
-def _remember_password(inbox: Path, sha: str, password: str) -> None:
-    path = inbox / PASSWORDS_FILE
-    known = load_passwords(path)
-    known[sha] = password
-    lines = ["# Passwords for encrypted documents in this inbox, by sha256 or file name."]
-    lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(known.items())]
-    files.write_text(path, "\n".join(lines) + "\n", mode=0o600)  # never readable by others, not even for a moment
-
-
-def _land(paths: WarehousePaths, source: Path, sha: str) -> Path:
-    """A content-addressed copy in the landing store (``.landing/reports/<sha[:2]>/<sha>/<name>``)."""
-    folder = paths.landing / "reports" / sha[:2] / sha
-    target = folder / source.name
-    if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        copy_file(source, target, mode=0o600)  # as private as the inbox copy it comes from
-    return target
 
 
 # --- the asset ------------------------------------------------------------------------------------
@@ -231,26 +129,31 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
     paths = warehouse.paths
     inbox = inbox_dir(paths)
     passwords = load_passwords(inbox / PASSWORDS_FILE)
-    jobs, labels = [], []
+    jobs, labels, landed_files = [], [], []
     for document_id in document_ids:
         source = find_document(inbox, document_id)
         if source is None:
             raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
-        landed = _land(paths, source, document_id)
-        jobs.append(Job(landed, source.name, passwords.get(document_id) or passwords.get(source.name)))
+        landed = land_report(paths, source, document_id)
+        landed_files.append(landed)
+        jobs.append(Job(landed.path(paths.data), source.name, passwords.get(document_id) or passwords.get(source.name)))
         labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
     places, has_geography = place_matcher(warehouse)
     if not has_geography:
         context.log.warning("the warehouse has no core_geo__areas yet: places in claims are matched by built-in aliases only "
                             "(run `observatory build` for every area name)")
     started = time.perf_counter()
-    processed = process_documents(jobs, places=places)
+    # a spec naming a table the registry does not declare fails the run here, before any document is read
+    processed = process_documents(jobs, places=places, specs=all_specs(known=REGISTRY))
     statuses = {p.document_id: p.intake.status for p in processed}
     context.log.info(f"{len(processed)} document(s) in {time.perf_counter() - started:.1f}s: "
                      + ", ".join(f"{p.intake.file_name} {p.intake.status}" + (f" ({p.intake.reason})" if p.intake.reason else "")
                                  for p in processed)[:4000])
     processed = _within_contracts(processed, jobs)
     with warehouse.connect() as con:
+        # every landed document is an input file like any other: credited in core_provenance__files
+        loader.insert_new_rows(con, REGISTRY["core_provenance__files"],
+                               pd.DataFrame([f.provenance_row() for f in landed_files]), inputs=labels)
         for name in REPORT_TABLES:
             frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
             frame = pd.concat(frames, ignore_index=True) if frames else _empty(name)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import Processed, failed_document, process_document
+from sources.reports.specs import Spec
 
 SECONDS_ENV = "OBSERVATORY_REPORT_SECONDS"
 MEGABYTES_ENV = "OBSERVATORY_REPORT_MEGABYTES"
@@ -53,7 +54,7 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def _worker(conn, places: PlaceMatcher) -> None:
+def _worker(conn, places: PlaceMatcher, specs: list[Spec] | None) -> None:
     while True:
         try:
             job = conn.recv()
@@ -63,16 +64,16 @@ def _worker(conn, places: PlaceMatcher) -> None:
             return
         index, path, file_name, password = job
         try:
-            result = process_document(Path(path), places=places, password=password, file_name=file_name)
+            result = process_document(Path(path), places=places, password=password, file_name=file_name, specs=specs)
         except BaseException as err:  # noqa: BLE001 - reported as a quarantine by the parent
             result = f"{type(err).__name__}: {str(err)[:200]}"
         conn.send((index, result))
 
 
 class _Slot:
-    def __init__(self, ctx, places: PlaceMatcher):
+    def __init__(self, ctx, places: PlaceMatcher, specs: list[Spec] | None):
         self.parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(child, places), daemon=True)
+        self.process = ctx.Process(target=_worker, args=(child, places, specs), daemon=True)
         self.process.start()
         child.close()
         self.job: int | None = None
@@ -85,8 +86,11 @@ class _Slot:
 
 
 def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int | None = None,
-                      budget: Budget | None = None, poll: float = 0.05) -> list[Processed]:
-    """Every document processed (or quarantined for its budget), in the order of ``jobs``."""
+                      budget: Budget | None = None, poll: float = 0.05, specs: list[Spec] | None = None) -> list[Processed]:
+    """Every document processed (or quarantined for its budget), in the order of ``jobs``.
+
+    ``specs``: the extraction specs to apply (default: those in ``sources/report_specs``).
+    """
     budget = budget or Budget.from_env()
     if not jobs:
         return []
@@ -97,7 +101,7 @@ def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int
     results: list[Processed | None] = [None] * len(jobs)
     # largest first, so one long document does not start last and leave the other workers idle
     queue = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i].path))
-    slots = [_Slot(ctx, places) for _ in range(workers)]
+    slots = [_Slot(ctx, places, specs) for _ in range(workers)]
     try:
         while queue or any(s.job is not None for s in slots):
             for k, slot in enumerate(slots):
@@ -128,7 +132,7 @@ def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int
                 if reason is not None:
                     if slot.job is not None or not slot.process.is_alive():
                         slot.kill()
-                        slots[k] = _Slot(ctx, places)
+                        slots[k] = _Slot(ctx, places, specs)
                     results[i] = failed_document(jobs[i].path, reason, file_name=jobs[i].file_name,
                                                  password=jobs[i].password)
             time.sleep(poll)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,26 +93,26 @@ class Spec:
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
-def _check_identifiers(raw: dict, where: str) -> None:
-    """A spec names a registered ``core_reports__*`` table and plain column names; nothing else reaches SQL."""
-    from warehouse.engine.registry import REGISTRY
-
+def _check_identifiers(raw: dict, where: str, known: Collection[str] | None) -> None:
+    """A spec names a ``core_reports__*`` table (one of ``known`` when given: the registry's) and plain column
+    names; nothing else reaches SQL."""
     target = str(raw["target"])
-    if not target.startswith("core_reports__") or target not in REGISTRY:
+    if not target.startswith("core_reports__") or not _IDENTIFIER.match(target) or (known is not None and target not in known):
         raise SourceFormatError(f"{where}: target {target!r} is not a core_reports__* table declared in warehouse/engine/registry/reports.py")
     for c in raw["column"]:
         if not _IDENTIFIER.match(str(c.get("name", ""))):
             raise SourceFormatError(f"{where}: column name {c.get('name')!r} is not a plain identifier (lowercase letters, digits, _)")
 
 
-def load_spec(path: Path) -> Spec:
+def load_spec(path: Path, known: Collection[str] | None = None) -> Spec:
+    """The spec in ``path``; ``known``: the table names a target may be (the caller passes the registry's)."""
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
     where = f"report spec {path.name}"
     for key in ("name", "target", "column"):
         if key not in raw:
             raise SourceFormatError(f"{where}: missing {key!r}")
-    _check_identifiers(raw, where)
+    _check_identifiers(raw, where, known)
     extract = raw.get("extract", {})
     match = raw.get("match", {})
     columns = []
@@ -132,8 +133,8 @@ def load_spec(path: Path) -> Spec:
     )
 
 
-def all_specs(folder: Path = SPEC_DIR) -> list[Spec]:
-    return [load_spec(p) for p in sorted(folder.glob("*.toml"))]
+def all_specs(folder: Path = SPEC_DIR, known: Collection[str] | None = None) -> list[Spec]:
+    return [load_spec(p, known) for p in sorted(folder.glob("*.toml"))]
 
 
 def _tables(spec: Spec, pdf_path: Path, password: str | None) -> list[ExtractedTable]:
