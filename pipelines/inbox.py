@@ -94,11 +94,11 @@ def add_to_inbox(inbox: Path, source: Path, password: str | None = None) -> tupl
         copy_file(source, target, mode=0o600)
     register(inbox, target)
     if password:
-        _remember_password(inbox, sha, password)
+        remember_password(inbox, sha, password)
     return sha, target
 
 
-def _remember_password(inbox: Path, sha: str, password: str) -> None:
+def remember_password(inbox: Path, sha: str, password: str) -> None:
     path = inbox / PASSWORDS_FILE
     known = load_passwords(path)
     known[sha] = password

@@ -10,7 +10,6 @@ has no geography yet, the full build runs first (places in claims are matched ag
 published warehouse must hold every refreshed table).
 """
 
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path

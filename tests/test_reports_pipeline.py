@@ -4,7 +4,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
 from sources.reports.claims import PlaceMatcher

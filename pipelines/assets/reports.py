@@ -19,7 +19,6 @@
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,6 @@ from dagster import (
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
-    asset_check,
     define_asset_job,
     multi_asset,
     run_status_sensor,
@@ -50,9 +48,7 @@ from sources.reports.claims import PlaceMatcher
 from sources.reports.batch import Job, process_documents
 from sources.reports.frames import CORE_TABLES, failed_document
 from sources.reports.specs import all_specs
-from pipelines.inbox import (  # noqa: F401 - the inbox functions, re-exported for callers of this module
-    INDEX_FILE, PASSWORDS_FILE, _remember_password, add_to_inbox, find_document, inbox_dir, inbox_files, land_report,
-    refuse_at_intake, register)
+from pipelines.inbox import PASSWORDS_FILE, find_document, inbox_dir, inbox_files, land_report, register
 from sources.reports.intake import load_passwords
 from warehouse.engine import loader, queries
 from warehouse.engine.contracts import ContractViolation, validate

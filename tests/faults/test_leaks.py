@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.assets.reports import PASSWORDS_FILE, _remember_password, add_to_inbox, refuse_at_intake
+from pipelines.inbox import PASSWORDS_FILE, add_to_inbox, refuse_at_intake, remember_password
 from pipelines.cli import app
 from sources.inputs import SourceFormatError
 from sources.landing import land_file
@@ -89,7 +89,7 @@ def test_an_oversized_document_is_refused_before_any_copy(tmp_path, monkeypatch)
 def test_a_document_named_like_the_passwords_file_does_not_break_later_ingests(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    _remember_password(inbox, "a" * 64, "secret")
+    remember_password(inbox, "a" * 64, "secret")
     hostile = tmp_path / PASSWORDS_FILE
     hostile.write_bytes(b"this is not TOML = = =\n\x00\xff")
     _, copy = add_to_inbox(inbox, hostile)
