@@ -21,7 +21,8 @@ def test_a_csv_where_a_workbook_was_expected_is_named(tmp_path):
     wrong.write_text("Code,Name\nE06000001,Hartlepool\n")
     f = InputFile("ons_mye2023", wrong, "0" * 64)
     with pytest.raises(SourceFormatError, match=r"mye23tablesew.xlsx.*not a readable Excel workbook"):
-        readable_errors(lambda: {"t": ons_population.parse_release(f)}, [_landed(wrong)])
+        with readable_errors([_landed(wrong)]):
+            ons_population.parse_release(f)
 
 
 def test_a_truncated_workbook_is_named(tmp_path):
@@ -30,7 +31,8 @@ def test_a_truncated_workbook_is_named(tmp_path):
     cut.write_bytes(original[: len(original) // 2])
     f = InputFile("ons_mye2023", cut, "0" * 64)
     with pytest.raises(SourceFormatError, match="mye23tablesew.xlsx"):
-        readable_errors(lambda: {"t": ons_population.parse_release(f)}, [_landed(cut)])
+        with readable_errors([_landed(cut)]):
+            ons_population.parse_release(f)
 
 
 def test_a_lookup_in_the_wrong_encoding_is_named(tmp_path):
@@ -41,7 +43,8 @@ def test_a_lookup_in_the_wrong_encoding_is_named(tmp_path):
     utf16.write_text(snapshot_file("ons_geo_lad19_cauth19").read_text(encoding="utf-8-sig"), encoding="utf-16")
     files["ons_geo_lad19_cauth19"] = InputFile("ons_geo_lad19_cauth19", utf16, "0" * 64)
     with pytest.raises(SourceFormatError, match=r"not UTF-8 text.*another encoding"):
-        readable_errors(lambda: {"t": geography.build_bridge(files).areas}, [_landed(utf16, "ons_geo_lad19_cauth19")])
+        with readable_errors([_landed(utf16, "ons_geo_lad19_cauth19")]):
+            geography.build_bridge(files).areas
 
 
 def test_an_oversized_input_is_refused_before_it_is_landed(tmp_path, monkeypatch):
