@@ -120,6 +120,11 @@ def test_the_north_has_hle_for_the_periods_the_2020_vintage_covers(query):
                      WHERE indicator_id = '90362' AND area_code = 'north' AND source_id = 'fingertips_90362_hle_2020_06'""")
     assert len(north) == 16 and north["value"].between(55, 70).all()  # 8 periods x 2 sexes
     assert north["member_codes"].str.contains("E10000017").all()  # Lancashire as a county, not its districts
+    # the Greater South East too: Suffolk (a county whose footprint records only its 2019 districts) stands for the
+    # districts it had before; City of London's suppressed value is a sliver left out and named
+    gse = query("""SELECT value, source_locator FROM core_health__indicator_vintages
+                   WHERE indicator_id = '90362' AND area_code = 'greater_south_east' AND source_id = 'fingertips_90362_hle_2020_06'""")
+    assert len(gse) == 16 and gse["source_locator"].str.contains("E09000001").all()
     coverage = query("""SELECT has_figure, reason, missing_codes FROM core_indicators__aggregate_coverage
                         WHERE indicator_id = '90362' AND area_code = 'north' AND source_id = 'fingertips_90362_hle'""")
     assert len(coverage) > 0 and not coverage["has_figure"].any()

@@ -147,9 +147,31 @@ class _Geography:
                 found = frozenset([code])
             else:
                 day = dt.date(vintage, 4, 1)
-                found = frozenset(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+                members = set()
+                for lad, f, t in self._members.get(code, ()):
+                    if _valid_on((f, t), day):
+                        members.add(lad)
+                    elif f and f > day and f == self.life.get(lad, (None, None))[0]:
+                        # a member created after the day (a merged district) stands for the LADs it replaced,
+                        # when the footprint only records the merged one (Suffolk's 2019 districts)
+                        members |= self._valid_predecessors(lad, day)
+                found = frozenset(members)
             self._lads_cache[key] = found
         return found
+
+    def _valid_predecessors(self, code: str, day: dt.date) -> set[str]:
+        """The LADs valid on ``day`` that ``code`` replaced, directly or through intermediate codes."""
+        out, frontier, seen = set(), list(self._predecessors.get(code, [])), set()
+        while frontier:
+            c = frontier.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if self.type_of.get(c) == "lad" and _valid_on(self.life.get(c, (None, None)), day):
+                out.add(c)
+            else:
+                frontier += self._predecessors.get(c, [])
+        return out
 
     def lads_on(self, code: str, day: dt.date) -> list[str]:
         """The LADs that made up ``code`` on ``day`` (as `sources.geography.lads_in`, from an index)."""
