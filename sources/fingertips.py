@@ -706,6 +706,21 @@ class FingertipsClient:
             for batch in batches(indicator_ids)
         ]
 
+    def profiles(self) -> list[dict]:
+        """``profiles``: every profile (``Id``, ``Key``, ``Name``...)."""
+        return self._json("profiles", None, list)
+
+    def profile_metadata_csv(self, profile_id: int) -> Fetched:
+        """``indicator_metadata/csv/by_profile_id``: the metadata of every indicator in one profile."""
+        return self._csv("indicator_metadata/csv/by_profile_id", {"profile_id": profile_id}, ["Indicator ID", "Indicator"])
+
+    def indicator_metadata_json(self, indicator_ids: Iterable[str]) -> dict[str, dict]:
+        """``indicator_metadata/by_indicator_id`` (JSON: CI method, unit multiplier...), batched; id -> entry."""
+        out: dict[str, dict] = {}
+        for batch in batches(indicator_ids):
+            out.update({str(k): v for k, v in self._json("indicator_metadata/by_indicator_id", {"indicator_ids": ",".join(batch)}, dict).items()})
+        return out
+
     def area_types(self) -> dict[int, str]:
         """``area_types``: id -> name."""
         if self._area_types is None:

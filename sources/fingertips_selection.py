@@ -59,7 +59,7 @@ def profile_ids(client: ft.FingertipsClient, names: tuple[str, ...]) -> dict[str
     """Each named profile (key such as ``PHOF``, name, or numeric id) -> its Fingertips profile id."""
     if not names:
         return {}
-    profiles = client._json("profiles", None, list)
+    profiles = client.profiles()
     out = {}
     for name in names:
         wanted = name.strip().lower()
@@ -75,13 +75,6 @@ def profile_ids(client: ft.FingertipsClient, names: tuple[str, ...]) -> dict[str
 def _metadata_rows(fetched) -> dict[str, dict[str, str]]:
     table = ft.read_csv_table(fetched.content, fetched.url, ["Indicator ID", "Indicator"])
     return {r[table.header.index("Indicator ID")].strip(): dict(zip(table.header, r)) for _, r in table.records}
-
-
-def _json_metadata(client: ft.FingertipsClient, ids: list[str]) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for batch in ft.batches(ids):
-        out.update({str(k): v for k, v in client._json("indicator_metadata/by_indicator_id", {"indicator_ids": ",".join(batch)}, dict).items()})
-    return out
 
 
 def aggregation_for(value_type: str, ci_method: str, rules: dict[str, ft.AggregationRule]) -> str:
@@ -125,15 +118,14 @@ def resolve_selection(client: ft.FingertipsClient, selection: Selection,
     rules = {k.lower(): v for k, v in (ft.catalogue().rules if rules is None else rules).items()}
     rows: dict[str, dict[str, str]] = {}
     for pid in profile_ids(client, selection.profiles).values():
-        fetched = client._csv("indicator_metadata/csv/by_profile_id", {"profile_id": pid}, ["Indicator ID", "Indicator"])
-        rows.update(_metadata_rows(fetched))
+        rows.update(_metadata_rows(client.profile_metadata_csv(pid)))
     listed = [i for i in dict.fromkeys(selection.indicators) if i not in rows]
     for fetched in client.indicator_metadata_csv(listed) if listed else []:
         rows.update({k: v for k, v in _metadata_rows(fetched).items() if k in listed})
     missing = [i for i in listed if i not in rows]
     if missing:
         raise FetchError(f"Fingertips has no metadata for indicator(s) {missing}: retired or mistyped? (sources/fingertips_selection.toml)")
-    meta = _json_metadata(client, list(rows))
+    meta = client.indicator_metadata_json(list(rows))
     return [indicator_from_metadata(row, meta.get(i, {}), rules) for i, row in rows.items()]
 
 
