@@ -148,3 +148,57 @@ def test_coverage_explains_every_aggregate_area_and_matches_the_aggregates(query
     new = query("""SELECT indicator_id, count(*) AS n FROM core_health__indicator_aggregates
                    WHERE indicator_id IN ('92443', '93088', '93015') AND area_code IN ('north', 'greater_south_east') GROUP BY 1""")
     assert set(new["indicator_id"]) == {"92443", "93088", "93015"}
+
+
+@pytest.mark.slow
+def test_a_wrong_value_in_and_back_out_through_the_real_job(warehouse_copy, tmp_path, monkeypatch):
+    """Issue 14 item 2 end to end: an edited bundled file brings a (plausible) wrong value; restoring the file brings the
+    right one back as a new version; every version names the file that produced it."""
+    import shutil
+
+    import duckdb
+
+    from sources import catalogue as cat
+    from tests.conftest import run_refresh
+    from warehouse.engine.paths import warehouse_paths
+
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
+    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
+    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
+    entry = cat.catalogue()["fingertips_90366_le"]
+    path, original, catalogue_text = snapshot / entry.path, (snapshot / entry.path).read_bytes(), (snapshot / "catalogue.toml").read_text()
+
+    def use(content: bytes) -> str:
+        path.write_bytes(content)
+        sha = cat.sha256_of(path)
+        (snapshot / "catalogue.toml").write_text(catalogue_text.replace(entry.sha256, sha))
+        cat.catalogue.cache_clear()
+        return sha
+
+    lines = original.decode("utf-8").splitlines(keepends=True)
+    header, cells = lines[0].rstrip("\r\n").split(","), lines[1].rstrip("\r\n").split(",")
+    key = (cells[header.index("area_code")], cells[header.index("inequality")].lower(), cells[header.index("period")])
+    right = float(cells[header.index("value")])
+    cells[header.index("value")] = str(right + 5)
+    edited = (lines[0] + ",".join(cells) + "\n" + "".join(lines[2:])).encode("utf-8")
+    try:
+        bad_sha = use(edited)
+        assert run_refresh(warehouse_copy).success
+        good_sha = use(original)
+        assert run_refresh(warehouse_copy).success
+    finally:
+        cat.catalogue.cache_clear()
+    con = duckdb.connect(str(warehouse_paths(warehouse_copy).published), read_only=True)
+    try:
+        versions = con.execute("""SELECT value, change, source_sha256 FROM core_indicators__value_history
+                                  WHERE indicator_id = '90366' AND area_code = ? AND sex = ? AND period_label = ? ORDER BY version""",
+                               list(key)).fetchall()
+        now = con.execute("""SELECT value, source_sha256 FROM indicator_values_as_of(now()::TIMESTAMP)
+                             WHERE indicator_id = '90366' AND area_code = ? AND sex = ? AND period_label = ?""", list(key)).fetchall()
+        credited = con.execute("""SELECT count(*) FROM indicator_values_as_of(now()::TIMESTAMP)
+                                  WHERE source_id = 'fingertips_90366_le' AND source_sha256 <> ?""", [good_sha]).fetchone()[0]
+    finally:
+        con.close()
+    assert versions == [(right, "new", good_sha), (right + 5, "revised", bad_sha), (right, "revised", good_sha)]
+    assert now == [(right, good_sha)] and credited == 0  # every current LE value is credited to the restored file
