@@ -7,6 +7,8 @@ Measures, on this machine, in one run:
 * cold build: ``observatory build`` of the bundled snapshot into an empty folder, in a subprocess
   (wall time, and its peak resident memory from ``os.wait4``);
 * no-op refresh: the same command again, nothing changed;
+* UI refresh: ``refresh_all`` launched through the GraphQL API of ``observatory ui`` over another empty
+  warehouse, launch to end, against the cold build (``benchmarks/ui_refresh.py``);
 * load + validate: a deterministic ``--rows``-row ``core_indicators__values`` table written to CSV,
   read with pandas and landed by ``warehouse.engine.loader.replace_table`` (Pandera contract, staging, swap)
   against DuckDB's native ``CREATE TABLE AS SELECT * FROM read_csv(...)`` of the same CSV, best of
@@ -17,7 +19,7 @@ Measures, on this machine, in one run:
 * where the time of a cold build goes: cProfile's top functions;
 * the reports extractor against pdfplumber's default, when ``benchmarks/pdf_extraction.py`` exists.
 
-``--skip`` takes a comma-separated subset of: build, profile, load, scale, query, pdf.
+``--skip`` takes a comma-separated subset of: build, ui, profile, load, scale, query, pdf.
 """
 
 from __future__ import annotations
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the indicator table (default 1,000,000)")
     parser.add_argument("--scale", type=int, default=10, help="the scale run's multiple of --rows (default 10)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N for the load benchmarks (default 3)")
-    parser.add_argument("--skip", default="", help="comma-separated: build, profile, load, scale, query, pdf")
+    parser.add_argument("--skip", default="", help="comma-separated: build, ui, profile, load, scale, query, pdf")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -324,6 +326,16 @@ def main(argv: list[str] | None = None) -> int:
             print("cold build and no-op refresh ...", file=sys.stderr)
             build_rows, warehouse = bench_build(work)
             rows += build_rows
+            if "ui" not in skip:
+                print("refresh_all launched from the UI (benchmarks/ui_refresh.py) ...", file=sys.stderr)
+                from benchmarks.ui_refresh import ui_refresh
+
+                cold = build_rows[0].figure
+                seconds, run, steps, processes = ui_refresh(work)
+                rows.append(Row("refresh_all launched from the UI (wall)", seconds, "s", "<= 1.5x CLI cold build",
+                                seconds / cold, run["status"] == "SUCCESS" and seconds <= 1.5 * cold,
+                                f"CLI cold build {cold:.1f} s; `observatory ui` + GraphQL launchRun, launch to end; "
+                                f"{steps} steps in {processes} process(es)"))
         lads = [f"E0{6 + i % 4}{i:06d}" for i in range(296)]
         if warehouse is not None:
             import duckdb
