@@ -136,8 +136,8 @@ def _replace_id(ind: Indicator, new_id: str) -> Indicator:
     return replace(ind, id=new_id)
 
 
-_POLARITIES = ("high_is_good", "low_is_good", "no_judgement")
-_AGGREGATIONS = ("counts_and_denominators", "population_weighted", "none")
+POLARITIES = ("high_is_good", "low_is_good", "no_judgement")
+AGGREGATIONS = ("counts_and_denominators", "population_weighted", "none")
 
 
 @lru_cache(maxsize=1)
@@ -164,10 +164,10 @@ def catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
         ind = Indicator(**item)
         if ind.id in indicators:
             raise ValueError(f"{path.name}: indicator {ind.id} is listed twice")
-        if ind.polarity not in _POLARITIES:
-            raise ValueError(f"{path.name}: indicator {ind.id} has polarity {ind.polarity!r}; expected one of {_POLARITIES}")
-        if ind.aggregation not in _AGGREGATIONS:
-            raise ValueError(f"{path.name}: indicator {ind.id} has aggregation {ind.aggregation!r}; expected one of {_AGGREGATIONS}")
+        if ind.polarity not in POLARITIES:
+            raise ValueError(f"{path.name}: indicator {ind.id} has polarity {ind.polarity!r}; expected one of {POLARITIES}")
+        if ind.aggregation not in AGGREGATIONS:
+            raise ValueError(f"{path.name}: indicator {ind.id} has aggregation {ind.aggregation!r}; expected one of {AGGREGATIONS}")
         if ind.aggregation == "counts_and_denominators" and not ind.multiplier:
             raise ValueError(f"{path.name}: indicator {ind.id} aggregates counts but has no multiplier")
         indicators[ind.id] = ind
@@ -673,11 +673,12 @@ class FingertipsClient:
 
     # -- endpoints
     def all_data(self, indicator_ids: Iterable[str], child_area_type_id: int, parent_area_type_id: int,
-                 parent_area_code: str | None = None) -> list[Fetched]:
+                 parent_area_code: str | None = None, require_all: bool = True) -> list[Fetched]:
         """``all_data/csv/by_indicator_id`` for every id, at most 100 ids per call; one response per batch.
 
         Every requested id must come back with data: an id with no rows is retired or renamed, and
-        is an error rather than a silently smaller warehouse.
+        is an error rather than a silently smaller warehouse. ``require_all=False`` (a whole profile,
+        whose indicators need not all be published at this area type) accepts ids without rows.
         """
         out = []
         for batch in batches(indicator_ids):
@@ -694,7 +695,7 @@ class FingertipsClient:
             col = table.header.index("Indicator ID")
             returned = {r[col].strip() for _, r in table.records}
             absent = [i for i in batch if i not in returned]
-            if absent:
+            if absent and require_all:
                 raise FetchError(f"{fetched.url}: no data for indicator(s) {absent} at area type {child_area_type_id}; retired or renumbered? Check sources/fingertips_indicators.toml")
             out.append(fetched)
         return out

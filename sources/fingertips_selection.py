@@ -14,20 +14,35 @@ indicators; ``indicator_metadata/csv/by_indicator_id`` and ``indicator_metadata/
 method and unit multiplier), both at most 100 ids a call. :func:`changed_since` asks the per-indicator
 change probe (``data_changes``) so a refresh fetches only what changed; :func:`fetch` lands the data with
 :meth:`FingertipsClient.all_data` (batches of at most 100 ids).
+
+Live mode lands the selection as source ``fingertips_selection``: the data batches as fetched, plus one
+manifest (:data:`MANIFEST_NAME`, :func:`manifest_bytes`) holding every resolved indicator's catalogue entry,
+its change-probe stamp and the sha256 of the landed file that holds its current data. The build reads the
+manifest back (:func:`read_manifest`), so rebuilding from the same landed files gives the same warehouse
+without asking the API. Indicators already in ``fingertips_indicators.toml`` are left to their own sources.
 No Dagster and no DuckDB here.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from sources import fingertips as ft
 from sources.http import FetchError
+from sources.inputs import InputFile, SourceFormatError
 
 SELECTION_PATH = Path(__file__).resolve().parent / "fingertips_selection.toml"
+SELECTION_ENV = "OBSERVATORY_FINGERTIPS_SELECTION"  # another selection file (e.g. a user's own copy)
+SOURCE_ID = "fingertips_selection"
+MANIFEST_NAME = "fingertips_selection_indicators.json"
 # Confidence-interval methods computed from a count and a denominator (so members' counts can be summed).
 COUNT_BASED_CI = ("byar", "wilson", "poisson", "exact binomial", "clopper", "score")
 # Methods for values that cannot be rebuilt from counts (standardised rates, life tables, modelled estimates).
@@ -42,8 +57,14 @@ class Selection:
     parent_area_type_id: int = 6  # regions
 
 
-def load_selection(path: Path = SELECTION_PATH) -> Selection:
+def selection_path() -> Path:
+    """The selection file: ``$OBSERVATORY_FINGERTIPS_SELECTION`` when set, else the bundled ``fingertips_selection.toml``."""
+    return Path(os.environ[SELECTION_ENV]) if os.environ.get(SELECTION_ENV) else SELECTION_PATH
+
+
+def load_selection(path: Path | None = None) -> Selection:
     """The user's selection (an absent file selects nothing)."""
+    path = selection_path() if path is None else path
     if not path.exists():
         return Selection()
     with open(path, "rb") as fh:
@@ -134,6 +155,81 @@ def changed_since(client: ft.FingertipsClient, indicators: list[ft.Indicator], s
     return [ind.id for ind in indicators if client.data_changes(ind.id) != seen.get(ind.id)]
 
 
-def fetch(client: ft.FingertipsClient, ids: list[str], selection: Selection):
+def fetch(client: ft.FingertipsClient, ids: list[str], selection: Selection, require_all: bool = True):
     """The data of ``ids`` (``all_data/csv/by_indicator_id``, at most 100 ids per request)."""
-    return client.all_data(ids, selection.child_area_type_id, selection.parent_area_type_id)
+    return client.all_data(ids, selection.child_area_type_id, selection.parent_area_type_id, require_all=require_all)
+
+
+# --- what live mode lands, and how the build reads it back ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The landed selection: each indicator's catalogue entry, its probe stamp and the file holding its data."""
+
+    indicators: tuple[ft.Indicator, ...]
+    stamps: dict[str, str | None]
+    data_sha256: dict[str, str | None]  # None: the API has no rows for it at the selection's area types
+
+
+def manifest_bytes(selection: Selection, indicators: list[ft.Indicator], stamps: dict[str, str | None],
+                   data_sha256: dict[str, str | None]) -> bytes:
+    """The manifest as landed: sorted JSON with no clock in it, so an unchanged selection lands the same file."""
+    body = {"selection": dataclasses.asdict(selection),
+            "indicators": [{**dataclasses.asdict(i), "data_changes": stamps.get(i.id), "data_sha256": data_sha256.get(i.id)}
+                           for i in indicators]}
+    return (json.dumps(body, indent=1, sort_keys=True, default=list) + "\n").encode()
+
+
+def read_manifest(data: bytes, label: str) -> Manifest:
+    """A landed manifest back as catalogue entries (checked like the hand-made catalogue: polarity, aggregation)."""
+    try:
+        rows = json.loads(data)["indicators"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise SourceFormatError(f"{label}: not a Fingertips selection manifest ({err})") from None
+    fields = {f.name for f in dataclasses.fields(ft.Indicator)}
+    indicators, stamps, shas = [], {}, {}
+    for row in rows:
+        item = {k: v for k, v in row.items() if k in fields}
+        item["aliases"] = tuple(item.get("aliases") or ())
+        ind = ft.Indicator(**item)
+        if ind.polarity not in ft.POLARITIES or ind.aggregation not in ft.AGGREGATIONS:
+            raise SourceFormatError(f"{label}: indicator {ind.id} has polarity {ind.polarity!r} / aggregation {ind.aggregation!r}")
+        if ind.aggregation == "counts_and_denominators" and not ind.multiplier:
+            raise SourceFormatError(f"{label}: indicator {ind.id} aggregates counts but has no multiplier")
+        indicators.append(ind)
+        stamps[ind.id] = row.get("data_changes")
+        shas[ind.id] = row.get("data_sha256")
+    return Manifest(tuple(indicators), stamps, shas)
+
+
+def to_fetch(indicators: list[ft.Indicator], stamps: dict[str, str | None], previous: Manifest | None,
+             landed: set[str]) -> list[str]:
+    """Ids to download: probe failed (None), stamp differs from the last landing, or that landing's file is gone."""
+    if previous is None:
+        return [i.id for i in indicators]
+    return [i.id for i in indicators
+            if stamps.get(i.id) is None or previous.stamps.get(i.id) != stamps[i.id]
+            or i.id not in previous.data_sha256 or (previous.data_sha256[i.id] is not None and previous.data_sha256[i.id] not in landed)]
+
+
+def extend(cat: ft.Catalogue, indicators: tuple[ft.Indicator, ...] | list[ft.Indicator]) -> ft.Catalogue:
+    """The catalogue the build uses: the hand-made one plus the selection's indicators (hand-made entries win)."""
+    extra = {i.id: i for i in indicators if i.id not in cat.indicators}
+    return dataclasses.replace(cat, indicators={**cat.indicators, **extra})
+
+
+def current_rows(frame: pd.DataFrame, manifest: Manifest, sha256: str) -> pd.DataFrame:
+    """The rows of one landed data file that are its indicators' current data (a later file may supersede some)."""
+    keep = frame["indicator_id"].map(manifest.data_sha256.get) == sha256
+    return frame[keep].reset_index(drop=True)
+
+
+def metadata_frame(manifest: Manifest, f: InputFile) -> pd.DataFrame:
+    """The manifest's publisher metadata in :func:`sources.fingertips.parse_metadata`'s columns (definitions credit it)."""
+    return pd.DataFrame([{
+        "indicator_id": i.id, "name": i.name, "definition": i.definition, "unit": i.unit, "value_type": i.value_type,
+        "polarity": i.polarity, "polarity_text": i.polarity, "year_type": i.year_type, "date_updated": manifest.stamps.get(i.id),
+        "source_id": f.source_id, "source_sha256": f.sha256, "source_locator": f"{f.path.name}, indicator {i.id}",
+    } for i in manifest.indicators], columns=["indicator_id", "name", "definition", "unit", "value_type", "polarity", "polarity_text",
+                                              "year_type", "date_updated", "source_id", "source_sha256", "source_locator"])

@@ -127,3 +127,32 @@ def test_the_bundled_selection_file_reads(tmp_path):
     bad.write_text('profile = ["PHOF"]\n')
     with pytest.raises(ValueError, match="unknown setting"):
         load_selection(bad)
+
+
+def test_the_landed_manifest_reads_back_and_says_what_to_fetch(tmp_path):
+    """The manifest is the build's catalogue of the selection: a round trip gives the same entries; only changed or
+    missing indicators are fetched again; rows superseded by a later file are dropped."""
+
+    import pandas as pd
+
+    from sources.fingertips_selection import current_rows, extend, manifest_bytes, read_manifest, to_fetch
+    from sources.inputs import SourceFormatError
+
+    a = ft.Indicator(id="95000", name="A", short_name="A", definition="", unit="per 100,000", polarity="low_is_good",
+                     value_type="crude rate", age="all", year_type="calendar", aggregation="counts_and_denominators", multiplier=100000.0)
+    b = ft.Indicator(id="95001", name="B", short_name="B", definition="", unit="%", polarity="no_judgement", value_type="proportion",
+                     age="all", year_type="calendar", aggregation="none")
+    body = manifest_bytes(Selection(profiles=("PHOF",)), [a, b], {"95000": "s1", "95001": "s1"}, {"95000": "f1", "95001": "f1"})
+    assert body == manifest_bytes(Selection(profiles=("PHOF",)), [a, b], {"95000": "s1", "95001": "s1"}, {"95000": "f1", "95001": "f1"})
+    m = read_manifest(body, "manifest.json")
+    assert m.indicators == (a, b) and m.data_sha256 == {"95000": "f1", "95001": "f1"}
+    assert to_fetch([a, b], {"95000": "s1", "95001": "s2"}, m, {"f1"}) == ["95001"]
+    assert to_fetch([a, b], {"95000": "s1", "95001": None}, m, {"f1"}) == ["95001"]  # a failed probe fetches
+    assert to_fetch([a, b], {"95000": "s1", "95001": "s1"}, m, set()) == ["95000", "95001"]  # the landed file is gone
+    assert to_fetch([a, b], {"95000": "s1", "95001": "s1"}, None, set()) == ["95000", "95001"]
+    later = read_manifest(manifest_bytes(Selection(), [a, b], {}, {"95000": "f1", "95001": "f2"}), "m")
+    frame = pd.DataFrame({"indicator_id": ["95000", "95001"], "value": [1.0, 2.0]})
+    assert current_rows(frame, later, "f1")["indicator_id"].tolist() == ["95000"]
+    assert set(extend(ft.catalogue(), m.indicators).indicators) == set(ft.catalogue().indicators) | {"95000", "95001"}
+    with pytest.raises(SourceFormatError, match="polarity"):
+        read_manifest(body.replace(b'"low_is_good"', b'"sideways"'), "m")

@@ -7,6 +7,9 @@
   with its URL as origin. Live-only sources (under-75 mortality by cause, metadata) land nothing offline.
 * ``core_health``: values, aggregates, definitions and inequalities, all validated before any is loaded.
 * ``health_marts``: benchmarks against England and region, then the area profile (SQL in `warehouse/transforms/sql`).
+* ``raw_fingertips__selection`` (live only): the profiles and ids named in ``sources/fingertips_selection.toml``
+  beyond the catalogued ones, landed with a manifest of their metadata (see :mod:`sources.fingertips_selection`);
+  ``core_health`` builds them with the catalogue extended by that manifest.
 * ``weekly_fingertips_refresh``: in live mode, runs ``refresh_health`` only when the probe reports a change.
 """
 
@@ -42,6 +45,7 @@ from pipelines.assets._factory import raw_file_asset, blocking_check, input_file
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
+from sources import fingertips_selection as selection
 from sources.catalogue import CatalogueEntry, entry
 from sources.http import FetchError
 from sources.inputs import InputFile
@@ -154,17 +158,103 @@ def _fetch(src: ft.Source):
 raw_assets = [raw_file_asset(src.asset, src.source_id, GROUP, live=None if src.archive else _fetch(src), many=True) for src in SOURCES]
 
 
+# --- raw: the user's selection of profiles and ids (sources/fingertips_selection.toml), live only ------------------
+
+SELECTION_ASSET = "raw_fingertips__selection"
+
+
+def _landed_manifest(warehouse: WarehouseResource) -> tuple[selection.Manifest | None, dict[str, LandedFile]]:
+    """The last landed selection manifest and the data files it may point at (sha256 -> file), from the state file."""
+    previous = load_state(state_path(warehouse)).get(selection.SOURCE_ID)
+    if not previous:
+        return None, {}
+    manifest_file, = _landed_from_state([previous["manifest"]])
+    path = manifest_file.path(warehouse.paths.data)
+    if not path.exists():
+        return None, {}
+    data = {f.sha256: f for f in _landed_from_state(previous["data"]) if f.path(warehouse.paths.data).exists()}
+    return selection.read_manifest(path.read_bytes(), manifest_file.label), data
+
+
+def _land_bytes(content: bytes, name: str, origin: str, warehouse: WarehouseResource) -> LandedFile:
+    landing = warehouse.paths.landing
+    landing.mkdir(parents=True, exist_ok=True)
+    tmp = landing / f".download-{selection.SOURCE_ID}-{os.getpid()}"
+    files.write_bytes(tmp, content)
+    try:
+        return land_file(tmp, source_id=selection.SOURCE_ID, origin=origin, mode="live", landing_root=landing, file_name=name)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def land_selection(warehouse: WarehouseResource, client: ft.FingertipsClient, log) -> list[LandedFile]:
+    """Resolve the selection, probe each indicator, fetch the changed ones (<= 100 ids a request) and land them.
+
+    Lands the data batches and the manifest (indicators' metadata, probe stamps, which file holds each
+    indicator's current data); unchanged indicators keep the files of the last landing. Nothing is landed
+    unless every batch was fetched whole and parses. Returns the manifest and every data file it names.
+    """
+    chosen = selection.load_selection()
+    catalogued = ft.catalogue().indicators
+    indicators = [i for i in selection.resolve_selection(client, chosen) if i.id not in catalogued]
+    if not indicators:
+        log.info(f"{selection.SOURCE_ID}: nothing selected beyond the catalogued indicators ({selection.selection_path().name})")
+        return []
+    stamps = probe(client, ft.Source(SELECTION_ASSET, selection.SOURCE_ID, tuple(i.id for i in indicators)), log)
+    previous, kept = _landed_manifest(warehouse)
+    wanted = selection.to_fetch(indicators, stamps, previous, set(kept))
+    fetched = []
+    if wanted:
+        client.check_area_types({t: AREA_TYPE_NAMES[t] for t in (chosen.child_area_type_id, chosen.parent_area_type_id) if t in AREA_TYPE_NAMES})
+        fetched = selection.fetch(client, wanted, chosen, require_all=False)
+    batches = []
+    for n, got in enumerate(fetched, 1):
+        name = f"{selection.SOURCE_ID}_{n}.csv"
+        frame = ft.parse_fingertips_bytes(got.content, InputFile(selection.SOURCE_ID, Path(name), hashlib.sha256(got.content).hexdigest()))
+        batches.append((got, name, set(frame["indicator_id"])))
+    data_sha = {i.id: previous.data_sha256.get(i.id) for i in indicators if i.id not in wanted} if previous else {}
+    landed = dict(kept)
+    for got, name, ids in batches:
+        f = _land_bytes(got.content, name, got.url, warehouse)
+        landed[f.sha256] = f
+        data_sha.update({i: f.sha256 for i in ids if i in wanted})
+    absent = [i for i in wanted if i not in data_sha]
+    if absent:
+        log.warning(f"{selection.SOURCE_ID}: no data at area types {chosen.child_area_type_id}/{chosen.parent_area_type_id} for {len(absent)} "
+                    f"selected indicator(s): {', '.join(absent[:20])}")
+    manifest = _land_bytes(selection.manifest_bytes(chosen, indicators, stamps, data_sha), selection.MANIFEST_NAME,
+                           f"{client.url}indicator_metadata (profiles {', '.join(chosen.profiles) or 'none'}; "
+                           f"{len(indicators)} indicators)", warehouse)
+    current = [landed[sha] for sha in dict.fromkeys(v for v in data_sha.values() if v)]
+    log.info(f"{selection.SOURCE_ID}: {len(indicators)} indicators, {len(wanted)} fetched in {len(fetched)} request(s), "
+             f"{len(indicators) - len(wanted)} unchanged")
+    state = load_state(state_path(warehouse))
+    state[selection.SOURCE_ID] = {"changes": stamps, "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                  "manifest": {**manifest.provenance_row(), "retrieved_at": manifest.retrieved_at.isoformat()},
+                                  "data": [{**f.provenance_row(), "retrieved_at": f.retrieved_at.isoformat()} for f in current]}
+    save_state(state_path(warehouse), state)
+    return [manifest, *current]
+
+
+def _fetch_selection(context: AssetExecutionContext, warehouse: WarehouseResource) -> list[LandedFile]:
+    return land_selection(warehouse, ft.FingertipsClient(), context.log)
+
+
+raw_assets.append(raw_file_asset(SELECTION_ASSET, selection.SOURCE_ID, GROUP, live=_fetch_selection, many=True))
+
+
 # --- core -------------------------------------------------------------------------------------------------------------
 
 
 @multi_asset(
-    specs=[table_spec(name, deps=[*(s.asset for s in SOURCES), *GEO, "core_population__estimates"], group=GROUP) for name in CORE],
-    ins={src.asset: AssetIn(src.asset) for src in SOURCES},
+    specs=[table_spec(name, deps=[*(s.asset for s in SOURCES), SELECTION_ASSET, *GEO, "core_population__estimates"], group=GROUP) for name in CORE],
+    ins={**{src.asset: AssetIn(src.asset) for src in SOURCES}, SELECTION_ASSET: AssetIn(SELECTION_ASSET)},
     pool=POOL,
 )
 def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: list[LandedFile]):
     """Fingertips values (headline and inequalities), aggregates for combined authorities, regions and groups, and definitions."""
     by_source = {src.source_id: src for src in SOURCES}
+    selected = landed.pop(SELECTION_ASSET, None) or []  # the user's selection: a manifest + data batches (live only)
     inputs = [f for files in landed.values() for f in (files or [])]
 
     def build() -> dict[str, pd.DataFrame]:
@@ -180,10 +270,18 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
                      if f.source_id in catalogued and catalogued[f.source_id].sha256 == f.sha256}
         metadata = pd.concat([ft.parse_metadata(input_file(f, warehouse)) for f in meta_files], ignore_index=True) if meta_files else None
         credits = {}
-        for f in inputs:
+        for f in [*inputs, *selected]:
             credits[f.source_id] = (f.publisher, f.licence)
+        cat = ft.catalogue()
+        manifests = [f for f in selected if f.file_name == selection.MANIFEST_NAME]
+        for m in manifests:  # the selection's indicators, with the metadata landed beside their data
+            manifest = selection.read_manifest(input_file(m, warehouse).path.read_bytes(), m.label)
+            cat = selection.extend(cat, manifest.indicators)
+            parsed += [selection.current_rows(ft.parse(input_file(f, warehouse)), manifest, f.sha256) for f in selected if f not in manifests]
+            described = selection.metadata_frame(manifest, input_file(m, warehouse))
+            metadata = described if metadata is None else pd.concat([metadata, described], ignore_index=True)
         frames = health.build_health(
-            parsed, ft.catalogue(),
+            parsed, cat,
             areas=warehouse.read("SELECT * FROM core_geo__areas_all"),
             footprints=warehouse.read("SELECT * FROM core_geo__lad_footprints"),
             membership=warehouse.read("SELECT * FROM core_geo__area_membership"),
@@ -192,7 +290,7 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
         )
         return {name: frames[name] for name in CORE}  # all validated before any is loaded: a bad file loads nothing
 
-    yield from load_tables(context, warehouse, inputs, build, reads=[*GEO, "core_population__estimates"])
+    yield from load_tables(context, warehouse, [*inputs, *selected], build, reads=[*GEO, "core_population__estimates"])
 
 
 # --- marts -------------------------------------------------------------------------------------------------------------
@@ -286,6 +384,10 @@ def weekly_fingertips_refresh(context: ScheduleEvaluationContext, sources: Sourc
         for indicator_id, stamp in probe(client, src, context.log).items():
             if stamp is None or before.get(indicator_id) != stamp:
                 changed[indicator_id] = stamp or "unknown"
+    landed = state.get(selection.SOURCE_ID, {}).get("changes", {})  # the selection's indicators as last landed
+    for indicator_id, stamp in probe(client, ft.Source(SELECTION_ASSET, selection.SOURCE_ID, tuple(landed)), context.log).items():
+        if stamp is None or landed.get(indicator_id) != stamp:
+            changed[indicator_id] = stamp or "unknown"
     if not changed:
         return SkipReason("no Fingertips indicator has changed since it was last landed")
     key = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
