@@ -22,7 +22,8 @@ How a page is read (:func:`extract_page`):
    its top, which spans the columns it rules. Rows are text lines; inside a ruled band holding several
    lines, the lines become separate rows when most columns have a value on every line (rules only every
    few rows) and each line has a row label, rows start at the labelled lines when only some have one, and
-   the band stays one multi-line cell otherwise (stacked text in a box). A line with no row label and no
+   the band stays one multi-line cell otherwise (stacked text in a box); a band whose lines below the first
+   hold only the row label is one row with a wrapped label. A line with no row label and no
    figures, set close under a labelled row and filling only columns that row fills, continues that row's
    cells; a wrapped cell's stray line joins its row; a heading spanning columns goes to the first column it
    spans; a column holding only part of a two-level heading is folded into its neighbour; empty rows and
@@ -772,6 +773,10 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
     rows: list[list[Line]] = []
     for key in sorted(bands):
         band = bands[key]
+        beyond_label = [i for i, line in enumerate(band) if any(col_of(w) > 0 for w in line.words)]
+        if len(band) > 1 and len(beyond_label) == 1 and beyond_label[0] == 0:
+            rows.append(band)  # one ruled row whose label wraps over several lines under its values
+            continue
         if len(band) == 1 or len(band) > 6:  # a long band is a table ruled only at its header
             rows += [[line] for line in band]
             continue
