@@ -59,11 +59,12 @@ def test_a_copy_killed_midway_into_the_landing_store_is_swept_by_the_next_publis
     _die_in_child(f"""
         import os, shutil
         from pathlib import Path
-        from sources import landing
+        from sources import files, landing
         def copy_then_die(src, dst, *a, **k):
-            Path(dst).write_bytes(Path(src).read_bytes()[:1000])  # half a file, as a kill mid-copy leaves it
+            dst.write(src.read(1000))  # half a file, as a kill mid-copy leaves it
+            dst.flush()
             os._exit(137)
-        landing.shutil.copyfile = copy_then_die
+        files.shutil.copyfileobj = copy_then_die
         landing.land_file(Path({str(source)!r}), source_id="ons_mye2021", origin="test", mode="snapshot", landing_root=Path({str(paths.landing)!r}))
     """)
     partials = list(paths.landing.rglob(".*.partial-*"))
