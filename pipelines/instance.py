@@ -8,6 +8,7 @@ repository's ``dagster.yaml``. So runs started by ``observatory build`` or ``obs
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -33,9 +34,21 @@ def dagster_home(paths: WarehousePaths) -> Path:
 
 
 def shared_instance(paths: WarehousePaths) -> DagsterInstance:
-    """The persistent instance for ``paths`` (see the module docstring)."""
-    home = dagster_home(paths)
-    return DagsterInstance.from_config(str(home))
+    """The persistent instance for ``paths`` (see the module docstring).
+
+    Opened under a file lock in the data folder: two commands started together on a fresh data folder would
+    otherwise both create the instance's SQLite tables ("table alembic_version already exists").
+    """
+    paths.data.mkdir(parents=True, exist_ok=True)
+    with open(paths.data / ".dagster-init.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held for the few hundred ms of creating or migrating the storage
+        try:
+            instance = DagsterInstance.from_config(str(dagster_home(paths)))
+            instance.get_runs_count()  # create the run, event-log and schedule storages now, under the lock
+            instance.all_instigator_state()
+            return instance
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ui_command(paths: WarehousePaths, port: int = 3000) -> tuple[list[str], dict[str, str]]:

@@ -100,6 +100,24 @@ def test_a_dagster_run_launched_outside_the_cli_waits_for_the_writer_too(tmp_pat
     assert time.monotonic() - started > 1.5
 
 
+@pytest.mark.scenario("survives", "loss")
+def test_commands_started_together_on_a_fresh_data_folder_create_the_dagster_instance_once(tmp_path):
+    """Found by the stress run: two commands creating the shared instance's SQLite storage at once failed with
+    "table alembic_version already exists" (4 of 15 processes in 5 trials of 3)."""
+    code = ("import sys; from pipelines.instance import shared_instance; from warehouse.engine.paths import warehouse_paths; "
+            "shared_instance(warehouse_paths(sys.argv[1])); print('ok')")
+    failures = []
+    for trial in range(5):
+        published = tmp_path / f"t{trial}" / "observatory.duckdb"
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(published)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            if proc.returncode or out.strip() != "ok":
+                failures.append(err[-300:])
+    assert not failures, failures
+
+
 def test_the_lock_is_reentrant_within_a_process(tmp_path):
     with writer_lock(tmp_path, wait=1), writer_lock(tmp_path, wait=1):  # ingest runs a build inside its own lock
         pass
