@@ -1,19 +1,32 @@
 """Live Fingertips by profile or list, through the real Dagster health assets in live mode: a selection naming a
 profile (PHOF) and two ids lands every indicator with its publisher metadata (polarity, unit, value type,
-aggregation rule), data in batches of at most 100 ids; a second run with unchanged probes downloads nothing;
-a changed probe downloads that indicator alone. The loopback server answers in the API's real formats
-(data CSV layout, metadata CSV header of the recorded real file, JSON metadata and data_changes shapes)."""
+aggregation rule), data in batches of at most 100 ids; a second run with unchanged probes downloads nothing; the
+weekly schedule probes the landed selection; a changed probe downloads that indicator alone. The loopback server
+answers in the API's real formats (data CSV layout, metadata CSV header of the recorded real file, JSON metadata
+and data_changes shapes)."""
 
 import json
 import urllib.parse
 
 import duckdb
 import pytest
+from dagster import RunRequest, SkipReason, build_schedule_context
 
+from pipelines.assets import health as health_assets
+from pipelines.resources import SourcesResource, WarehouseResource
 from sources import fingertips as ft
 from sources import fingertips_selection as selection
-from tests.support.fingertips_recordings import (QuickServer, REGIONS, changes_reply, csv_reply, data_path, fingertips_csv,
-                                                 recorded_bodies, run_health_live, serve_fingertips)
+from tests.support.fingertips_recordings import (
+    REGIONS,
+    QuickServer,
+    changes_reply,
+    csv_reply,
+    data_path,
+    fingertips_csv,
+    recorded_bodies,
+    run_health_live,
+    serve_fingertips,
+)
 from tests.support.http_server import Reply
 from tests.test_fingertips_selection import PROFILES, metadata_csv
 
@@ -111,6 +124,11 @@ def api(recordings, monkeypatch, tmp_path):
         yield server
 
 
+def _evaluate(resources: dict):
+    with build_schedule_context(resources=resources) as context:
+        return health_assets.weekly_fingertips_refresh(context)
+
+
 def _selection_downloads(server, since=0):
     """The indicator ids of each all_data request for selected indicators."""
     return [q["indicator_ids"].split(",") for p, q, _ in server.requests[since:]
@@ -146,8 +164,15 @@ def test_a_selected_profile_and_ids_land_with_metadata_in_batches_and_unchanged_
                                            WHERE indicator_id IN ({",".join(f"'{i}'" for i in SELECTED)}) GROUP BY 1"""))
     assert again == per_indicator
 
+    # the weekly schedule probes the landed selection too: nothing changed -> skip; a changed probe -> a run
+    wh = WarehouseResource(path=str(warehouse_copy))
+    live = {"sources": SourcesResource(mode="live"), "warehouse": wh}
+    assert isinstance(_evaluate(live), SkipReason)
+
     # one indicator's probe changes -> that indicator alone is downloaded; its new values replace the old ones
     api.route("/api/data_changes?indicator_id=95004", changes_reply("2026-11-20T09:00:00"))
+    asked = _evaluate(live)
+    assert isinstance(asked, RunRequest) and asked.tags["observatory/changed_indicators"] == "95004"
     api.route(data_path("95004", 501, 6), csv_reply(_data(["95004"], api.north, bump=1.0)))
     before = len(api.requests)
     assert run_health_live(warehouse_copy).success
