@@ -8,6 +8,9 @@ A *trial* starts real ``observatory`` processes together against one copy of a b
 * ``build+ingest``  one ``observatory build`` and one ``observatory ingest`` of a new text document;
 * ``ingests``       three ``observatory ingest``, each of its own new document.
 
+Odd-numbered trials give the processes a ``DAGSTER_HOME`` of their own (a temporary instance); even ones none
+(the data folder's shared instance, the Quick start default).
+
 A trial passes when every writer exits 0, at least one of them said it was waiting for the other (so they did
 meet), the published file opens and holds every ingested document, and every reader query answered (exit 0)
 in under :data:`READER_LIMIT` seconds. Builds run through :mod:`tests.stress.runner` limited to the spine
@@ -51,8 +54,10 @@ class Trial:
     problems: list[str] = field(default_factory=list)
 
 
-def _env(warehouse: Path, spine: bool) -> dict:
+def _env(warehouse: Path, spine: bool, dagster_home: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "OBSERVATORY_DATA", "OBSERVATORY_STRESS_DOMAINS")}
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
     env["OBSERVATORY_WAREHOUSE"] = str(warehouse)
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["COLUMNS"] = "200"
@@ -94,8 +99,9 @@ def _read_once(warehouse: Path) -> tuple[bool, float]:
     return ok, time.monotonic() - started
 
 
-def run_trial(kind: str, base: Path, work: Path, trial_id: str) -> Trial:
-    """One trial on a fresh copy of ``base`` (a built warehouse folder) in ``work``."""
+def run_trial(kind: str, base: Path, work: Path, trial_id: str, *, dagster_home: bool = False) -> Trial:
+    """One trial on a fresh copy of ``base`` (a built warehouse folder) in ``work``; ``dagster_home``: with a
+    ``DAGSTER_HOME`` of its own (a temporary instance) instead of the data folder's shared one."""
     trial = Trial(kind)
     if work.exists():
         shutil.rmtree(work)
@@ -108,10 +114,15 @@ def run_trial(kind: str, base: Path, work: Path, trial_id: str) -> Trial:
         paths.working.unlink(missing_ok=True)  # both builds parse and load everything again (slower trials)
     docs = work / "docs"
     docs.mkdir()
+    home = None
+    if dagster_home:
+        home = work / "dagster_home"
+        home.mkdir()
+        shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     started = time.monotonic()
     procs = []
     for argv, spine in _commands(kind, docs, trial_id):
-        procs.append(subprocess.Popen(argv, env=_env(warehouse, spine), cwd=REPO_ROOT, stdout=subprocess.PIPE,
+        procs.append(subprocess.Popen(argv, env=_env(warehouse, spine, home), cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     outputs: list[str] = []
     while any(p.poll() is None for p in procs) and time.monotonic() - started < RUN_TIMEOUT:
@@ -177,7 +188,7 @@ def main(argv: list[str]) -> int:
     results: dict[str, list[Trial]] = {kind: [] for kind in kinds}
     for i in range(trials):  # round robin, so a run cut short still covers every kind
         for kind in kinds:
-            t = run_trial(kind, base, root / "trial", f"{kind.replace('+', '_')}{i}")
+            t = run_trial(kind, base, root / "trial", f"{kind.replace('+', '_')}{i}", dagster_home=bool(i % 2))
             results[kind].append(t)
             print(json.dumps({"kind": kind, "trial": i, "ok": t.ok, "waited": t.waited, "seconds": round(t.seconds, 1),
                               "slowest_reader": round(t.slowest_reader, 2), "problems": [p[:300] for p in t.problems]}), flush=True)
