@@ -96,13 +96,19 @@ class WarehouseResource(ConfigurableResource):
         from warehouse.engine.registry.indicators import HISTORY_TABLE
         from warehouse.transforms import indicator_history
 
+        # The history follows the tables it records: when neither changed since it was last brought up to date
+        # (recorded in the load log), there is nothing new to record.
         with self.connect() as con:
+            fingerprint = "history|" + loader.load_stamp(con, indicator_history.READS)
+            if loader.last_fingerprint(con, HISTORY_TABLE) == fingerprint:
+                return 0
             # The history of earlier refreshes lives on in the published file even if this working
             # database is new (removed to force a rebuild): carry it over first, so "first recorded" stays true.
             catch_up_from_published(con, self.paths, [HISTORY_TABLE])
             # Which versions to add (both directions, earlier vintages, removals): warehouse.transforms.indicator_history.
             added = indicator_history.append(con)
             queries.execute_script(con, "indicator_history")
+            loader.record_load(con, REGISTRY[HISTORY_TABLE], fingerprint, inputs=list(indicator_history.READS))
             return added
 
     def record_provenance(self, landed: LandedFile) -> int:

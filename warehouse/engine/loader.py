@@ -38,6 +38,21 @@ def _record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str 
     )
 
 
+def load_stamp(con: duckdb.DuckDBPyConnection, table_names: Sequence[str]) -> str:
+    """When and from what the tables were last loaded (changes with every load, skipped loads excepted)."""
+    if not table_exists(con, LOADS_TABLE):
+        return ""
+    rows = con.execute(f"SELECT table_name, fingerprint, loaded_at FROM {LOADS_TABLE} WHERE table_name IN (SELECT unnest(?::VARCHAR[])) "
+                       "ORDER BY table_name", [list(table_names)]).fetchall()
+    return "|".join(f"{name}:{fp}:{at.isoformat() if at else ''}" for name, fp, at in rows)
+
+
+def record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str, *, inputs: list[str]) -> None:
+    """Record in the load log that ``table`` is up to date with ``fingerprint`` (for tables that accumulate rows)."""
+    rows = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
+    _record_load(con, table, fingerprint, rows, inputs)
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """True when the main schema has a table called ``name``."""
     return bool(con.execute(

@@ -30,6 +30,8 @@ from warehouse.engine.registry import REGISTRY
 from warehouse.engine.registry.indicators import HISTORY_TABLE, VALUE_KEY, VALUES_TABLE
 
 KEY = list(VALUE_KEY)
+# The tables the history is brought up to date from: the current values and every earlier vintage of them.
+READS = (VALUES_TABLE, *sorted(t.name for t in REGISTRY.values() if t.extra.get("vintages_of") == VALUES_TABLE))
 
 
 def published_dates() -> dict[str, dt.date]:
