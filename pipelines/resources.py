@@ -112,7 +112,11 @@ class WarehouseResource(ConfigurableResource):
             return added
 
     def record_provenance(self, landed: LandedFile) -> int:
+        """Record the file in ``core_provenance__files`` unless its bytes already are (returns rows added)."""
         with self.connect() as con:
+            if loader.table_exists(con, "core_provenance__files") and con.execute(
+                    "SELECT count(*) FROM core_provenance__files WHERE sha256 = ?", [landed.sha256]).fetchall()[0][0]:
+                return 0
             return loader.insert_new_rows(
                 con, REGISTRY["core_provenance__files"], pd.DataFrame([landed.provenance_row()]), inputs=[landed.label]
             )

@@ -72,14 +72,13 @@ def report_asset():
                     "warehouse (outputs/observatory_report.html in the data folder). `observatory report --out FILE` writes the same.",
     )
     def observatory_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        from warehouse.outputs.report import write_report
-
         out = warehouse.paths.outputs / "observatory_report.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         published = warehouse.paths.published
         if out.exists() and out.stat().st_mtime >= published.stat().st_mtime:
             context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")
             return MaterializeResult(metadata={"path": str(out), "skipped": "the published warehouse has not changed"})
+        from warehouse.outputs.report import write_report  # matplotlib: imported only when a report is drawn
         sections = write_report(published, out)
         missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
         for line in missing:
