@@ -6,10 +6,9 @@ half-built refresh. ``build`` runs the Dagster job in-process (so runs appear in
 """
 
 import enum
-import json
-import re
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -173,7 +172,6 @@ def _run_refresh(live: bool) -> bool:
     import warnings
 
     from pipelines.instance import shared_instance
-
     from pipelines.progress import PROGRESS_LOGGER
 
     warnings.filterwarnings("ignore")
@@ -338,7 +336,7 @@ def _refuse_writes(con: duckdb.DuckDBPyConnection, statement: str) -> None:
         parsed = con.extract_statements(statement)
     except duckdb.Error as err:
         err_console.print(f"[red]Could not parse the query:[/red] {err}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     for s in parsed:
         kind = s.type.name
         if kind == "EXPLAIN":
@@ -454,7 +452,7 @@ def sql(
                 _stream(relation, format, limit or 0)
         except duckdb.Error as err:
             err_console.print(f"[red]Query failed:[/red] {str(err).splitlines()[0]}")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     finally:
         con.close()
 

@@ -18,12 +18,10 @@ import duckdb
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from pipelines.resources import run_config
 from sources.reports.pdf_tables import EXTRACTOR_VERSION
 from warehouse.engine import queries
-from pipelines.resources import run_config
 from warehouse.engine.paths import WarehousePaths
-
-
 
 
 def _tables_in(working: Path) -> set[str]:
@@ -39,7 +37,7 @@ def _tables_in(working: Path) -> set[str]:
 
 def _required_tables() -> list[str]:
     """The tables every published warehouse must hold (those of the assets outside the on-demand groups)."""
-    from pipelines.definitions import ON_DEMAND_GROUPS, group_of, asset_keys, domain_assets
+    from pipelines.definitions import ON_DEMAND_GROUPS, asset_keys, domain_assets, group_of
     from warehouse.engine.registry import REGISTRY
 
     keys = asset_keys([a for a in domain_assets if group_of(a) not in ON_DEMAND_GROUPS])
@@ -62,13 +60,12 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
            run_refresh: Callable[[bool], bool]) -> int:
     """Copy, process and publish; print one line per document. Returns the exit code."""
     warnings.filterwarnings("ignore")
-    from pipelines.instance import shared_instance
-
     from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, partition_runs, range_tags
-    from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
-    from pipelines.errors import one_line
-    from sources.inputs import SourceFormatError
     from pipelines.definitions import defs
+    from pipelines.errors import one_line
+    from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
+    from pipelines.instance import shared_instance
+    from sources.inputs import SourceFormatError
 
     paths = paths.ensure()
     config = run_config(paths)

@@ -59,7 +59,7 @@ def _file10_sheet(workbook: CalamineWorkbook, domain: str, sheet: str, f: InputF
     if sheet not in workbook.sheet_names:
         raise SourceFormatError(f"{f.label}: sheet {sheet!r} ({domain}) not found; the workbook has {workbook.sheet_names}")
     rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    for h, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+    for h, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):  # noqa: B007 - h is the header row after the loop
         if row and _squeeze(row[0]).startswith("local authority district code"):
             break
     else:

@@ -38,7 +38,7 @@ import requests
 
 from sources.catalogue import CATALOGUE_PATH as CATALOGUE_FILE
 from sources.catalogue import live_sources
-from sources.http import FetchError, Fetched, TruncatedBody, default_timeout, fetch, make_session
+from sources.http import Fetched, FetchError, TruncatedBody, default_timeout, fetch, make_session
 from sources.inputs import InputFile, SourceFormatError, numeric_or_original
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "fingertips_indicators.toml"
@@ -476,7 +476,7 @@ def _trafford_frame(f: InputFile, required: list[str]) -> pd.DataFrame:
     return raw
 
 
-def _single_indicator(raw: pd.DataFrame, f: InputFile) -> "Indicator":
+def _single_indicator(raw: pd.DataFrame, f: InputFile) -> Indicator:
     """The catalogue indicator of a one-indicator source, checked against the name the file carries."""
     cat = catalogue()
     src = cat.for_source(f.source_id)
@@ -494,7 +494,7 @@ def _values(series: pd.Series) -> pd.Series:
     return numeric_or_original(series.map(lambda v: None if str(v).strip() in _NULL_TOKENS else v))
 
 
-def _trafford_out(raw: pd.DataFrame, ind: "Indicator", sex: pd.Series, compared: pd.Series, area_type, f: InputFile) -> pd.DataFrame:
+def _trafford_out(raw: pd.DataFrame, ind: Indicator, sex: pd.Series, compared: pd.Series, area_type, f: InputFile) -> pd.DataFrame:
     out = pd.DataFrame({
         "indicator_id": ind.id,
         "indicator_name": raw["indicator"].map(lambda v: re.sub(r"\s+", " ", v).strip()),

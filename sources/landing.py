@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -33,7 +33,7 @@ def parse_p01(f: InputFile) -> pd.DataFrame:
     if SHEET not in workbook.sheet_names:
         raise SourceFormatError(f"{f.label}: sheet {SHEET!r} not found; the workbook has {workbook.sheet_names}")
     rows = workbook.get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
-    for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+    for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):  # noqa: B007 - i is the header row after the loop
         if row and _CODE.match(str(row[0]).strip()):
             header = [re.sub(r"\s*\[note \d+\]", "", str(c)).strip() for c in row]
             break

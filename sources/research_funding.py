@@ -175,7 +175,7 @@ def parse_ukhra(f: InputFile) -> pd.DataFrame:
     records, locators = [], []
     for i in range(h + 1, len(rows)):
         row = rows[i]
-        get = lambda key: (str(row[cols[key]]).strip() if cols[key] is not None and cols[key] < len(row) and str(row[cols[key]]).strip() else None)  # noqa: E731
+        get = lambda key, row=row: (str(row[cols[key]]).strip() if cols[key] is not None and cols[key] < len(row) and str(row[cols[key]]).strip() else None)  # noqa: E731
         award_id = get("id") or get("ref")
         if not award_id:
             continue

@@ -28,16 +28,15 @@ from dagster import (
     asset,
     asset_check,
 )
+from python_calamine import CalamineError
 
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
-from python_calamine import CalamineError
-
 from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
-from warehouse.engine.ddl import column_comment, duckdb_type
 from warehouse.engine import contracts
+from warehouse.engine.ddl import column_comment, duckdb_type
 from warehouse.engine.registry import REGISTRY, Table
 
 

@@ -4,8 +4,14 @@ import datetime as dt
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetExecutionContext, AssetIn, AssetSelection, DefaultScheduleStatus, ScheduleDefinition,
-    asset_check, define_asset_job, multi_asset,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetSelection,
+    DefaultScheduleStatus,
+    ScheduleDefinition,
+    define_asset_job,
+    multi_asset,
 )
 
 from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec

@@ -13,18 +13,25 @@ import os
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetExecutionContext, AssetIn, AssetSelection, DefaultScheduleStatus, MetadataValue,
-    ScheduleDefinition, asset, asset_check, define_asset_job, multi_asset,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetSelection,
+    DefaultScheduleStatus,
+    MetadataValue,
+    ScheduleDefinition,
+    define_asset_job,
+    multi_asset,
 )
 
 from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
-from pipelines.resources import POOL, SourcesResource, WarehouseResource
+from pipelines.resources import POOL, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
 from sources.landing import LandedFile
-from warehouse.transforms import funding
 from warehouse.engine import queries
 from warehouse.engine.registry import REGISTRY, indicators
+from warehouse.transforms import funding
 
 PUBLISHED_RAW = "raw_observatory__nhsa_published_funding"
 LIVE_RAW = ["raw_ukri__gtr_projects", "raw_nihr__awards", "raw_innovate_uk__projects", "raw_ukhra__awards", "raw_ons__postcode_lookup"]

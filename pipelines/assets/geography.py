@@ -2,7 +2,7 @@
 
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
 from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource

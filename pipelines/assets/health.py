@@ -18,9 +18,8 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 from dagster import (
@@ -29,30 +28,25 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetSelection,
-    MaterializeResult,
-    MetadataValue,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
-    asset,
-    asset_check,
     define_asset_job,
     multi_asset,
     schedule,
 )
 
-from pipelines.assets._factory import raw_file_asset, blocking_check, input_file, load_tables, table_spec, warning_check
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
 from sources import fingertips_selection as selection
-from sources.catalogue import CatalogueEntry, entry
+from sources.catalogue import entry
 from sources.http import FetchError
 from sources.inputs import InputFile
 from sources.landing import LandedFile, land_file
-from warehouse.transforms import aggregation, health
-from warehouse.engine import contracts, queries
-from warehouse.engine.registry import REGISTRY
+from warehouse.engine import queries
+from warehouse.transforms import health
 
 GROUP = "health"
 CORE = ["core_health__indicator_values", "core_health__indicator_aggregates", "core_health__indicator_definitions", "core_health__inequalities",

@@ -1,7 +1,7 @@
 """The indicator union: `core_indicators__values` and `__definitions` from every domain's feed tables."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, asset_check, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, multi_asset
 
 from pipelines.assets._factory import blocking_check, load_tables, table_spec
 from pipelines.resources import POOL, WarehouseResource
@@ -26,7 +26,7 @@ def _produced_tables() -> set[str]:
     return names
 
 
-# Feeds declared in the registry AND produced by an asset; tests/test_pipeline.py checks none is left out.
+# Feeds declared in the registry AND produced by an asset; tests/integration/test_pipeline.py checks none is left out.
 _PRODUCED = _produced_tables()
 FEEDS = {target: [t.name for t in indicators.feeds(target) if t.name in _PRODUCED] for target in TABLES}
 

@@ -2,14 +2,14 @@
 
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, asset_check, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
 from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_census, ons_population
-from warehouse.engine import queries
 from sources.landing import LandedFile
-from warehouse.transforms import aggregation, population
+from warehouse.engine import queries
+from warehouse.transforms import population
 
 RAW = {"raw_ons__mye2021": "ons_mye2021", "raw_ons__mye2023": "ons_mye2023"}
 TABLES = ["core_population__estimates", "core_population__estimates_by_release"]

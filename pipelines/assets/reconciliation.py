@@ -1,12 +1,12 @@
 """Reconciliation: the claims found in reports, checked against the warehouse (runs on every build and after ingest)."""
 
-from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
+from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset
 
 from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.resources import POOL, WarehouseResource
-from warehouse.transforms import reconciliation
 from warehouse.engine.loader import replace_table
 from warehouse.engine.registry import REGISTRY
+from warehouse.transforms import reconciliation
 
 TABLE = "mart_reconciliation__claims"
 _spec = table_spec(TABLE, deps=["core_reports__claims", "mart_funding__per_head", "core_indicators__values", "core_indicators__value_history",

@@ -43,13 +43,13 @@ from dagster import (
 )
 
 from pipelines.assets._factory import blocking_check, table_spec
-from pipelines.resources import POOL, WarehouseResource
-from sources.reports.claims import PlaceMatcher
-from sources.reports.batch import Job, process_documents
-from sources.reports.frames import CORE_TABLES, failed_document
-from sources.reports.specs import all_specs
 from pipelines.inbox import PASSWORDS_FILE, find_document, inbox_dir, inbox_files, land_report, register
+from pipelines.resources import POOL, WarehouseResource
+from sources.reports.batch import Job, process_documents
+from sources.reports.claims import PlaceMatcher
+from sources.reports.frames import CORE_TABLES, failed_document
 from sources.reports.intake import load_passwords
+from sources.reports.specs import all_specs
 from warehouse.engine import loader, queries
 from warehouse.engine.contracts import ContractViolation, validate
 from warehouse.engine.registry import REGISTRY

@@ -33,7 +33,7 @@ class Budget:
     megabytes: int = 768
 
     @classmethod
-    def from_env(cls) -> "Budget":
+    def from_env(cls) -> Budget:
         return cls(seconds=float(os.environ.get(SECONDS_ENV, cls.seconds)),
                    megabytes=int(os.environ.get(MEGABYTES_ENV, cls.megabytes)))
 

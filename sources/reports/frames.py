@@ -8,16 +8,15 @@ so the other documents of a run still land.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from sources.catalogue import sha256_of
 from sources.reports import SOURCE_ID
 from sources.reports.claims import Claim, PlaceMatcher, extract_claims
-import re
-
-from sources.catalogue import sha256_of
 from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, read_text
 from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, extract_document
 from sources.reports.specs import Spec, all_specs, apply_spec

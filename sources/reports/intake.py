@@ -39,7 +39,7 @@ class Limits:
     max_pages: int = 1000
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         return cls(
             max_bytes=int(os.environ.get(MAX_BYTES_ENV, cls.max_bytes)),
             max_pages=int(os.environ.get(MAX_PAGES_ENV, cls.max_pages)),
@@ -72,7 +72,7 @@ class Intake:
     def landed(self) -> bool:
         return self.status == "landed"
 
-    def quarantine(self, reason: str) -> "Intake":
+    def quarantine(self, reason: str) -> Intake:
         self.status, self.reason = "quarantined", reason
         return self
 

@@ -18,7 +18,6 @@ import textwrap
 import time
 
 import pytest
-
 from dagster import DagsterInstance, asset, materialize
 
 from pipelines.resources import WarehouseResource

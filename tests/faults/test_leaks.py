@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.inbox import PASSWORDS_FILE, add_to_inbox, refuse_at_intake, remember_password
 from pipelines.cli import app
+from pipelines.inbox import PASSWORDS_FILE, add_to_inbox, refuse_at_intake, remember_password
 from sources.inputs import SourceFormatError
 from sources.landing import land_file
 from sources.reports.intake import load_passwords

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from warehouse.engine.ddl import create_table_sql
-from warehouse.engine.registry import REGISTRY
 from warehouse.engine.output_guard import OutputRefused, check_output, write_text_atomic
 from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.registry import REGISTRY
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 runner = CliRunner()

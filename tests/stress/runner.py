@@ -49,8 +49,9 @@ def _without_html_report() -> None:
     """Keep the ``observatory_report`` asset but make it do nothing: it only reads the published file after
     publishing and writes an HTML page beside it, so it is not part of what a crash can damage, and
     rendering its charts would be a third of every short refresh."""
-    import pipelines.assets.publish as publish_assets
     from dagster import AssetKey, asset
+
+    import pipelines.assets.publish as publish_assets
 
     if not hasattr(publish_assets, "report_asset"):
         return

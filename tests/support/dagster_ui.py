@@ -1,6 +1,6 @@
 """Drive the real Dagster UI as a user would: ``observatory ui`` on a loopback port, its GraphQL API, runs launched there.
 
-Used by tests/test_ui.py and benchmarks/ui_refresh.py. ``ObservatoryUI`` starts ``observatory ui --port P
+Used by tests/integration/test_ui.py and benchmarks/ui_refresh.py. ``ObservatoryUI`` starts ``observatory ui --port P
 --warehouse W`` (``dagster dev``: webserver, daemon and code server, in their own process group) with no
 ``DAGSTER_HOME`` of the caller's, so the instance is the warehouse's own, ``<data folder>/dagster``, the one
 ``observatory build --warehouse W`` records its runs in. ``launch`` sends the Launchpad's ``launchRun``
@@ -87,7 +87,7 @@ class ObservatoryUI:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "ObservatoryUI":
+    def __enter__(self) -> ObservatoryUI:
         self.start()
         return self
 

@@ -35,7 +35,7 @@ class Reply:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -86,7 +86,7 @@ class RecordedServer:
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "RecordedServer":
+    def __enter__(self) -> RecordedServer:
         self._thread.start()
         return self
 

@@ -12,8 +12,7 @@ half a file and a failed write leaves the old file as it was.
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from sources import files

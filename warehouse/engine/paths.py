@@ -71,7 +71,7 @@ class WarehousePaths:
         """Paths no output may be written over: the published file and everything a run keeps."""
         return [self.published, self.data]
 
-    def ensure(self) -> "WarehousePaths":
+    def ensure(self) -> WarehousePaths:
         for folder in (self.build_dir, self.landing):
             folder.mkdir(parents=True, exist_ok=True)
         return self

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -118,7 +117,7 @@ def resolve_area(con: duckdb.DuckDBPyConnection, text: str, areas: list | None =
 
 
 def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area_type: str | None = None,
-                 include_abolished: bool = False) -> "pd.DataFrame":
+                 include_abolished: bool = False) -> pd.DataFrame:
     """Areas whose name or code contains ``search`` (words, any order), else the closest fuzzy matches."""
     import pandas as pd
 
@@ -139,7 +138,7 @@ def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area
     return hits.reset_index(drop=True)
 
 
-def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> "pd.DataFrame":
+def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> pd.DataFrame:
     """Indicators whose id, name, domain or unit contains every typed word (case-insensitive)."""
     frame = con.execute(sql_text("analyst_indicators")).df()
     if not search:

@@ -16,6 +16,11 @@ page or all of them cost about the same number of round trips.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 import datetime as dt
 import html
 import math
@@ -406,7 +411,7 @@ def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_
     return target
 
 
-def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> "pd.DataFrame":
+def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> pd.DataFrame:
     """Areas side by side: one row per indicator (and sex/age), each area's latest value and period, and England."""
     import pandas as pd
 

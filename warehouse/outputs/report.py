@@ -25,9 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from warehouse.engine.loader import table_exists
+from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
 from warehouse.engine.queries import sql_text  # noqa: E402
 from warehouse.outputs.formatting import format_percent, format_value, header  # noqa: E402
-from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
 
 NORTH_COLOUR, OTHER_COLOUR, ENGLAND_COLOUR = "#1b6f8a", "#b8c4cc", "#c0392b"
 SEX_COLOURS = {"female": "#7b3294", "male": "#008837"}

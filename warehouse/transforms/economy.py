@@ -133,7 +133,7 @@ def itl_areas(values: pd.DataFrame, lookup: pd.DataFrame, membership: pd.DataFra
             "itl_code": r.itl_code, "itl_level": r.itl_level, "itl_name": r.itl_name, "area_code": area, "equivalence": how,
             "member_lads": len(lads) if lads else None,
             "source_id": r.source_id, "source_sha256": r.source_sha256,
-            "source_locator": r.source_locator.split(",")[0] + (f"; LADs from the LAD23-ITL lookup" if lads else ""),
+            "source_locator": r.source_locator.split(",")[0] + ("; LADs from the LAD23-ITL lookup" if lads else ""),
         })
     return pd.DataFrame(rows)
 

@@ -15,7 +15,7 @@ import datetime as dt
 import pandas as pd
 
 from sources.geography import as_date, lads_in
-from warehouse.transforms.aggregation import translate_codes, member_lads, sum_over_members
+from warehouse.transforms.aggregation import member_lads, sum_over_members, translate_codes
 
 AGGREGATED_TYPES = ("combined_authority", "group")
 _LAD = r"^E0[6-9]\d{6}$"

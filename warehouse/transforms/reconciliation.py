@@ -589,7 +589,7 @@ def _check_each(claim: pd.Series, row: dict, ctx: Context, indicator: str, codes
         values.append((code, float(rows["value"].iloc[0]) if len(rows) else None))
     # a district without a figure of its own: its ITL3 area's figure, when the sentence lists every district of that area
     notes, merged, names = [], set(), {}
-    for i, (code, value) in enumerate(values):
+    for _i, (code, value) in enumerate(values):
         if value is not None or code in merged:
             continue
         try:

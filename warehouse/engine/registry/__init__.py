@@ -43,7 +43,7 @@ class Field:
         if self.dtype not in DTYPES:
             raise ValueError(f"field {self.name!r}: dtype {self.dtype!r} is not one of {DTYPES}")
 
-    def but(self, **changes: Any) -> "Field":
+    def but(self, **changes: Any) -> Field:
         """The same field with some attributes changed (e.g. ``AREA_CODE.but(name='parent_code')``)."""
         return dataclasses.replace(self, **changes)
 

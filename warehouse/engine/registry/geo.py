@@ -2,7 +2,13 @@
 
 from warehouse.engine.registry import Field, Table
 from warehouse.engine.registry.fields import (
-    AREA_CODE, AREA_CODE_PATTERN, AREA_NAME, AREA_TYPE, PROVENANCE, VALID_FROM, VALID_TO,
+    AREA_CODE,
+    AREA_CODE_PATTERN,
+    AREA_NAME,
+    AREA_TYPE,
+    PROVENANCE,
+    VALID_FROM,
+    VALID_TO,
 )
 
 _AREA_FIELDS = (

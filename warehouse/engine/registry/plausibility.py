@@ -71,18 +71,13 @@ def indicator_units() -> dict[str, tuple[str, str | None]]:
 
 def implausible_rows(frame: pd.DataFrame, column: str, id_column: str) -> pd.Series:
     """True for rows whose ``column`` lies outside the physical range of the unit of their indicator."""
-    values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    lo = pd.Series(-np.inf, index=frame.index)
-    hi = pd.Series(np.inf, index=frame.index)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     units = indicator_units()
-    for indicator_id in pd.unique(frame[id_column].dropna()):
-        low, high = unit_range(*units.get(str(indicator_id), (None, None)))
-        rows = frame[id_column] == indicator_id
-        if low is not None:
-            lo[rows] = low
-        if high is not None:
-            hi[rows] = high
-    return values.notna() & ((values < lo) | (values > hi))
+    codes, ids = pd.factorize(frame[id_column].astype("string"))  # a range per distinct indicator, then by row
+    ranges = [unit_range(*units.get(str(i), (None, None))) for i in ids]
+    lo = np.append(np.array([-np.inf if r[0] is None else r[0] for r in ranges], dtype="float64"), -np.inf)[codes]
+    hi = np.append(np.array([np.inf if r[1] is None else r[1] for r in ranges], dtype="float64"), np.inf)[codes]
+    return pd.Series(~np.isnan(values) & ((values < lo) | (values > hi)), index=frame.index)
 
 
 def describe(field) -> str:

@@ -1,6 +1,6 @@
 """The one Dagster instance the CLI and the UI share (pipelines/instance.py), and the command that serves it.
 
-The end-to-end proof (a build's history shown by a running ``observatory ui``) is in tests/test_ui.py; these
+The end-to-end proof (a build's history shown by a running ``observatory ui``) is in tests/integration/test_ui.py; these
 check the wiring without starting anything: where the instance lives, that it persists, and what
 ``observatory ui`` would run.
 """

@@ -12,7 +12,7 @@ from warehouse.engine import loader
 from warehouse.engine.contracts import ContractViolation
 from warehouse.engine.registry import REGISTRY
 
-FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "reports"
 PDFS = FIXTURES / "pdfs"
 SEEDS = FIXTURES / "seeds"
 SEED = SEEDS / "000_da2ce94b81bae466.txt"

@@ -7,9 +7,9 @@ import pytest
 from sources import ons_economy as econ
 from sources.catalogue import catalogue, snapshot_file
 from sources.inputs import InputFile, SourceFormatError
-from warehouse.transforms import economy
 from warehouse.engine.contracts import validate
 from warehouse.engine.registry import REGISTRY
+from warehouse.transforms import economy
 
 
 def _real(source_id):

@@ -9,8 +9,7 @@ import json
 import pytest
 
 from sources import fingertips as ft
-from sources.fingertips_selection import (Selection, aggregation_for, changed_since, fetch, load_selection,
-                                          resolve_selection)
+from sources.fingertips_selection import Selection, aggregation_for, changed_since, fetch, load_selection, resolve_selection
 from sources.http import FetchError
 from tests.support.fingertips_recordings import FIXTURES, changes_reply, csv_reply, fingertips_csv
 from tests.support.http_server import RecordedServer, Reply

@@ -17,7 +17,7 @@ from sources.http import FetchError, make_session
 from sources.inputs import InputFile, SourceFormatError
 from tests.support.http_server import RecordedServer, Reply
 
-FIXTURES = Path(__file__).parent / "fixtures" / "funding"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "funding"
 JSON = "application/json"
 
 

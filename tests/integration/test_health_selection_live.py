@@ -16,6 +16,7 @@ from pipelines.assets import health as health_assets
 from pipelines.resources import SourcesResource, WarehouseResource
 from sources import fingertips as ft
 from sources import fingertips_selection as selection
+from tests.integration.test_fingertips_selection import PROFILES, metadata_csv
 from tests.support.fingertips_recordings import (
     REGIONS,
     QuickServer,
@@ -28,7 +29,6 @@ from tests.support.fingertips_recordings import (
     serve_fingertips,
 )
 from tests.support.http_server import Reply
-from tests.test_fingertips_selection import PROFILES, metadata_csv
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sources import fingertips as ft
-from warehouse.transforms import health
 from warehouse.outputs.dictionary import render
+from warehouse.transforms import health
 
 HEALTH = ("90362", "90366", "93721", "40502", "93356", "92443", "93088", "93015", "92901")
 

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -168,6 +169,6 @@ def test_refresh_all_on_a_real_postgresql_instance(tmp_path):
 
 
 def _utc(timestamp: float):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return datetime.fromtimestamp(timestamp, tz=UTC)

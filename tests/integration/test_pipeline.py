@@ -14,8 +14,8 @@ import pytest
 from pipelines.errors import user_message
 from sources import catalogue as cat
 from tests.conftest import REPO_ROOT, run_refresh
-from warehouse.engine.registry import REGISTRY
 from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.registry import REGISTRY
 
 
 def _digest(path):

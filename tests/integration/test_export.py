@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from warehouse.engine import ddl
-from warehouse.outputs.export import export
 from warehouse.engine.registry import REGISTRY
+from warehouse.outputs.export import export
 
 
 def test_csv_export_is_a_valid_frictionless_package(built_warehouse, tmp_path):

@@ -10,12 +10,12 @@ from sources.inputs import SourceFormatError
 from sources.reports import frames, pdf_tables, specs
 from sources.reports.accuracy import dev_part, load_truth, normalise, score, score_page, truth_sets
 from sources.reports.text_tables import pipe_tables
-from warehouse.engine.contracts import validate
 from tests.fixtures.reports.specs.tables import TABLES as SPEC_TABLES
 from tests.fixtures.reports.specs.tables import registered
+from warehouse.engine.contracts import validate
 from warehouse.engine.registry import REGISTRY
 
-FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "reports"
 SPECS = FIXTURES / "specs"
 PDFS = FIXTURES / "pdfs"
 TRUTH = load_truth(FIXTURES / "truth")

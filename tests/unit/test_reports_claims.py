@@ -8,7 +8,7 @@ from sources.reports.claims import CLAIM_KINDS, PlaceMatcher, extract_claims
 from sources.reports.claims_accuracy import score_seeds, score_unseen
 from sources.reports.text_tables import lines_of
 
-SEEDS = Path(__file__).parent / "fixtures" / "reports" / "seeds"
+SEEDS = Path(__file__).parents[1] / "fixtures" / "reports" / "seeds"
 
 # The areas the seeds name, as core_geo__areas holds them (a subset, so these tests need no warehouse).
 AREAS = [

@@ -4,7 +4,7 @@ A change to the graph must be deliberate: an asset renamed, moved to another gro
 added, a check dropped or turned from blocking into warning shows here as a readable difference. When the
 change is intended, regenerate the snapshot and commit it with the change:
 
-    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -n 0 tests/test_dagster_graph.py
+    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -n 0 tests/integration/test_dagster_graph.py
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from tests.conftest import REPO_ROOT
 
 HERE = Path(__file__).resolve()
-SNAPSHOT = HERE.parent / "snapshots" / "asset_graph.json"
+SNAPSHOT = HERE.parents[1] / "snapshots" / "asset_graph.json"
 REGENERATE = f"UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -n 0 {HERE.relative_to(REPO_ROOT)}"
 
 

@@ -6,9 +6,9 @@ import pytest
 from sources import deprivation as iod
 from sources.catalogue import catalogue, snapshot_file
 from sources.inputs import InputFile, SourceFormatError
-from warehouse.transforms import deprivation
 from warehouse.engine.contracts import validate
 from warehouse.engine.registry import REGISTRY
+from warehouse.transforms import deprivation
 
 
 def _real(source_id):

@@ -153,7 +153,7 @@ def test_gtr_copies_of_innovate_uk_projects_are_excluded_not_double_counted():
 def test_weekly_funding_job_places_live_awards_and_publishes(warehouse_copy, monkeypatch, tmp_path):
     from dagster import DagsterInstance
 
-    from tests.test_funding_sources import FIXTURES, _iuk_workbook, _json, _serve_gtr_v7, _serve_nihr
+    from tests.integration.test_funding_sources import FIXTURES, _iuk_workbook, _json, _serve_gtr_v7, _serve_nihr
 
     iuk = _iuk_workbook(tmp_path)
     with RecordedServer() as server:

@@ -8,7 +8,7 @@ import pytest
 
 from sources.reports.intake import Limits, inspect_document
 
-FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "reports"
 PDFS = FIXTURES / "pdfs"
 SEEDS = FIXTURES / "seeds"
 
