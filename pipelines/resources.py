@@ -107,6 +107,7 @@ class WarehouseResource(ConfigurableResource):
             catch_up_from_published(con, self.paths, [HISTORY_TABLE])
             # Which versions to add (both directions, earlier vintages, removals): warehouse.transforms.indicator_history.
             added = indicator_history.append(con)
+            loader.create_if_missing(con, REGISTRY[HISTORY_TABLE])  # the views below need it, even with no values yet
             queries.execute_script(con, "indicator_history")
             loader.record_load(con, REGISTRY[HISTORY_TABLE], fingerprint, inputs=list(indicator_history.READS))
             return added

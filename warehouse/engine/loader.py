@@ -60,7 +60,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     ).fetchall()[0][0])
 
 
-def _create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+def create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Create ``table`` from the registry, with its comments, unless it exists (tables that accumulate rows)."""
     if not table_exists(con, table.name):
         con.execute(ddl.create_table_sql(table))
@@ -161,7 +161,7 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
     validated = validate(table, frame, inputs)
     key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
     with transaction(con):
-        _create_if_missing(con, table)
+        create_if_missing(con, table)
         con.register("_incoming_frame", validated)
         try:
             before = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
@@ -202,7 +202,7 @@ def replace_rows(
         raise ValueError(f"{table.name}: {len(stray)} row(s) do not belong to {key_column} = {key_value!r}")
     name = ddl.quote_ident(table.name)
     with transaction(con):
-        _create_if_missing(con, table)
+        create_if_missing(con, table)
         con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} IN (SELECT unnest(?::VARCHAR[]))", [keys])
         con.register("_incoming_frame", validated)
         try:
