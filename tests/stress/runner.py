@@ -46,24 +46,26 @@ def _wrap(owner, name: str, phase: str, detail=lambda *a, **k: "") -> None:
 
 
 def _without_html_report() -> None:
-    """Keep the ``observatory_report`` asset but make it do nothing: it only reads the published file after
-    publishing and writes an HTML page beside it, so it is not part of what a crash can damage, and
-    rendering its charts would be a third of every short refresh."""
+    """Keep the ``observatory_report`` and ``observatory_pages`` assets but make them do nothing: they only read the
+    published file after publishing and write HTML beside it, so they are not part of what a crash can damage,
+    rendering them would be most of every short refresh, and a spine-only code location lacks the marts they draw."""
     from dagster import AssetKey, asset
 
+    import pipelines.assets.pages as pages_assets
     import pipelines.assets.publish as publish_assets
 
-    if not hasattr(publish_assets, "report_asset"):
-        return
+    def stub(name: str):
+        def make():
+            @asset(name=name, group_name="publish", deps=[AssetKey(publish_assets.PUBLISH_ASSET)])
+            def _rendered() -> None:
+                return None
 
-    def report_asset():
-        @asset(name=publish_assets.REPORT_ASSET, group_name="publish", deps=[AssetKey(publish_assets.PUBLISH_ASSET)])
-        def observatory_report() -> None:
-            return None
+            return _rendered
 
-        return observatory_report
+        return make
 
-    publish_assets.report_asset = report_asset
+    publish_assets.report_asset = stub(publish_assets.REPORT_ASSET)
+    pages_assets.pages_asset = stub(pages_assets.PAGES_ASSET)
 
 
 def instrument() -> None:
