@@ -24,6 +24,48 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.faults.summary"]  # the fault suite's one-line summary (scenarios tried, survived, ...)
 
 
+class ScratchSnapshot:
+    """A private copy of the bundled snapshot that a test may edit: ``root / path`` is a file in it, and
+    :meth:`rehash` records an edited file's new SHA-256 in the copy's catalogue, as a maintainer would."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __truediv__(self, part) -> Path:
+        return self.root / part
+
+    def file(self, source_id: str) -> Path:
+        from sources import catalogue as cat
+
+        return self.root / cat.catalogue()[source_id].path
+
+    def rehash(self, source_id: str) -> str:
+        """Record ``source_id``'s file as it is now in the catalogue; returns its SHA-256."""
+        from sources import catalogue as cat
+
+        catalogue_file = self.root / "catalogue.toml"
+        sha = cat.sha256_of(self.file(source_id))
+        catalogue_file.write_text(catalogue_file.read_text().replace(cat.catalogue()[source_id].sha256, sha))
+        cat.catalogue.cache_clear()
+        return sha
+
+
+@pytest.fixture()
+def scratch_snapshot(tmp_path, monkeypatch) -> ScratchSnapshot:
+    """The bundled snapshot copied to a temporary folder, which the catalogue then reads instead."""
+    from sources import catalogue as cat
+
+    root = tmp_path / "snapshot"
+    shutil.copytree(cat.SNAPSHOT_DIR, root)
+    monkeypatch.setattr(cat, "SNAPSHOT_DIR", root)
+    monkeypatch.setattr(cat, "CATALOGUE_PATH", root / "catalogue.toml")
+    cat.catalogue.cache_clear()
+    cat.live_sources.cache_clear()
+    yield ScratchSnapshot(root)
+    cat.catalogue.cache_clear()
+    cat.live_sources.cache_clear()
+
+
 def run_refresh(warehouse_file: Path, *, raise_on_error: bool = True, selection=None):
     """Materialise the real `refresh_all` job (or a selection of assets) into ``warehouse_file``; returns the result."""
     from dagster import DagsterInstance

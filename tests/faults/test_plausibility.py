@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import shutil
 
 import duckdb
 import pandas as pd
@@ -88,30 +87,16 @@ def test_doubles_are_stored_rounded_so_summing_order_cannot_change_a_rebuild():
     assert stable_doubles(table, pd.DataFrame({"total": [a]}))["total"][0] == stable_doubles(table, pd.DataFrame({"total": [b]}))["total"][0]
 
 
-@pytest.fixture()
-def scratch_snapshot(tmp_path, monkeypatch):
-    """A copy of the bundled snapshot whose life-expectancy file can be edited (catalogue updated to match)."""
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
-    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
-    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
-    cat.catalogue.cache_clear()
-
-    def edit(replacement: str) -> None:
-        entry = cat.catalogue()[LE_SOURCE]
-        path = snapshot / entry.path
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        header = lines[0].rstrip("\r\n").split(",")
-        cells = lines[1].rstrip("\r\n").split(",")
-        cells[header.index("value")] = replacement
-        lines[1] = ",".join(cells) + "\n"
-        path.write_text("".join(lines), encoding="utf-8")
-        text = (snapshot / "catalogue.toml").read_text().replace(entry.sha256, cat.sha256_of(path))
-        (snapshot / "catalogue.toml").write_text(text)
-        cat.catalogue.cache_clear()
-
-    yield edit
-    cat.catalogue.cache_clear()
+def _edit_life_expectancy(snapshot, replacement: str) -> None:
+    """Put ``replacement`` in the first value cell of the bundled life-expectancy file (catalogue updated)."""
+    path = snapshot.file(LE_SOURCE)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    cells = lines[1].rstrip("\r\n").split(",")
+    cells[header.index("value")] = replacement
+    lines[1] = ",".join(cells) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    snapshot.rehash(LE_SOURCE)
 
 
 @pytest.mark.scenario("fails_clearly", "loss")
@@ -119,7 +104,7 @@ def scratch_snapshot(tmp_path, monkeypatch):
 def test_a_bundled_impossible_life_expectancy_fails_the_build_and_leaves_the_published_file(warehouse_copy, scratch_snapshot, bad):
     from pipelines.errors import one_line
 
-    scratch_snapshot(bad)
+    _edit_life_expectancy(scratch_snapshot, bad)
     before = hashlib.sha256(warehouse_copy.read_bytes()).hexdigest()
     result = run_refresh(warehouse_copy, raise_on_error=False)
     assert not result.success

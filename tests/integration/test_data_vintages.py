@@ -151,30 +151,21 @@ def test_coverage_explains_every_aggregate_area_and_matches_the_aggregates(query
 
 
 @pytest.mark.slow
-def test_a_wrong_value_in_and_back_out_through_the_real_job(warehouse_copy, tmp_path, monkeypatch):
+def test_a_wrong_value_in_and_back_out_through_the_real_job(warehouse_copy, scratch_snapshot):
     """Issue 14 item 2 end to end: an edited bundled file brings a (plausible) wrong value; restoring the file brings the
     right one back as a new version; every version names the file that produced it."""
-    import shutil
-
     import duckdb
 
     from sources import catalogue as cat
     from tests.conftest import run_refresh
     from warehouse.engine.paths import warehouse_paths
 
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
-    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
-    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
-    entry = cat.catalogue()["fingertips_90366_le"]
-    path, original, catalogue_text = snapshot / entry.path, (snapshot / entry.path).read_bytes(), (snapshot / "catalogue.toml").read_text()
+    path = scratch_snapshot.file("fingertips_90366_le")
+    original = path.read_bytes()
 
     def use(content: bytes) -> str:
         path.write_bytes(content)
-        sha = cat.sha256_of(path)
-        (snapshot / "catalogue.toml").write_text(catalogue_text.replace(entry.sha256, sha))
-        cat.catalogue.cache_clear()
-        return sha
+        return scratch_snapshot.rehash("fingertips_90366_le")
 
     lines = original.decode("utf-8").splitlines(keepends=True)
     header, cells = lines[0].rstrip("\r\n").split(","), lines[1].rstrip("\r\n").split(",")

@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 
 from pipelines.errors import user_message
-from sources import catalogue as cat
 from tests.conftest import REPO_ROOT, run_refresh
 from warehouse.engine.paths import warehouse_paths
 from warehouse.engine.registry import REGISTRY
@@ -123,22 +122,14 @@ def test_second_refresh_does_not_parse_unchanged_files(warehouse_copy):
 
 
 @pytest.fixture()
-def broken_snapshot(tmp_path, monkeypatch):
+def broken_snapshot(scratch_snapshot):
     """A scratch snapshot whose mid-2023 workbook has a negative population (catalogue updated to match)."""
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
-    workbook_path = snapshot / "population" / "mye23tablesew.xlsx"
+    workbook_path = scratch_snapshot.file("ons_mye2023")
     wb = openpyxl.load_workbook(workbook_path)
     wb["MYE2 - Persons"]["D12"] = -42
     wb.save(workbook_path)
-    text = (snapshot / "catalogue.toml").read_text()
-    text = text.replace(cat.catalogue()["ons_mye2023"].sha256, cat.sha256_of(workbook_path))
-    (snapshot / "catalogue.toml").write_text(text)
-    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
-    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
-    cat.catalogue.cache_clear()
-    yield
-    cat.catalogue.cache_clear()
+    scratch_snapshot.rehash("ons_mye2023")
+    return scratch_snapshot
 
 
 def test_a_bad_value_fails_the_run_and_leaves_the_published_warehouse_intact(warehouse_copy, broken_snapshot):

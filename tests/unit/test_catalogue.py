@@ -1,6 +1,5 @@
 """The bundled snapshot: every catalogued file is present, byte-identical, and tampering is refused."""
 
-import shutil
 import tomllib
 
 import pytest
@@ -21,17 +20,6 @@ def test_every_snapshot_file_is_catalogued():
     listed = {e.file for e in cat.catalogue().values()}
     on_disk = {p.resolve() for p in cat.SNAPSHOT_DIR.rglob("*") if p.is_file() and p.name != "catalogue.toml"}
     assert on_disk - listed == set()
-
-
-@pytest.fixture()
-def scratch_snapshot(tmp_path, monkeypatch):
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(cat.SNAPSHOT_DIR, snapshot)
-    monkeypatch.setattr(cat, "SNAPSHOT_DIR", snapshot)
-    monkeypatch.setattr(cat, "CATALOGUE_PATH", snapshot / "catalogue.toml")
-    cat.catalogue.cache_clear()
-    yield snapshot
-    cat.catalogue.cache_clear()
 
 
 def test_an_edited_file_is_refused_with_its_name(scratch_snapshot):
