@@ -69,25 +69,15 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as con:
             return con.execute(sql, params).df()
 
-    def unchanged(self, table_names: Iterable[str], fingerprint: str) -> bool:
-        """True when every table was last loaded from inputs with this fingerprint."""
+    def load_log(self) -> dict[str, loader.LoadRecord]:
+        """Every table's last load (fingerprint, rows, time), read once."""
         with self.connect() as con:
-            return all(loader.last_fingerprint(con, name) == fingerprint for name in table_names)
+            return loader.load_log(con)
 
     def load(self, table_name: str, frame: pd.DataFrame, inputs: list[LandedFile], fingerprint: str, *, prevalidated: bool = False) -> int:
         with self.connect() as con:
             return loader.replace_table(con, REGISTRY[table_name], frame, inputs=[i.label for i in inputs],
                                         fingerprint=fingerprint, prevalidated=prevalidated)
-
-    def row_counts(self, table_names: Iterable[str]) -> dict[str, int]:
-        """Row counts of tables as last loaded (from the load log: no table scan)."""
-        with self.connect() as con:
-            return loader.row_counts(con, list(table_names))
-
-    def upstream_fingerprint(self, table_names: Iterable[str]) -> str:
-        """The last-load fingerprints of tables a load reads from the warehouse (so a change there re-runs it)."""
-        with self.connect() as con:
-            return "|".join(str(loader.last_fingerprint(con, name)) for name in sorted(table_names))
 
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""
@@ -99,8 +89,9 @@ class WarehouseResource(ConfigurableResource):
         # The history follows the tables it records: when neither changed since it was last brought up to date
         # (recorded in the load log), there is nothing new to record.
         with self.connect() as con:
-            fingerprint = "history|" + loader.load_stamp(con, indicator_history.READS)
-            if loader.last_fingerprint(con, HISTORY_TABLE) == fingerprint:
+            log = loader.load_log(con)
+            fingerprint = "history|" + loader.stamp(log, indicator_history.READS)
+            if HISTORY_TABLE in log and log[HISTORY_TABLE].fingerprint == fingerprint:
                 return 0
             # The history of earlier refreshes lives on in the published file even if this working
             # database is new (removed to force a rebuild): carry it over first, so "first recorded" stays true.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -352,10 +353,18 @@ def lads_in(footprints: pd.DataFrame, area_code: str, on: dt.date) -> list[str]:
     return sorted(f.loc[held, "lad_code"])
 
 
+def succession(membership: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The reorganisations, one step each way: (abolished code → the codes that replaced it, successor code →
+    the codes it replaced), from the bridge's ``succeeded_by`` links. Missing codes map to an empty list."""
+    succ = membership[membership["relationship"] == "succeeded_by"]
+    successors: dict[str, list[str]] = defaultdict(list)
+    predecessors: dict[str, list[str]] = defaultdict(list)
+    for child, parent in zip(succ["child_code"], succ["parent_code"]):
+        successors[child].append(parent)
+        predecessors[parent].append(child)
+    return successors, predecessors
+
+
 def predecessors(membership: pd.DataFrame) -> dict[str, list[str]]:
     """Successor code → the codes it replaced (transitively: Somerset ← Somerset West and Taunton ← Taunton Deane)."""
-    succ = membership[membership["relationship"] == "succeeded_by"]
-    direct: dict[str, list[str]] = {}
-    for _, row in succ.iterrows():
-        direct.setdefault(row["parent_code"], []).append(row["child_code"])
-    return direct
+    return succession(membership)[1]

@@ -35,7 +35,7 @@ from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
 from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
-from warehouse.engine import contracts
+from warehouse.engine import contracts, loader
 from warehouse.engine.ddl import column_comment, duckdb_type
 from warehouse.engine.registry import REGISTRY, Table
 
@@ -174,14 +174,14 @@ def load_tables(
     tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
     names = [key.path[-1] for key in context.selected_asset_keys]
-    fp = fingerprint(inputs, names, build, warehouse.upstream_fingerprint(reads))
+    log = warehouse.load_log()
+    fp = fingerprint(inputs, names, build, loader.stamp(log, reads))
     meta_inputs = MetadataValue.json([{"source_id": i.source_id, "sha256": i.sha256, "file": i.file_name} for i in inputs])
-    if warehouse.unchanged(names, fp):
+    if all(name in log and log[name].fingerprint == fp for name in names):
         context.log.info(f"{', '.join(names)}: nothing they depend on changed since the last load; not built again")
-        counts = warehouse.row_counts(names)
         for name in names:
             yield MaterializeResult(asset_key=name, metadata={
-                "dagster/row_count": counts.get(name, 0), "skipped": "inputs unchanged", "inputs": meta_inputs})
+                "dagster/row_count": log[name].row_count, "skipped": "inputs unchanged", "inputs": meta_inputs})
         return
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()

@@ -100,27 +100,17 @@ def _compare(con: duckdb.DuckDBPyConnection, current_db: str, name: str) -> Tabl
     return change
 
 
-def _load_stamps(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple]:
-    """Table -> (fingerprint, loaded_at) of its last load, from the database's load log (empty when it has none)."""
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
-                        [catalog, loader.LOADS_TABLE]).fetchall()[0][0]
-    if not found:
-        return {}
-    rows = con.execute(f"SELECT table_name, fingerprint, loaded_at FROM {quote_ident(catalog)}.{loader.LOADS_TABLE}").fetchall()
-    return {name: (fp, at) for name, fp, at in rows}
-
-
 def diff(con: duckdb.DuckDBPyConnection, current_db: str) -> list[TableChange]:
     """Changes of ``current_db`` against the attached ``prev`` database (registry tables only).
 
     A table whose last load is the same load in both (same fingerprint, same time: the published file is a copy of
     the working database) is unchanged without being compared; every other table is compared row by row."""
     now, before = _tables(con, current_db), _tables(con, PREV)
-    stamps_now, stamps_before = _load_stamps(con, current_db), _load_stamps(con, PREV)
+    log_now, log_before = loader.load_log(con, current_db), loader.load_log(con, PREV)
     changes = [TableChange(t, "added", rows_after=_count(con, f"SELECT count(*) FROM {quote_ident(current_db)}.{quote_ident(t)}")) for t in sorted(now - before)]
     changes += [TableChange(t, "removed", rows_before=_count(con, f"SELECT count(*) FROM {PREV}.{quote_ident(t)}")) for t in sorted(before - now)]
     for name in sorted(now & before):
-        if name in stamps_now and stamps_now[name] == stamps_before.get(name):
+        if name in log_now and name in log_before and log_now[name].stamp == log_before[name].stamp:
             continue
         change = _compare(con, current_db, name)
         if change is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -38,13 +39,38 @@ def _record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str 
     )
 
 
-def load_stamp(con: duckdb.DuckDBPyConnection, table_names: Sequence[str]) -> str:
-    """When and from what the tables were last loaded (changes with every load, skipped loads excepted)."""
-    if not table_exists(con, LOADS_TABLE):
-        return ""
-    rows = con.execute(f"SELECT table_name, fingerprint, loaded_at FROM {LOADS_TABLE} WHERE table_name IN (SELECT unnest(?::VARCHAR[])) "
-                       "ORDER BY table_name", [list(table_names)]).fetchall()
-    return "|".join(f"{name}:{fp}:{at.isoformat() if at else ''}" for name, fp, at in rows)
+@dataclass(frozen=True)
+class LoadRecord:
+    """A table's last load, from the load log."""
+
+    fingerprint: str | None
+    row_count: int
+    loaded_at: dt.datetime | None
+
+    @property
+    def stamp(self) -> str:
+        """What and when: changes with every load (a skipped load keeps it)."""
+        return f"{self.fingerprint}:{self.loaded_at.isoformat() if self.loaded_at else ''}"
+
+
+def load_log(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[str, LoadRecord]:
+    """Every existing table's last load, by name, in ``catalog`` (default: the connection's own database).
+
+    The one reader of the load log: skip decisions, row counts of skipped loads, upstream stamps and the build
+    diff all ask it."""
+    if not table_exists(con, LOADS_TABLE, catalog):
+        return {}
+    source = f"{ddl.quote_ident(catalog)}.{LOADS_TABLE}" if catalog else LOADS_TABLE
+    rows = con.execute(
+        f"SELECT l.table_name, l.fingerprint, l.row_count, l.loaded_at FROM {source} l "
+        "JOIN duckdb_tables() t ON t.table_name = l.table_name AND t.schema_name = 'main' "
+        "AND t.database_name = coalesce(?, current_database())", [catalog]).fetchall()
+    return {name: LoadRecord(fp, int(count or 0), at) for name, fp, count, at in rows}
+
+
+def stamp(log: dict[str, LoadRecord], table_names: Iterable[str]) -> str:
+    """The load stamps of ``table_names`` (missing tables stamp as never loaded), as one string."""
+    return "|".join(f"{name}:{log[name].stamp if name in log else 'never'}" for name in sorted(table_names))
 
 
 def record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str, *, inputs: list[str]) -> None:
@@ -53,10 +79,11 @@ def record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str, 
     _record_load(con, table, fingerprint, rows, inputs)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when the main schema has a table called ``name``."""
+def table_exists(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> bool:
+    """True when ``catalog`` (default: the connection's own database) has a table called ``name`` in its main schema."""
     return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = coalesce(?, current_database())", [name, catalog]
     ).fetchall()[0][0])
 
 
@@ -69,22 +96,9 @@ def create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
 
 
 def last_fingerprint(con: duckdb.DuckDBPyConnection, table_name: str) -> str | None:
-    """The input fingerprint of the table's last successful load (None if never loaded)."""
-    if not table_exists(con, LOADS_TABLE):
-        return None
-    rows = con.execute(f"SELECT fingerprint FROM {LOADS_TABLE} WHERE table_name = ?", [table_name]).fetchall()
-    row = rows[0] if rows else None
-    live = table_exists(con, table_name)
-    return row[0] if row and live else None
-
-
-def row_counts(con: duckdb.DuckDBPyConnection, table_names: list[str]) -> dict[str, int]:
-    """Row counts recorded by the tables' last loads (no table scan)."""
-    if not table_exists(con, LOADS_TABLE):
-        return {}
-    rows = con.execute(f"SELECT table_name, row_count FROM {LOADS_TABLE} WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
-                       [table_names]).fetchall()
-    return {name: int(count) for name, count in rows}
+    """The input fingerprint of the table's last successful load (None if never loaded, or the table is gone)."""
+    record = load_log(con).get(table_name)
+    return record.fingerprint if record else None
 
 
 # Frames this big are inserted in parallel, so their rows are not stored in the frame's order (row order

@@ -13,7 +13,7 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import as_date, lads_in
+from sources.geography import as_date, lads_in, succession
 
 
 def _first_day(footprints: pd.DataFrame, area_code: str) -> dt.date | None:
@@ -45,12 +45,7 @@ def translate_codes(lads: list[str], present: set[str], successors: dict[str, li
 def member_lads(footprints: pd.DataFrame, membership: pd.DataFrame, areas: list[str], years: list[int],
                 present_by_year: dict[int, set[str]]) -> pd.DataFrame:
     """Rows (area_code, year, lad_code, method) for every area and year that can be resolved."""
-    succ = membership[membership["relationship"] == "succeeded_by"]
-    successors: dict[str, list[str]] = {}
-    predecessors: dict[str, list[str]] = {}
-    for child, parent in zip(succ["child_code"], succ["parent_code"]):
-        successors.setdefault(child, []).append(parent)
-        predecessors.setdefault(parent, []).append(child)
+    successors, predecessors = succession(membership)
     rows = []
     for area in areas:
         for year in years:

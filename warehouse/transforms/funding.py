@@ -19,7 +19,7 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import lads_in
+from sources.geography import lads_in, succession
 from warehouse.transforms.aggregation import translate_codes  # noqa: PLC2701 (the bridge's one translation rule, reused)
 
 FUNDING_TYPES = ("direct_award", "infrastructure", "studentship")
@@ -38,12 +38,7 @@ class Populations:
         lads = population[population["area_code"].str.match(r"^E0[6-9]\d{6}$") & (population["sex"] == "persons") & (population["age"] == "all")]
         self.value = {(a, int(y)): int(p) for a, y, p in zip(lads["area_code"], lads["year"], lads["population"])}
         self.present = {int(y): set(g["area_code"]) for y, g in lads.groupby("year")}
-        succ = membership[membership["relationship"] == "succeeded_by"]
-        self.successors: dict[str, list[str]] = {}
-        self.predecessors: dict[str, list[str]] = {}
-        for child, parent in zip(succ["child_code"], succ["parent_code"]):
-            self.successors.setdefault(child, []).append(parent)
-            self.predecessors.setdefault(parent, []).append(child)
+        self.successors, self.predecessors = succession(membership)
 
     def nearest_year(self, year: int) -> int | None:
         return min(self.present, key=lambda y: (abs(y - year), -y)) if self.present else None

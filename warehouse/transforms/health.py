@@ -28,7 +28,7 @@ from collections import defaultdict
 import pandas as pd
 
 from sources.fingertips import Catalogue, Indicator
-from sources.geography import as_date
+from sources.geography import as_date, succession
 from warehouse.transforms.aggregation import translate_codes  # the spine's mapping of LAD codes across reorganisations
 
 ENGLAND = "E92000001"
@@ -128,12 +128,7 @@ class _Geography:
         self._targets_cache: dict[tuple[int, tuple], dict[tuple[str, int], tuple[frozenset, str]]] = {}
         self._successor_cache: dict[tuple[str, int, int], tuple[float, int] | None] = {}
         self._lads_cache: dict[tuple[str, int], frozenset[str]] = {}
-        succession = membership[membership["relationship"] == "succeeded_by"]
-        self._successors: dict[str, list[str]] = defaultdict(list)
-        self._predecessors: dict[str, list[str]] = defaultdict(list)
-        for child, parent in zip(succession["child_code"], succession["parent_code"]):
-            self._successors[child].append(parent)
-            self._predecessors[parent].append(child)
+        self._successors, self._predecessors = succession(membership)
 
     def universe(self, vintage: int) -> set[str]:
         day = dt.date(vintage, 4, 1)
@@ -586,17 +581,9 @@ def invalid_codes(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     return out[out["reason"].notna()]
 
 
-def _successors(membership: pd.DataFrame) -> dict[str, list[str]]:
-    succ = membership[membership["relationship"] == "succeeded_by"]
-    out: dict[str, list[str]] = defaultdict(list)
-    for child, parent in zip(succ["child_code"], succ["parent_code"]):
-        out[child].append(parent)
-    return out
-
-
 def current_codes(codes: set[str], membership: pd.DataFrame) -> set[str]:
     """``codes`` mapped forward through abolitions to the codes that replaced them (unchanged codes stay)."""
-    return _forward(set(codes), _successors(membership))
+    return _forward(set(codes), succession(membership)[0])
 
 
 def shrinking_periods(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
@@ -605,7 +592,7 @@ def shrinking_periods(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataF
     Areas are counted after mapping abolished codes to their successors, so a reorganisation
     (313 districts becoming 296) is not a loss, while a district missing from a later period is.
     """
-    successors_of = _successors(membership)
+    successors_of = succession(membership)[0]
     rows = []
     for (indicator_id, sex, age), group in frame.groupby(["indicator_id", "sex", "age"], sort=False):
         periods = group.groupby("period_label").agg(period_end=("period_end", "max"), period_start=("period_start", "min")).sort_values(["period_end", "period_start"])

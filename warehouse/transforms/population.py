@@ -14,7 +14,7 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import as_date, lads_in
+from sources.geography import as_date, lads_in, succession
 from warehouse.transforms.aggregation import member_lads, sum_over_members, translate_codes
 
 AGGREGATED_TYPES = ("combined_authority", "group")
@@ -76,12 +76,7 @@ def build_census(published: pd.DataFrame, footprints: pd.DataFrame, membership: 
     rows = rows[rows["area_code"].str.match(r"^[EKW]\d{8}$")]
     lad_rows = rows[rows["area_code"].str.match(_LAD)]
     present = set(lad_rows["area_code"])
-    succ = membership[membership["relationship"] == "succeeded_by"]
-    successors: dict[str, list[str]] = {}
-    predecessors: dict[str, list[str]] = {}
-    for child, parent in zip(succ["child_code"], succ["parent_code"]):
-        successors.setdefault(child, []).append(parent)
-        predecessors.setdefault(parent, []).append(child)
+    successors, predecessors = succession(membership)
     by_lad = {(c, s): (p, loc) for c, s, p, loc in zip(lad_rows["area_code"], lad_rows["sex"], lad_rows["population"], lad_rows["source_locator"])}
     dates = footprint_dates(footprints, areas, census_day, today)
     first = published.iloc[0]
