@@ -14,6 +14,7 @@ import os
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
     AssetSelection,
@@ -24,7 +25,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
@@ -183,23 +184,29 @@ def every_award_placed_or_listed(warehouse: WarehouseResource) -> AssetCheckResu
 
 
 @blocking_check(asset="mart_funding__per_head",
-             description="Per-head figures are plausible (£0-£5,000 a head) and, where the report printed one, within 1% of the published per-head figure.")
-def per_head_plausible_and_reproduced(warehouse: WarehouseResource) -> AssetCheckResult:
-    out_of_range = warehouse.read("SELECT area_code, year, funding_type, per_head_gbp FROM mart_funding__per_head WHERE NOT per_head_gbp BETWEEN 0 AND 5000")
-    off = warehouse.read(
-        """SELECT area_code, year, funding_type, per_head_gbp, published_per_head_gbp, difference_pct FROM mart_funding__per_head
-           WHERE basis = 'published_total' AND published_per_head_gbp IS NOT NULL AND abs(difference_pct) > 1
-             AND NOT (area_code IN ('north', 'greater_south_east'))""")
+                description="Per-head figures are plausible (£0-£5,000 a head) and are the total divided by the population, in every row.")
+def per_head_plausible(warehouse: WarehouseResource) -> AssetCheckResult:
+    bad = warehouse.read("""SELECT area_code, year, funding_type, basis, total_gbp, population, per_head_gbp FROM mart_funding__per_head
+                            WHERE NOT per_head_gbp BETWEEN 0 AND 5000 OR population <= 0
+                               OR abs(per_head_gbp - total_gbp / population) > 1e-9 * greatest(1, per_head_gbp)""")
+    return AssetCheckResult(passed=bad.empty, metadata={"failing": len(bad), "first": str(bad.head(5).to_dict("records"))})
+
+
+@warning_check(asset="mart_funding__per_head",
+               description="A printed per-head figure differs by more than 1% from its printed total over our population: a statement "
+                           "about the report's own arithmetic and denominator, judged in the claims ledger, never a reason to stop a publish.")
+def published_per_head_follows_from_its_total(warehouse: WarehouseResource) -> AssetCheckResult:
     table = warehouse.read(
-        """SELECT area_code, funding_type, total_gbp, population, round(per_head_gbp, 2) AS per_head, published_per_head_gbp AS published,
-                  round(difference_pct, 2) AS diff_pct
+        """SELECT area_code, funding_type, total_gbp, population, population_year, round(per_head_gbp, 2) AS per_head,
+                  published_per_head_gbp AS published, round(difference_pct, 2) AS diff_pct
            FROM mart_funding__per_head WHERE basis = 'published_total' ORDER BY funding_type, area_code""")
-    return AssetCheckResult(passed=out_of_range.empty and off.empty, metadata={
-        "out_of_range": len(out_of_range), "not_reproduced_within_1pct": str(off.to_dict("records")),
+    off = table[table["diff_pct"].abs() > 1]
+    return AssetCheckResult(passed=off.empty, severity=AssetCheckSeverity.WARN, metadata={
+        "differing_by_more_than_1pct": str(off[["area_code", "funding_type", "published", "per_head", "diff_pct"]].to_dict("records")),
         "published_vs_computed": MetadataValue.md("\n".join(
-            ["| area | type | total £ | population | per head £ | published £ | diff % |", "|---|---|---|---|---|---|---|"]
-            + [f"| {r.area_code} | {r.funding_type} | {r.total_gbp:,.0f} | {r.population:,} | {r.per_head} | {r.published} | {r.diff_pct} |"
-               for r in table.itertuples(index=False)])),
+            ["| area | type | total £ | population (mid-year) | per head £ | published £ | diff % |", "|---|---|---|---|---|---|---|"]
+            + [f"| {r.area_code} | {r.funding_type} | {r.total_gbp:,.0f} | {r.population:,} ({r.population_year}) | {r.per_head} | "
+               f"{r.published} | {r.diff_pct} |" for r in table.itertuples(index=False)])),
     })
 
 
@@ -230,6 +237,6 @@ funding_schedule = ScheduleDefinition(
 
 assets = [published_raw, *live_raw,
           core_funding_published, core_funding_awards, funding_per_head, north_south_gaps]
-checks = [every_award_placed_or_listed, per_head_plausible_and_reproduced, gaps_cover_each_domain]
+checks = [every_award_placed_or_listed, per_head_plausible, published_per_head_follows_from_its_total, gaps_cover_each_domain]
 jobs = [funding_job]
 schedules = [funding_schedule]
