@@ -171,7 +171,7 @@ def _print_step_failure(step: str, error) -> None:
 def _run_refresh(live: bool) -> bool:
     import warnings
 
-    from pipelines.instance import shared_instance
+    from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from pipelines.progress import PROGRESS_LOGGER
 
     warnings.filterwarnings("ignore")
@@ -189,7 +189,11 @@ def _run_refresh(live: bool) -> bool:
         log.handlers = [_ProgressHandler(progress, task)]
         log.setLevel(logging.DEBUG)
         log.propagate = False
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(_paths(), live=live))
+        for run_id in recover_dead_runs(instance):
+            progress.console.print(f"run {run_id[:8]} of a process that was killed was marked failed and its warehouse slot freed",
+                                   soft_wrap=True, highlight=False)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(_paths(), live=live),
+                                        tags=run_tags())
         progress.update(task, description="[green]done" if result.success else "[red]failed")
     if result.success:
         console.print(_publish_summary(result))

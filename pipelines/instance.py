@@ -4,6 +4,11 @@
 repository's ``dagster.yaml``. So runs started by ``observatory build`` or ``observatory ingest`` show in
 ``observatory ui`` (or ``DAGSTER_HOME=data/dagster dagster dev``) with their materialisations and checks.
 ``ui_command`` is what ``observatory ui`` runs: ``dagster dev`` (webserver and daemon) on 127.0.0.1 with that home.
+
+A run the CLI starts carries its process id (:func:`run_tags`). A process killed mid-run (``kill -9``, out of
+memory, a power cut) leaves its run recorded as started and its slot of the ``warehouse`` pool claimed in the
+persistent instance, so the next run would wait for that slot for ever. :func:`recover_dead_runs`, called by a
+command once it holds the writer lock, marks such runs failed and gives their slots back.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from sources.landing import pid_alive
 from warehouse.engine.paths import REPO_ROOT, WarehousePaths
 
 INSTANCE_CONFIG = REPO_ROOT / "dagster.yaml"
@@ -49,6 +56,30 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
             return instance
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+PID_TAG, HOST_TAG = "observatory/pid", "observatory/host"
+_UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def run_tags() -> dict[str, str]:
+    """Tags that let a later command tell whether this process, which runs the job in-process, is still alive."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def recover_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the unfinished runs whose process (on this host) is gone, and free the pool slots they held.
+
+    Call it only while holding the warehouse's writer lock: then no other writer of this warehouse is running."""
+    recovered = []
+    for run in instance.get_runs(RunsFilter(statuses=_UNFINISHED)):
+        pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
+        if not pid or host != socket.gethostname() or pid_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"its process {pid} ended without finishing the run (killed?); marked failed by a later command")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(run.run_id)
+    return recovered
 
 
 def ui_command(paths: WarehousePaths, port: int = 3000) -> tuple[list[str], dict[str, str]]:

@@ -64,7 +64,7 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     from pipelines.definitions import defs
     from pipelines.errors import one_line
     from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
-    from pipelines.instance import shared_instance
+    from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from sources.inputs import SourceFormatError
 
     paths = paths.ensure()
@@ -95,6 +95,8 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
         sha, _ = add_to_inbox(inbox, f, password)
         order.append((f, sha))
     instance = shared_instance(paths)
+    for run_id in recover_dead_runs(instance):  # the CLI holds the writer lock: an unfinished run of ours is dead
+        err_console.print(f"[yellow]run {run_id[:8]} of a process that was killed was marked failed and its warehouse slot freed[/yellow]")
     unique = list(dict.fromkeys(sha for _, sha in order))
     known = set(instance.get_dynamic_partitions(PARTITIONS.name))
     new = [sha for sha in unique if sha not in known]
@@ -113,7 +115,7 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     all_keys = instance.get_dynamic_partitions(PARTITIONS.name)
     for first, last in partition_runs(all_keys, to_run):
         covered = all_keys[all_keys.index(first):all_keys.index(last) + 1]
-        tags = {RUN_TAG_FILE: ", ".join(names[k] for k in covered)[:500],
+        tags = {**run_tags(), RUN_TAG_FILE: ", ".join(names[k] for k in covered)[:500],
                 **(range_tags(first, last) if first != last else {})}
         result = job.execute_in_process(partition_key=first if first == last else None, instance=instance,
                                         raise_on_error=False, run_config=config, tags=tags)
@@ -123,7 +125,8 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     ran = len(to_run)
     published = True
     if ran:
-        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=config)
+        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=config,
+                                                                      tags=run_tags())
         published = result.success
         if not published:
             errors = [one_line(e.step_key, e.step_failure_data.error) for e in result.all_events if e.is_step_failure]

@@ -129,3 +129,44 @@ def test_commands_started_together_take_turns_and_readers_never_wait(built_wareh
               for i in range(TRIALS)]
     print(summarise(kind, trials))
     assert all(t.ok for t in trials), [t.problems for t in trials if not t.ok]
+
+
+@pytest.mark.slow
+@pytest.mark.scenario("survives", "hang")
+def test_a_build_after_a_killed_build_does_not_wait_for_the_dead_runs_pool_slot(warehouse_copy):
+    """A ``kill -9`` mid-run leaves the run recorded as started, holding the ``warehouse`` pool slot, in the persistent
+    instance; the next build must mark it failed, free the slot and finish (it used to wait for the slot for ever)."""
+    from dagster import DagsterRunStatus
+
+    from pipelines.instance import shared_instance
+
+    paths = warehouse_paths(warehouse_copy)
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "OBSERVATORY_WAREHOUSE")}
+    command = [str(REPO_ROOT / ".venv" / "bin" / "observatory"), "build", "--warehouse", str(warehouse_copy)]
+    instance = shared_instance(paths)
+    claimed = []
+    for _ in range(5):  # kill while a step holds the slot (it is held for a step at a time)
+        victim = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in victim.stderr:
+            if "landed raw_" in line:
+                break
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots:
+            time.sleep(0.01)
+        claimed = instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        if claimed:
+            break
+    assert claimed, "never caught a run holding the pool slot"
+    dead = claimed[0].run_id
+    assert instance.get_run_by_id(dead).status == DagsterRunStatus.STARTED
+
+    started = time.monotonic()
+    after = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert after.returncode == 0, after.stderr[-2000:]
+    said = " ".join(after.stderr.split())
+    assert f"run {dead[:8]}" in said and "marked failed" in said
+    assert time.monotonic() - started < 300
+    assert instance.get_run_by_id(dead).status == DagsterRunStatus.FAILURE
+    assert not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots

@@ -315,8 +315,6 @@ def run_trial(trial: Trial, base: dict) -> Outcome:
     return Outcome(trial, killed.killed_in, killed.killed_at, state, after_kill, recovery_killed_in, problems)
 
 
-@pytest.mark.xfail(strict=False, reason="stop 15: a runner trial after a SIGKILL did not finish within RUN_TIMEOUT (300 s) "
-                   "since the shared Dagster instance and the writer lock landed; open in issue 14 until explained")
 def test_sigkill_at_random_points_never_costs_the_published_warehouse(baseline, tmp_path):
     trials = plan(baseline["twins"])
     started = time.monotonic()
@@ -351,8 +349,6 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-@pytest.mark.xfail(strict=False, reason="stop 15: a runner trial after a SIGKILL did not finish within RUN_TIMEOUT (300 s) "
-                   "since the shared Dagster instance and the writer lock landed; open in issue 14 until explained")
 def test_temporaries_of_a_killed_refresh_are_removed_by_the_next_run(baseline):
     """Leftovers a SIGKILL can leave at the wrong instant (planted, since the windows are short) go on the next run."""
     warehouse = copy_build(baseline["references"]["spine"]["path"], baseline["root"] / "planted")
