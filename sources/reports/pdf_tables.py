@@ -421,25 +421,39 @@ def _tabular(line: Line, gap: float) -> bool:
 # --- pre-scan -----------------------------------------------------------------------------------
 
 def _tabular_line_count(boxes: list[tuple[float, float, float, float, bool, float, float]], axis: int) -> int:
-    """Lines (chars sharing a baseline) with three or more separated runs, or two and a digit."""
-    rows: dict[int, list[tuple[float, float, float, bool]]] = {}
-    for x0, x1, y0, y1, digit, ox, oy in boxes:
-        if axis == 0:
-            rows.setdefault(round(oy), []).append((x0, x1, y1 - y0, digit))
-        else:
-            rows.setdefault(round(ox), []).append((y0, y1, x1 - x0, digit))
+    """Lines with three or more separated runs, or two of which the first is more than a list mark.
+
+    A line is chars whose baselines lie within ~half a glyph height (a label set in a larger font than its
+    value sits a little higher or lower in the same row); a single-char first run is a list mark (a bullet,
+    "o", "a") beside its item, unless the line carries a figure.
+    """
+    if not boxes:
+        return 0
+    items = sorted(((oy, x0, x1, y1 - y0, digit) if axis == 0 else (ox, y0, y1, x1 - x0, digit)
+                    for x0, x1, y0, y1, digit, ox, oy in boxes))
+    heights = sorted(i[3] for i in items)
+    tolerance = 0.45 * heights[len(heights) // 2]
+    rows: list[list[tuple[float, float, float, bool]]] = []
+    base = None
+    for key, a, b, h, digit in items:
+        if base is None or key - base > tolerance:
+            rows.append([])
+            base = key
+        rows[-1].append((a, b, h, digit))
     count = 0
-    for runs in rows.values():
+    for runs in rows:
         if len(runs) < 3:
             continue
         runs.sort()
         gap = max(2.5, 1.0 * sorted(r[2] for r in runs)[len(runs) // 2])  # tight glyph boxes: a word space is narrower
-        n, reach = 1, runs[0][1]
+        n, reach, first = 1, runs[0][1], 1
         for a, b, _h, _d in runs[1:]:
             if a - reach > gap:
                 n += 1
+            elif n == 1:
+                first += 1
             reach = max(reach, b)
-        if n >= 3 or (n == 2 and any(r[3] for r in runs)):
+        if n >= 3 or (n == 2 and (first > 1 or any(r[3] for r in runs))):
             count += 1
     return count
 
@@ -855,6 +869,7 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
             for w in line.words:
                 texts[r][col_of(w)].append(w)
     _fold_spanning_headings(texts)
+    _fold_list_marks(texts)
     keep_cols = [c for c in range(n_cols) if any(texts[r][c] for r in range(len(rows)))]
     keep_rows = [r for r in range(len(rows)) if any(texts[r][c] for c in keep_cols)]
     if len(keep_cols) < 2 or len(keep_rows) < 2:
@@ -925,6 +940,27 @@ def _fold_spanning_headings(texts: list[list[list[Word]]]) -> None:
         for r in head:
             texts[r][c - 1].extend(texts[r][c])
             texts[r][c] = []
+
+
+_LIST_MARK = re.compile(r"^[•◦▪▫■□●○◆◇►▸‣∙·\-–—*✓✔]$")
+
+
+def _fold_list_marks(texts: list[list[list[Word]]]) -> None:
+    """Fold a column holding nothing but list marks (bullets) into the column of text to its right.
+
+    A bulleted list inside a cell leaves a whitespace channel between the marks and their text; the marks
+    start the items of the next column's cells, they are no column of their own.
+    """
+    n_cols = len(texts[0]) if texts else 0
+    for c in range(n_cols - 2, -1, -1):
+        words = [w for row in texts for w in row[c]]
+        if not words or not all(_LIST_MARK.match(w.text) for w in words):
+            continue
+        if not all(row[c + 1] for row in texts if row[c]):
+            continue
+        for row in texts:
+            row[c + 1][:0] = row[c]
+            row[c] = []
 
 
 def _header_rows(grid: list[list[str]]) -> int:
@@ -1008,6 +1044,7 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
     doctop0 = page.initial_doctop
     tp = pdfium_page.get_textpage()
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
     unturned = (a0, b0, c0, d0) == (1, 0, 0, 1)
     out = []
     try:
@@ -1019,6 +1056,13 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
                 continue  # a space pdfium inferred from a gap: words are split by geometry instead
             raw.FPDFText_GetMatrix(tp, i, matrix)
             a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+            if abs(b) < 1e-3 and abs(c) < 1e-3 and d > 0:
+                size = raw.FPDFText_GetFontSize(tp, i) * d
+                if size > 0 and rect.top - rect.bottom > 1.8 * size:
+                    # a symbol font's box (a bullet's) can be several lines tall: it would swallow the lines
+                    # around it, so the glyph gets a box of its font size on its own baseline
+                    raw.FPDFText_GetCharOrigin(tp, i, ox, oy)
+                    rect.bottom, rect.top = oy.value - 0.25 * size, oy.value + 0.85 * size
             if unturned:
                 x0, x1, y0, y1 = rect.left + e0, rect.right + e0, rect.bottom + f0, rect.top + f0
                 m = (a, b, c, d)
