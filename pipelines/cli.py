@@ -168,7 +168,35 @@ def _print_step_failure(step: str, error) -> None:
         err_console.print(error.to_string(), highlight=False, soft_wrap=True)
 
 
-def _run_refresh(live: bool) -> bool:
+def _run_refresh(live: bool, rerun: bool = False) -> bool:
+    """Run ``refresh_all`` in-process on the shared instance, holding the writer lock; True when it succeeded.
+
+    An offline refresh with nothing changed since the last successful build launches no run (see
+    :mod:`pipelines.build_stamp`) unless ``rerun``."""
+    from pipelines import build_stamp
+    from pipelines.instance import dagster_home
+
+    paths = _paths()
+    # one writer at a time, whatever the Dagster instance: a second build or ingest waits here, saying for whom
+    with writer_lock(paths.data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")):
+        home = dagster_home(paths)
+        reads = None if live else build_stamp.reads_digest(paths)
+        last = None if live or rerun else build_stamp.up_to_date(paths, home, reads)
+        if last is not None:
+            console.print(f"Up to date: nothing the build reads (code, bundled snapshot, packages, settings, date) or left "
+                          f"(working and published files, outputs) changed since the build of {last.finished} "
+                          f"(run {last.run_id[:8]}), so no run was launched. `observatory build --rerun` runs it anyway.")
+            return True
+        build_stamp.forget(paths)
+        result = _execute_refresh(live)
+        if result.success and reads is not None:
+            build_stamp.record(paths, home, reads, result.run_id)
+    _report_refresh(result)
+    return result.success
+
+
+def _execute_refresh(live: bool):
+    """``refresh_all`` in-process, with a progress bar fed by Dagster's step events (the caller holds the writer lock)."""
     import warnings
 
     from pipelines.instance import recover_dead_runs, run_tags, shared_instance
@@ -179,12 +207,10 @@ def _run_refresh(live: bool) -> bool:
     from pipelines.resources import run_config
 
     job = defs.resolve_job_def("refresh_all")
-    total = len(job.graph.nodes)
     instance = shared_instance(_paths())
-    # one writer at a time, whatever the Dagster instance: a second build or ingest waits here, saying for whom
-    with writer_lock(_paths().data, say=lambda text: err_console.print(f"[yellow]{text}[/yellow]")), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=False) as progress:
-        task = progress.add_task("starting", total=total)
+        task = progress.add_task("starting", total=len(job.graph.nodes))
         log = logging.getLogger(PROGRESS_LOGGER)
         log.handlers = [_ProgressHandler(progress, task)]
         log.setLevel(logging.DEBUG)
@@ -195,26 +221,33 @@ def _run_refresh(live: bool) -> bool:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(_paths(), live=live),
                                         tags=run_tags())
         progress.update(task, description="[green]done" if result.success else "[red]failed")
+    return result
+
+
+def _report_refresh(result) -> None:
     if result.success:
         console.print(_publish_summary(result))
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                _print_step_failure(event.step_key, event.step_failure_data.error)
-        for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed:
-                err_console.print(f"[red]check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed[/red] {dict(evaluation.metadata)}")
-    return result.success
+        return
+    for event in result.all_events:
+        if event.is_step_failure:
+            _print_step_failure(event.step_key, event.step_failure_data.error)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            err_console.print(f"[red]check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed[/red] {dict(evaluation.metadata)}")
 
 
 @app.command()
 def build(
     live: bool = typer.Option(False, "--live", help="Fetch from the publishers instead of the bundled snapshot."),
     warehouse: Optional[Path] = typer.Option(None, help=f"Warehouse file (default: ${ENV_VAR} or warehouse/observatory.duckdb)."),
+    rerun: bool = typer.Option(False, "--rerun", help="Launch the Dagster run even when nothing changed since the last build "
+                               "(each table still skips when its own inputs are unchanged)."),
 ) -> None:
-    """Materialise every asset (bundled snapshot by default) and publish the warehouse atomically."""
+    """Materialise every asset (bundled snapshot by default) and publish the warehouse atomically.
+
+    Offline, a build with nothing changed since the last successful one launches no run and says so."""
     _use_warehouse(warehouse)
-    ok = _run_refresh(live)
+    ok = _run_refresh(live, rerun)
     paths = _paths()
     if not ok:
         err_console.print(f"[red]Build failed; the published warehouse at {paths.published} is unchanged.[/red]")
@@ -249,12 +282,11 @@ def ui(
 # --- tables / describe ---------------------------------------------------------------------------
 
 def _print_tables(path: Optional[Path] = None) -> None:
-    from warehouse.engine.publish import table_counts
-    from warehouse.engine.registry import REGISTRY
+    from warehouse.engine.queries import table_comments, table_counts
 
     con = open_published(path)
     try:
-        counts = table_counts(con)
+        counts, comments = table_counts(con), table_comments(con)
         views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1").fetchall()]
         macros = [r[0] for r in con.execute("SELECT DISTINCT function_name FROM duckdb_functions() WHERE NOT internal "
                                             "AND schema_name = 'main' AND function_type IN ('macro', 'table_macro') ORDER BY 1").fetchall()]
@@ -266,8 +298,7 @@ def _print_tables(path: Optional[Path] = None) -> None:
     grid.add_column("rows", justify="right", no_wrap=True, min_width=9)
     grid.add_column("description", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - name_width - 20))
     for name, rows in counts.items():
-        description = REGISTRY[name].description if name in REGISTRY else ""
-        grid.add_row(name, f"{rows:,}", description)
+        grid.add_row(name, f"{rows:,}", comments.get(name, ""))
     for name in views:
         grid.add_row(name, "(view)", "observatory describe " + name)
     for name in macros:

@@ -19,11 +19,12 @@ import shutil
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-
-from sources.landing import pid_alive
 from warehouse.engine.paths import REPO_ROOT, WarehousePaths
+
+if TYPE_CHECKING:  # Dagster is imported when an instance is opened: `dagster_home` serves commands that launch no run
+    from dagster import DagsterInstance
 
 INSTANCE_CONFIG = REPO_ROOT / "dagster.yaml"
 
@@ -46,6 +47,8 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
     Opened under a file lock in the data folder: two commands started together on a fresh data folder would
     otherwise both create the instance's SQLite tables ("table alembic_version already exists").
     """
+    from dagster import DagsterInstance
+
     paths.data.mkdir(parents=True, exist_ok=True)
     with open(paths.data / ".dagster-init.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # held for the few hundred ms of creating or migrating the storage
@@ -59,7 +62,6 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
 
 
 PID_TAG, HOST_TAG = "observatory/pid", "observatory/host"
-_UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
 def run_tags() -> dict[str, str]:
@@ -71,8 +73,13 @@ def recover_dead_runs(instance: DagsterInstance) -> list[str]:
     """Mark failed the unfinished runs whose process (on this host) is gone, and free the pool slots they held.
 
     Call it only while holding the warehouse's writer lock: then no other writer of this warehouse is running."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from sources.landing import pid_alive
+
+    unfinished = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
     recovered = []
-    for run in instance.get_runs(RunsFilter(statuses=_UNFINISHED)):
+    for run in instance.get_runs(RunsFilter(statuses=unfinished)):
         pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
         if not pid or host != socket.gethostname() or pid_alive(int(pid)):
             continue

@@ -74,7 +74,8 @@ def _document(folder: Path, n: int, trial_id: str) -> Path:
 
 
 def _commands(kind: str, docs: Path, trial_id: str) -> list[tuple[list[str], bool]]:
-    build = ([sys.executable, "-m", "tests.stress.runner", "build"], True)
+    # --rerun: the second build writes too (else it would find nothing changed and launch no run)
+    build = ([sys.executable, "-m", "tests.stress.runner", "build", "--rerun"], True)
     if kind == "builds":
         return [build, build]
     if kind == "build+ingest":

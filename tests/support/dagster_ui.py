@@ -66,11 +66,11 @@ def clean_env(warehouse: Path) -> dict[str, str]:
     return env
 
 
-def cli_build(warehouse: Path, log: Path) -> float:
-    """``observatory build --warehouse W`` in a subprocess (the CLI path, its own Dagster instance); wall seconds."""
+def cli_build(warehouse: Path, log: Path, *options: str) -> float:
+    """``observatory build --warehouse W [options]`` in a subprocess (the CLI path, its own Dagster instance); wall seconds."""
     started = time.perf_counter()
     with open(log, "ab") as out:
-        status = subprocess.call([str(BIN / "observatory"), "build", "--warehouse", str(warehouse)],
+        status = subprocess.call([str(BIN / "observatory"), "build", "--warehouse", str(warehouse), *options],
                                  cwd=REPO_ROOT, env=clean_env(warehouse), stdout=out, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - started
     if status != 0:

@@ -21,6 +21,7 @@ from sources.landing import pid_alive, remove_stale_partials
 from warehouse.engine import build_diff, loader
 from warehouse.engine.ddl import quote_ident, quote_literal
 from warehouse.engine.paths import WarehousePaths
+from warehouse.engine.queries import table_counts
 from warehouse.engine.registry import REGISTRY
 
 _TMP_MARK = ".publishing-"
@@ -59,17 +60,6 @@ def remove_stale_temporaries(paths: WarehousePaths) -> list[Path]:
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
-
-
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row counts of the published tables (registry-named tables, not internal ``_`` ones)."""
-    names = [
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT starts_with(table_name, '_') ORDER BY 1"
-        ).fetchall()
-    ]
-    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
 def _changes(con: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> list:

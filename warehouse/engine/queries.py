@@ -2,6 +2,8 @@
 
 A file is named once across the rooms (``transforms/sql/health_benchmarks.sql``, ``outputs/sql/report_gaps_latest.sql``)
 and found by that name; :func:`sql_path` is also how loads put a query's text into their change fingerprint.
+Also the catalogue questions any reader asks of a warehouse file (:func:`table_counts`, :func:`table_comments`),
+kept here so that answering them imports neither pandas nor Pandera.
 """
 
 from __future__ import annotations
@@ -56,3 +58,17 @@ def execute_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
     for statement in sql_text(name).split(";\n"):
         if statement.strip():
             con.execute(statement)
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    return con.execute(sql_text("warehouse_tables")).fetchall()
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts of the published tables (registry-named tables, not internal ``_`` ones), by name."""
+    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n, _ in _published_tables(con)}
+
+
+def table_comments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The comment of each published table (the registry's description and grain, written by the DDL), by name."""
+    return {n: comment or "" for n, comment in _published_tables(con)}
