@@ -740,22 +740,24 @@ def _merge_wrapped(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> 
     return merged
 
 
-def _continue_rows(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> list[list[Line]]:
+def _continue_rows(rows: list[list[Line]], h_rules: Sequence[float], col_of,
+                   cells: Sequence[tuple[float, float, float, float]] = ()) -> list[list[Line]]:
     """Join the continuation lines of multi-line cells to the row they continue.
 
-    In a table whose body rows start with a row label, a line with no label, no figures, set close under
-    the row above (no wider than a line space, no rule between) and filling only columns that row fills, is
-    the wrapped text of that row's cells. Header rows (above the first row with a figure) are left alone.
+    In a table whose rows start with a row label (a quarter of its lines or more: a label's row may wrap
+    over several lines), a line with no label and no cell holding a figure, set close under the row above
+    (no wider than a line space, no rule across its text between) and filling only columns that row fills,
+    is the wrapped text of that row's cells. Header rows (above the first row with a figure) are left alone.
     """
     if len(rows) < 3:
         return rows
     filled = [{col_of(w) for line in g for w in line.words} for g in rows]
-    numeric = [any(_is_numeric(w.text) for line in g for w in line.words) for g in rows]
+    numeric = [_has_figure_cell(g, col_of) for g in rows]
     first_body = next((i for i, g in enumerate(rows) if any(_is_numeric(w.text) for line in g for w in line.words
                                                             if col_of(w) > 0)), 1)
     first_body = max(first_body, 1)
     labelled = sum(1 for f in filled[first_body:] if 0 in f)
-    if labelled < 0.5 * len(rows[first_body:]):
+    if labelled < 0.25 * len(rows[first_body:]):
         return rows
     heights = sorted(line.bottom - line.top for g in rows for line in g)
     pitch = heights[len(heights) // 2]
@@ -767,12 +769,36 @@ def _continue_rows(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> 
                 and len(out_filled[-1]) >= 2 and 0 in out_filled[-1] and filled[i] <= out_filled[-1]:
             above = out[-1][-1].bottom
             below = group[0].top
-            if below - above < 1.0 * pitch and not any(above - 1 < y < below + 1 for y in rules):
+            x0, x1 = min(w.x0 for line in group for w in line.words), max(w.x1 for line in group for w in line.words)
+            if below - above < 1.0 * pitch and not any(above - 1 < y < below + 1 and _rule_spans(cells, y, x0, x1)
+                                                       for y in rules):
                 out[-1] = [*out[-1], *group]
                 continue
         out.append(list(group))
         out_filled.append(set(filled[i]))
     return out
+
+
+def _rule_spans(cells: Sequence[tuple[float, float, float, float]], y: float, x0: float, x1: float) -> bool:
+    """Whether the horizontal rule at ``y`` runs over the text between ``x0`` and ``x1`` (True without cells).
+
+    A rule drawn under one column only (the edge of a shaded label column) does not part the lines of the
+    columns beside it.
+    """
+    if not cells:
+        return True
+    return any((abs(c[1] - y) < 0.6 or abs(c[3] - y) < 0.6) and c[0] < x1 - 1 and c[2] > x0 + 1 for c in cells)
+
+
+def _has_figure_cell(group: Sequence[Line], col_of) -> bool:
+    """Whether a line (or row of lines) has a cell holding a figure alone (a number inside a phrase is text)."""
+    for line in group:
+        cells: dict[int, list[str]] = {}
+        for w in line.words:
+            cells.setdefault(col_of(w), []).append(w.text)
+        if any(_is_numeric(" ".join(t)) for t in cells.values()):
+            return True
+    return False
 
 
 def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list[list[Line]]:
@@ -861,7 +887,7 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         return assigned.get(id(w), bisect.bisect_left(edges, w.xc)) if assigned else bisect.bisect_left(edges, w.xc)
 
     rows = _merge_wrapped(_row_groups(lines, region.h_rules, col_of), region.h_rules, col_of)
-    rows = _continue_rows(rows, region.h_rules, col_of)
+    rows = _continue_rows(rows, region.h_rules, col_of, region.cells)
     n_cols = len(edges) + 1
     texts: list[list[list[Word]]] = [[[] for _ in range(n_cols)] for _ in rows]
     for r, group in enumerate(rows):

@@ -244,3 +244,14 @@ def test_stacked_figures_are_flagged_as_merged_rows():
         [["area", "2020", "2021"], ["Leeds", "1.0\n2.0", "3.0\n4.0"], ["York", "5.0", "6.0"]]) for c, text in enumerate(row)]
     table = pdf_tables.ExtractedTable(1, "ruled", 0, cells, header_rows=1)
     assert "merged rows" in table.assess()[1]
+
+
+def test_multi_line_cells_under_a_shaded_label_column_stay_one_row():
+    # rows start at their label; the shaded label column's fill edges rule only that column, so they do not
+    # part the wrapped lines of the definition and example cells beside it
+    result, tables = _dev_score("us-032__p1__t1")
+    grid = tables[0].grid()
+    assert len(grid) == 7 and result.strict >= 0.9
+    major = next(row for row in grid if row[0] == "Major")
+    assert major[1].replace("\n", " ") == ("Emissions of 10 tons per year or more of any one air toxic, or 25 tons "
+                                          "per year or more of any combination of air toxics")
