@@ -59,6 +59,7 @@ from pdfplumber.page import FilteredPage
 EXTRACTOR_VERSION = "reports-tables-1"
 _NUMERIC = re.compile(r"^[\s(£$€+\-–—−]*\d[\d,.\s]*%?[)\s]*$")
 _HAS_DIGIT = re.compile(r"\d")
+_FILLER = re.compile(r"^(?:[.·…]{3,}|[-_=─━]{3,})$")  # leader dots and rules typed as text: no cell content
 _FIGURE = re.compile(r"(?<![\w.,/:])[(£$€+\-–—−]?\d[\d,.]*%?\)?(?![\w/:])")  # a date or time is one value
 
 
@@ -817,7 +818,7 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
         if len(band) > 1 and len(beyond_label) == 1 and beyond_label[0] == 0:
             rows.append(band)  # one ruled row whose label wraps over several lines under its values
             continue
-        if len(band) == 1 or len(band) > 6:  # a long band is a table ruled only at its header
+        if len(band) == 1 or (len(band) > 6 and len(bands) < 4):  # a long band: a table ruled only at its header
             rows += [[line] for line in band]
             continue
         per_col: dict[int, set[int]] = {}
@@ -830,6 +831,12 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
             rows += [[line] for line in band]
         elif full >= max(2, 0.5 * len(per_col)) and labelled and labelled[0] == 0 and len(labelled) > 1:
             # rows start at the lines carrying a row label; a line without one continues the row above
+            starts = [*labelled, len(band)]
+            rows += [band[a:b] for a, b in zip(starts, starts[1:])]
+        elif len(labelled) > 1 and labelled[0] == 0 and all(k - 1 not in labelled or k - 1 not in beyond_label
+                                                             for k in labelled[1:]):
+            # labels each on one line, the lines under a label (no label of their own) carrying its row's
+            # wrapped cells: a row starts at each label (a label line with nothing beside it is a heading row)
             starts = [*labelled, len(band)]
             rows += [band[a:b] for a, b in zip(starts, starts[1:])]
         else:
@@ -1188,7 +1195,7 @@ def extract_page(page, page_number: int, ruled_settings: dict | None = None) -> 
     view, frame, chars = _oriented(page)
     if not chars:
         return []
-    words = _words(chars)
+    words = [w for w in _words(chars) if not _FILLER.match(w.text)]
     ruled = _ruled_regions(view, ruled_settings)
     accepted: list[_Region] = []
     for region in sorted(ruled, key=lambda r: (r.bbox[2] - r.bbox[0]) * (r.bbox[3] - r.bbox[1]), reverse=True):
@@ -1196,7 +1203,7 @@ def extract_page(page, page_number: int, ruled_settings: dict | None = None) -> 
             continue
         if sum(1 for w in words if _inside(w, region.bbox)) >= 4:
             accepted.append(region)
-    accepted = [_widen(r, words) for r in accepted]
+    accepted = [_widen(r, words, [o for o in accepted if o is not r]) for r in accepted]
     rest = [w for w in words if not any(_inside(w, r.bbox, pad=2) for r in accepted)]
     space = _space_width(chars)
     regions = accepted + _unruled_regions(rest, frame.size[0], space)
@@ -1209,18 +1216,44 @@ def extract_page(page, page_number: int, ruled_settings: dict | None = None) -> 
     return tables
 
 
-def _widen(region: _Region, words: Sequence[Word]) -> _Region:
-    """A ruled box whose row labels are printed outside it (left of the box) widened to take them in."""
+def _widen(region: _Region, words: Sequence[Word], others: Sequence[_Region] = ()) -> _Region:
+    """A ruled box whose first or last column is printed outside it widened to take the column in.
+
+    Tables ruled only between their columns have no rule left of the row labels or right of the last column:
+    pdfplumber's box ends at the outermost rules. Words beside the box on its rows (as many text lines as half
+    the box's, most of them on a line of the box: prose beside a table runs at its own pitch), not in another
+    ruled box, are the row labels (left, within half the box's width) or the last column (right, no further
+    away than the widest ruled column).
+    """
     x0, top, x1, bottom = region.bbox
     inside_lines = _lines([w for w in words if _inside(w, region.bbox)])
-    left = [w for w in words if w.x1 < x0 - 0.5 and top <= w.yc <= bottom and x0 - w.x1 < 0.5 * (x1 - x0)]
-    if not left or not inside_lines:
+    if not inside_lines:
         return region
-    left_lines = _lines(left)
-    if len(left_lines) < 0.5 * len(inside_lines):
+    centres = [(line.top + line.bottom) / 2 for line in inside_lines]
+
+    def rows_of_the_box(side: list[Word]) -> bool:
+        """Text lines as many as half the box's, most of them on a line of the box (not prose beside it)."""
+        side_lines = _lines(side)
+        aligned = sum(1 for line in side_lines
+                      if any(abs((line.top + line.bottom) / 2 - c) < 0.4 * (line.bottom - line.top) for c in centres))
+        return len(side_lines) >= 0.5 * len(inside_lines) and aligned >= 0.7 * len(side_lines)
+
+    new_x0, new_x1, v_rules = x0, x1, list(region.v_rules)
+    left = [w for w in words if w.x1 < x0 - 0.5 and top <= w.yc <= bottom and x0 - w.x1 < 0.5 * (x1 - x0)
+            and not any(_inside(w, o.bbox) for o in others)]
+    if left and rows_of_the_box(left):
+        new_x0 = min(w.x0 for w in left)
+        v_rules.append(x0)
+    xs = sorted(region.v_rules)
+    widest = max((b - a for a, b in zip(xs, xs[1:])), default=0.0)
+    right = [w for w in words if w.x0 > x1 + 0.5 and top <= w.yc <= bottom and w.x1 - x1 < 1.5 * widest
+             and not any(_inside(w, o.bbox) for o in others)]
+    if right and rows_of_the_box(right):
+        new_x1 = max(w.x1 for w in right)
+        v_rules.append(x1)
+    if (new_x0, new_x1) == (x0, x1):
         return region
-    new_x0 = min(w.x0 for w in left)
-    return _Region((new_x0, top, x1, bottom), region.method, [*region.v_rules, x0], region.h_rules, region.cells)
+    return _Region((new_x0, top, new_x1, bottom), region.method, v_rules, region.h_rules, region.cells)
 
 
 def _contains(outer, inner, pad: float = 2.0) -> bool:

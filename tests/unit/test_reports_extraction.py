@@ -255,3 +255,19 @@ def test_multi_line_cells_under_a_shaded_label_column_stay_one_row():
     major = next(row for row in grid if row[0] == "Major")
     assert major[1].replace("\n", " ") == ("Emissions of 10 tons per year or more of any one air toxic, or 25 tons "
                                           "per year or more of any combination of air toxics")
+
+
+def test_last_column_outside_interior_only_rules_is_kept():
+    # us-001 rules only between its columns: the row labels (left of the first rule) and the last column,
+    # "Difference / Percent" (right of the last rule), belong to the table
+    tables = pdf_tables.extract_pages(PDFS / "us-001.pdf", pages=[1])[0].tables
+    grid = max(tables, key=lambda t: t.n_rows).grid()
+    assert len(grid[0]) == 11
+    row = next(r for r in grid if r[0].startswith("Severe disability") and r[1] == "34,947")
+    assert row[-2:] == ["*3,337", "*0.6"]
+
+
+def test_prose_beside_a_ruled_table_is_not_its_label_column():
+    # the running text left of us-038's ruled table runs at its own line pitch: it is not taken in
+    result, tables = _dev_score("us-038__p2__t1")
+    assert result.strict == 1.0 and tables[0].grid()[0][0] == "Species" and tables[0].n_cols == 2
