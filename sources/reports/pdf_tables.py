@@ -595,10 +595,14 @@ def _unruled_regions(words: Sequence[Word], width: float, space: float = 0.0) ->
                     break
                 j += 1
             if sum(flags[start:end + 1]) >= 3:
-                # header lines just above: two or more segments, close to the region
+                # header lines just above: two or more segments, close to the region; or the top line of a
+                # wrapped column heading (one short piece set with no more than normal leading)
+                width = max(line.x1 for line in lines[start:end + 1]) - min(line.x0 for line in lines[start:end + 1])
                 k = start - 1
-                while k >= 0 and start - k <= 3 and lines[k + 1].top - lines[k].bottom < 1.5 * pitch \
-                        and len(lines[k].segments(gap)) >= 2:
+                while k >= 0 and start - k <= 5 and lines[k + 1].top - lines[k].bottom < 1.5 * pitch \
+                        and (len(lines[k].segments(gap)) >= 2 or (
+                            lines[k + 1].top - lines[k].bottom < 0.5 * pitch and k + 1 < start
+                            and lines[k].x1 - lines[k].x0 < 0.3 * width)):
                     k -= 1
                 chosen = lines[k + 1:end + 1]
                 regions.append(_Region((min(line.x0 for line in chosen), min(line.top for line in chosen),
@@ -861,6 +865,7 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
     body = {id(line) for line in _body_lines(lines, gap)}
     rules = sorted(region.v_rules)
     assigned: dict[int, int] = {}
+    phrases: list[tuple[Line, list[Word]]] = []
     for line in lines:
         if id(line) in body:
             continue
@@ -876,6 +881,7 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
             if new_phrase:
                 phrase_start = bisect.bisect_left(edges, w.xc)
                 phrase: list[Word] = []
+                phrases.append((line, phrase))
             phrase.append(w)
             if len(phrase) > 1 and bisect.bisect_left(edges, w.xc) != phrase_start:
                 # a phrase running over a separator: a heading spanning columns. In a ruled cell, it belongs to
@@ -890,11 +896,17 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
             assigned[id(w)] = phrase_start
             prev = w
 
+    spanning: set[int] = set()
+    if region.method == "unruled" and body:
+        spanning = _place_headings(lines, body, phrases, edges, assigned)
+
     def col_of(w: Word) -> int:
         return assigned.get(id(w), bisect.bisect_left(edges, w.xc)) if assigned else bisect.bisect_left(edges, w.xc)
 
     rows = _merge_wrapped(_row_groups(lines, region.h_rules, col_of), region.h_rules, col_of)
     rows = _continue_rows(rows, region.h_rules, col_of, region.cells)
+    if region.method == "unruled":
+        rows = _stack_headings(rows, spanning, col_of)
     n_cols = len(edges) + 1
     texts: list[list[list[Word]]] = [[[] for _ in range(n_cols)] for _ in rows]
     for r, group in enumerate(rows):
@@ -937,6 +949,59 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         return None
     table.header_rows = _header_rows(table.grid())
     return table
+
+
+def _place_headings(lines: Sequence[Line], body: set[int], phrases: Sequence[tuple[Line, list[Word]]],
+                    edges: Sequence[float], assigned: dict[int, int]) -> set[int]:
+    """Column headings above an unruled body go to the one column whose body text they overlap.
+
+    A heading is set over its column's figures (right-aligned over right-aligned figures, centred over
+    centred ones), often wider than they are, so its start can lie left of the channel's middle. A heading
+    overlapping the text of two or more columns spans them and keeps its place. Returns the ids of the
+    heading lines holding such a spanning heading.
+    """
+    first_top = min(line.top for line in lines if id(line) in body)
+    extents: dict[int, tuple[float, float]] = {}
+    for line in lines:
+        if id(line) in body:
+            for w in line.words:
+                c = bisect.bisect_left(edges, w.xc)
+                a, b = extents.get(c, (w.x0, w.x1))
+                extents[c] = (min(a, w.x0), max(b, w.x1))
+    spanning: set[int] = set()
+    for line, phrase in phrases:
+        if line.bottom > first_top:
+            continue
+        x0, x1 = phrase[0].x0, phrase[-1].x1
+        over = [c for c, (a, b) in extents.items() if min(x1, b) - max(x0, a) > 0]
+        if len(over) == 1:
+            for w in phrase:
+                assigned[id(w)] = over[0]
+        elif len(over) > 1:
+            spanning.add(id(line))
+    return spanning
+
+
+def _stack_headings(rows: list[list[Line]], spanning: set[int], col_of) -> list[list[Line]]:
+    """Heading lines stacked close above the first row of figures are one heading row (wrapped headings).
+
+    Column headings wrap over two or more lines, bottom-aligned over their columns; the lines are set with
+    no more than normal leading between them. A line holding a heading that spans columns (a group heading
+    over its sub-headings) stays a row of its own.
+    """
+    first_body = next((i for i, g in enumerate(rows)
+                       if any(_is_numeric(w.text) for line in g for w in line.words if col_of(w) > 0)), 0)
+    if first_body < 2:
+        return rows
+    out = [rows[0]]
+    for i in range(1, first_body):
+        upper, lower = out[-1], rows[i]
+        pitch = max(line.bottom - line.top for line in (*upper, *lower))
+        if lower[0].top - upper[-1].bottom < 0.6 * pitch and not any(id(line) in spanning for line in (*upper, *lower)):
+            out[-1] = [*upper, *lower]
+        else:
+            out.append(rows[i])
+    return out + rows[first_body:]
 
 
 def _drawn_above(cells: Sequence[tuple[float, float, float, float]], x: float, y: float) -> bool:

@@ -271,3 +271,13 @@ def test_prose_beside_a_ruled_table_is_not_its_label_column():
     # the running text left of us-038's ruled table runs at its own line pitch: it is not taken in
     result, tables = _dev_score("us-038__p2__t1")
     assert result.strict == 1.0 and tables[0].grid()[0][0] == "Species" and tables[0].n_cols == 2
+
+
+def test_wrapped_column_headings_are_one_heading_row_over_their_columns():
+    # us-020's unruled table: headings wrap over two to five lines, bottom-aligned and wider than the
+    # right-aligned figures under them; each is one cell over its own column
+    result, tables = _dev_score("us-020__p3__t2")
+    head, first = tables[0].grid()[:2]
+    assert result.strict == 1.0
+    assert head[3].split("\n") == ["Weighted school", "participation rate", "before substitution"]
+    assert head[6].split("\n")[0] == "Combined" and first == ["Alberta-CAN", "100", "7", "97", "99", "95", "94"]
