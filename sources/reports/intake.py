@@ -205,14 +205,12 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     finally:
         pdf.close()
     try:
-        from sources.reports.pdf_tables import prescan
-
-        scan = prescan(intake.path, password)
+        text_pages, first = _text_layer(intake.path, password)
     except Exception as err:  # noqa: BLE001
         return intake.quarantine(f"corrupt: pages cannot be rendered ({type(err).__name__}: {str(err)[:160]})")
-    intake.pages_needing_ocr = [p["page"] for p in scan if p["chars"] == 0]
-    intake.has_text_layer = len(intake.pages_needing_ocr) < len(scan)
-    intake.title = title or _first_line(intake.path, password) or intake.file_name
+    intake.pages_needing_ocr = [number for number, has_text in enumerate(text_pages, start=1) if not has_text]
+    intake.has_text_layer = len(intake.pages_needing_ocr) < len(text_pages)
+    intake.title = title or first or intake.file_name
     if not intake.has_text_layer:
         ocr = _ocr_copy(intake.path, password)
         if ocr is None:
@@ -227,22 +225,32 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     return intake
 
 
-def _first_line(path: Path, password: str | None) -> str | None:
+def _text_layer(path: Path, password: str | None) -> tuple[list[bool], str | None]:
+    """Per page, whether it has a text layer (any character that is not white space), and the first page's first line.
+
+    One pass of pypdfium2's C text layer: cheap next to table extraction, whose own pre-scan (which also
+    measures how tabular each page's text is) is then the only per-character scan of the document.
+    """
     import pypdfium2 as pdfium
 
+    doc = pdfium.PdfDocument(str(path), password=password)
+    has_text: list[bool] = []
+    first = None
     try:
-        doc = pdfium.PdfDocument(str(path), password=password)
-        try:
-            page = doc[0]
-            text = page.get_textpage().get_text_range()
-        finally:
-            doc.close()
-    except Exception:  # noqa: BLE001 - a title is a nicety
-        return None
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return None
+        for i in range(len(doc)):
+            page = doc[i]
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_range()
+            finally:
+                textpage.close()
+                page.close()
+            has_text.append(any(not ch.isspace() and ch not in "\x00\ufffe" for ch in text))
+            if i == 0:
+                first = next((line.strip()[:200] for line in text.splitlines() if line.strip()), None)
+    finally:
+        doc.close()
+    return has_text, first
 
 
 def _ocr_copy(path: Path, password: str | None) -> Path | None:
