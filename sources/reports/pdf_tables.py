@@ -1133,6 +1133,7 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
 
     pdfium reads the text layer in C, ~25x faster than pdfminer; boxes are pdfium's font-height ("loose")
     boxes, the matrix is the char's matrix composed with the page's rotation, as pdfminer composes it.
+    pdfium reports a hyphen that ends a line as U+0002: it is the hyphen it is.
     """
     import pypdfium2.raw as raw
 
@@ -1172,7 +1173,7 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
                 m = (a * a0 + b * c0, a * b0 + b * d0, c * a0 + d * c0, c * b0 + d * d0)
             top = height - y1 + mb_top
             out.append({
-                "object_type": "char", "text": chr(code) if code < 0x110000 else "?",
+                "object_type": "char", "text": "-" if code == 2 else chr(code) if code < 0x110000 else "?",
                 "x0": x0 + mb_x0, "x1": x1 + mb_x0, "top": top, "bottom": height - y0 + mb_top,
                 "doctop": doctop0 + top, "width": x1 - x0, "height": y1 - y0,
                 "upright": m[0] * m[3] > 0 and m[1] * m[2] <= 0, "matrix": (*m, 0, 0),

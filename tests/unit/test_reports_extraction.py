@@ -281,3 +281,10 @@ def test_wrapped_column_headings_are_one_heading_row_over_their_columns():
     assert result.strict == 1.0
     assert head[3].split("\n") == ["Weighted school", "participation rate", "before substitution"]
     assert head[6].split("\n")[0] == "Combined" and first == ["Alberta-CAN", "100", "7", "97", "99", "95", "94"]
+
+
+def test_hyphen_ending_a_line_is_a_hyphen_in_the_fast_text_layer():
+    # pdfium reports a line-ending hyphen as U+0002; the cell reads as pdfminer reads it
+    _, tables = _dev_score("us-032__p1__t1")
+    cars = next(row[2] for row in tables[0].grid() if row[0] == "On-road")
+    assert cars.split("\n") == ["Cars, buses, sport-utility", "vehicles, light- and heavy-", "duty trucks"]
