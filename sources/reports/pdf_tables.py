@@ -1040,14 +1040,15 @@ def _fold_spanning_headings(texts: list[list[list[Word]]]) -> None:
             texts[r][c] = []
 
 
-_LIST_MARK = re.compile(r"^[•◦▪▫■□●○◆◇►▸‣∙·\-–—*✓✔]$")
+_LIST_MARK = re.compile(r"^[•◦▪▫‣∙·►▸]$")  # bullets; ticks, crosses and dashes are values of a table of marks
 
 
 def _fold_list_marks(texts: list[list[list[Word]]]) -> None:
     """Fold a column holding nothing but list marks (bullets) into the column of text to its right.
 
     A bulleted list inside a cell leaves a whitespace channel between the marks and their text; the marks
-    start the items of the next column's cells, they are no column of their own.
+    start the items of the next column's cells (each set within two glyph heights of its item), they are no
+    column of their own.
     """
     n_cols = len(texts[0]) if texts else 0
     for c in range(n_cols - 2, -1, -1):
@@ -1055,6 +1056,9 @@ def _fold_list_marks(texts: list[list[list[Word]]]) -> None:
         if not words or not all(_LIST_MARK.match(w.text) for w in words):
             continue
         if not all(row[c + 1] for row in texts if row[c]):
+            continue
+        if not all(min(w.x0 for w in row[c + 1]) - max(w.x1 for w in row[c]) < 2.5 * max(w.height for w in row[c + 1])
+                   for row in texts if row[c]):
             continue
         for row in texts:
             row[c + 1][:0] = row[c]
