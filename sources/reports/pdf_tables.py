@@ -913,6 +913,8 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         for line in group:
             for w in line.words:
                 texts[r][col_of(w)].append(w)
+    if region.cells:
+        _lift_spanning_cells(texts, rows, region.cells)
     _fold_spanning_headings(texts)
     _fold_list_marks(texts)
     keep_cols = [c for c in range(n_cols) if any(texts[r][c] for r in range(len(rows)))]
@@ -933,6 +935,8 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
                     part = " ".join(w.text for w in line.words if id(w) in members)
                     if part:
                         by_line.append(part)
+                if sum(len(part.split(" ")) for part in by_line) < len(ws):  # words lifted from rows below
+                    by_line = [" ".join(w.text for w in line.words) for line in _lines(ws)]
                 text = "\n".join(by_line)
                 box = (min(w.x0 for w in ws), min(w.top for w in ws), max(w.x1 for w in ws), max(w.bottom for w in ws))
             else:
@@ -949,6 +953,45 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
         return None
     table.header_rows = _header_rows(table.grid())
     return table
+
+
+def _lift_spanning_cells(texts: list[list[list[Word]]], rows: Sequence[Sequence[Line]],
+                         cells: Sequence[tuple[float, float, float, float]]) -> None:
+    """The text of a ruled cell spanning several rows goes to the first row it spans.
+
+    A label in a cell merged over two rows (a "Count" and a "Percentage" line beside it) is centred or
+    wrapped over both; it labels the rows from the first. Only a cell whose text is one block (lines at
+    normal leading) is lifted: blocks parted by a blank line are rows of their own in a section's cell.
+    """
+    centres = [(min(line.top for line in g) + max(line.bottom for line in g)) / 2 for g in rows]
+    bounds = sorted({round(y, 1) for k in cells for y in (k[1], k[3])})
+
+    def spans_rules(k) -> bool:  # other cells are ruled between the rows this one spans
+        return any(k[1] + 1 < y < k[3] - 1 for y in bounds)
+
+    def smallest(w: Word):
+        enclosing = [k for k in cells if k[0] - 1 <= w.xc <= k[2] + 1 and k[1] - 1 <= w.yc <= k[3] + 1]
+        return min(enclosing, key=lambda k: (k[2] - k[0]) * (k[3] - k[1])) if enclosing else None
+
+    for c in range(len(texts[0]) if texts else 0):
+        by_cell: dict[tuple, list[tuple[int, Word]]] = {}
+        for r in range(len(texts)):
+            for w in texts[r][c]:
+                k = smallest(w)
+                if k is not None and spans_rules(k):
+                    by_cell.setdefault(k, []).append((r, w))
+        for k, members in by_cell.items():
+            lines = _lines([w for _, w in members])
+            if len({r for r, _ in members}) < 1 or any(b.top - a.bottom > 0.5 * (a.bottom - a.top)
+                                                      for a, b in zip(lines, lines[1:])):
+                continue  # separate blocks of text: rows of their own inside a section's cell
+            first = next((i for i, y in enumerate(centres) if k[1] <= y <= k[3]), None)
+            if first is None:
+                continue
+            for r, w in members:
+                if r > first:
+                    texts[r][c].remove(w)
+                    texts[first][c].append(w)
 
 
 def _place_headings(lines: Sequence[Line], body: set[int], phrases: Sequence[tuple[Line, list[Word]]],

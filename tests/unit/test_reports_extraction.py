@@ -255,6 +255,10 @@ def test_multi_line_cells_under_a_shaded_label_column_stay_one_row():
     major = next(row for row in grid if row[0] == "Major")
     assert major[1].replace("\n", " ") == ("Emissions of 10 tons per year or more of any one air toxic, or 25 tons "
                                           "per year or more of any combination of air toxics")
+    # a ruled cell spanning rows ruled beside it (the shaded label column's fills) holds one block of text:
+    # its last line, level with the next label's fill, stays in it
+    area = next(row for row in grid if row[0] == "Area")
+    assert area[1].split("\n")[-1] == "any combination of air toxics" and result.strict == 1.0
 
 
 def test_last_column_outside_interior_only_rules_is_kept():
