@@ -672,8 +672,8 @@ def _column_edges(lines: Sequence[Line], gap: float, v_rules: Sequence[float], b
     for x in v_rules:
         if x <= bbox[0] + 1 or x >= bbox[2] - 1:
             continue
-        spans = [(c[1], c[3]) for c in cells if abs(c[0] - x) < 0.6 or abs(c[2] - x) < 0.6]
-        beside = [w for w in all_words if not spans or any(t - 1 <= w.yc <= b + 1 for t, b in spans)]
+        spans = _merged_spans([(c[1] - 1, c[3] + 1) for c in cells if abs(c[0] - x) < 0.6 or abs(c[2] - x) < 0.6])
+        beside = [w for w in all_words if not spans or _in_spans(spans, w.yc)]
         crossing = sum(1 for w in beside if w.x0 < x - 0.8 and w.x1 > x + 0.8)
         if crossing > max(3, 0.1 * len(beside)):
             continue  # a rule through text is decoration (white rules on a fill), not a column border
@@ -695,6 +695,23 @@ def _column_edges(lines: Sequence[Line], gap: float, v_rules: Sequence[float], b
             continue
         merged.append(x)
     return merged
+
+
+def _merged_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping intervals joined, sorted by start."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _in_spans(spans: Sequence[tuple[float, float]], y: float) -> bool:
+    """Whether ``y`` lies in one of the sorted, disjoint intervals ``spans``."""
+    i = bisect.bisect_right(spans, (y, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= y <= spans[i][1]
 
 
 def _merge_wrapped(rows: list[list[Line]], h_rules: Sequence[float], col_of) -> list[list[Line]]:
@@ -967,11 +984,20 @@ def _lift_spanning_cells(texts: list[list[list[Word]]], rows: Sequence[Sequence[
     bounds = sorted({round(y, 1) for k in cells for y in (k[1], k[3])})
 
     def spans_rules(k) -> bool:  # other cells are ruled between the rows this one spans
-        return any(k[1] + 1 < y < k[3] - 1 for y in bounds)
+        i = bisect.bisect_right(bounds, k[1] + 1)
+        return i < len(bounds) and bounds[i] < k[3] - 1
+
+    def encloses(k, w: Word) -> bool:
+        return k[0] - 1 <= w.xc <= k[2] + 1 and k[1] - 1 <= w.yc <= k[3] + 1
+
+    tall = [k for k in cells if spans_rules(k)]
+    if not tall:
+        return
 
     def smallest(w: Word):
-        enclosing = [k for k in cells if k[0] - 1 <= w.xc <= k[2] + 1 and k[1] - 1 <= w.yc <= k[3] + 1]
-        return min(enclosing, key=lambda k: (k[2] - k[0]) * (k[3] - k[1])) if enclosing else None
+        if not any(encloses(k, w) for k in tall):
+            return None
+        return min((k for k in cells if encloses(k, w)), key=lambda k: (k[2] - k[0]) * (k[3] - k[1]))
 
     for c in range(len(texts[0]) if texts else 0):
         by_cell: dict[tuple, list[tuple[int, Word]]] = {}
@@ -982,8 +1008,7 @@ def _lift_spanning_cells(texts: list[list[list[Word]]], rows: Sequence[Sequence[
                     by_cell.setdefault(k, []).append((r, w))
         for k, members in by_cell.items():
             lines = _lines([w for _, w in members])
-            if len({r for r, _ in members}) < 1 or any(b.top - a.bottom > 0.5 * (a.bottom - a.top)
-                                                      for a, b in zip(lines, lines[1:])):
+            if any(b.top - a.bottom > 0.5 * (a.bottom - a.top) for a, b in zip(lines, lines[1:])):
                 continue  # separate blocks of text: rows of their own inside a section's cell
             first = next((i for i, y in enumerate(centres) if k[1] <= y <= k[3]), None)
             if first is None:
