@@ -33,6 +33,10 @@ class WarehouseResource(ConfigurableResource):
 
     A run that uses it holds the warehouse's writer lock (`warehouse.engine.writer_lock`) from start to end,
     whoever launched it (the CLI, which already holds it, or the UI and its daemon): one writer at a time.
+    Holding the lock, it also keeps the working database open for the run (the *anchor* connection), so
+    each :meth:`connect` of a step joins that open database (DuckDB's per-process instance cache: ~0.4 ms)
+    instead of opening and checkpointing the file again (~30 ms; a cold build connects ~270 times).
+    Nothing is lost by it: every write commits as before, and the publish checkpoints before it copies.
     """
 
     path: str | None = None
@@ -45,6 +49,11 @@ class WarehouseResource(ConfigurableResource):
         stack.enter_context(writer_lock(warehouse_paths(self.path).data,
                                         say=lambda text: context.log.warning(text) if context.log else None,
                                         command=f"Dagster run {context.dagster_run.run_id[:8]} ({context.dagster_run.job_name})"))
+        try:
+            stack.enter_context(self.connect())  # the anchor (see the class docstring); closed before the lock is freed
+        except BaseException:
+            stack.close()
+            raise
         self._lock = stack
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:

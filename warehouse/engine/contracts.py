@@ -82,21 +82,14 @@ def _unit_checks(table: Table) -> list[pa.Check]:
     return checks
 
 
+def _column(f: Field, *, unique: bool) -> pa.Column:
+    return pa.Column(_PANDAS_DTYPE[f.dtype], checks=_checks(f), nullable=f.nullable, unique=unique, coerce=True,
+                     description=f.description, title=f.name)
+
+
 def _build_schema(table: Table) -> pa.DataFrameSchema:
-    columns = {
-        f.name: pa.Column(
-            _PANDAS_DTYPE[f.dtype],
-            checks=_checks(f),
-            nullable=f.nullable,
-            unique=f.unique,
-            coerce=True,
-            description=f.description,
-            title=f.name,
-        )
-        for f in table.fields
-    }
     return pa.DataFrameSchema(
-        columns,
+        {f.name: _column(f, unique=f.unique) for f in table.fields},
         checks=_unit_checks(table),
         name=table.name,
         unique=list(table.primary_key) if table.primary_key else None,
@@ -147,20 +140,43 @@ def _coerce(dtype, values: pd.Series) -> pd.Series:
     return pd.Series(rows, index=values.index, name=values.name, dtype=parsed.dtype)
 
 
-def _distinct(values: pd.Series) -> pd.DataFrame:
-    """The distinct values of a coerced column, as a one-column frame (nulls kept once)."""
-    return pd.DataFrame({values.name: pd.Series(pd.unique(values), dtype=values.dtype, name=values.name)})
+def _distinct_columns(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """Each column's distinct values (nulls kept once) side by side, the shorter columns padded with their own first
+    value: every value of every column appears, and no other value, so checks decided by each value alone answer
+    as on the whole column."""
+    distinct = {name: pd.unique(values) for name, values in columns.items()}
+    longest = max((len(v) for v in distinct.values()), default=0)
+
+    def padded(v):
+        if len(v) in (0, longest):
+            return v
+        return v.take(np.concatenate([np.arange(len(v)), np.zeros(longest - len(v), dtype=np.intp)]))
+
+    return pd.DataFrame({name: pd.Series(padded(v), dtype=columns[name].dtype, name=name) for name, v in distinct.items()})
+
+
+_VALUE_SCHEMAS: dict[str, tuple[Table, pa.DataFrameSchema]] = {}
+
+
+def _values_schema(table: Table) -> pa.DataFrameSchema:
+    """The table's column schemas (types, checks, nullability) without uniqueness and table checks, which whole rows decide."""
+    cached = _VALUE_SCHEMAS.get(table.name)
+    if cached is None or cached[0] != table:
+        cached = _VALUE_SCHEMAS[table.name] = (table, pa.DataFrameSchema(
+            {f.name: _column(f, unique=False) for f in table.fields}, name=table.name))
+    return cached[1]
 
 
 def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFrame | None:
     """Pandera itself, run where its checks are decided: the frame coerced to the contract when it passes, else None.
 
     Every check the registry generates for a column (allowed values, ranges, patterns, finiteness, nullability) is
-    decided by each value alone, so Pandera validates each column's *distinct* values with the column's own schema:
-    the same checks on a fraction of the rows (a million-row table has a few thousand distinct values per column).
-    Checks that involve whole rows run on what decides them: unique columns and the primary key on the coerced
-    columns (``duplicated``), the unit-range checks on the distinct (value, indicator) pairs with the table's own
-    Pandera schema checks. None on any failure, so the full lazy Pandera validation reports every failing row.
+    decided by each value alone, so Pandera validates the columns' *distinct* values (one frame, one call of the
+    table's column schemas): the same checks on a fraction of the rows (a million-row table has a few thousand
+    distinct values per column). Checks that involve whole rows run on what decides them: unique columns and the
+    primary key on the coerced columns (``duplicated``), the unit-range checks on the distinct (value, indicator)
+    pairs with the table's own Pandera schema checks. None on any failure, so the full lazy Pandera validation
+    reports every failing row.
     """
     if frame.columns.duplicated().any():
         return None
@@ -168,12 +184,11 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
     coerced = frame[table.column_names].copy(deep=False)
     try:
         for f in table.fields:
-            column = schema.columns[f.name]
-            values = _coerce(column.dtype, coerced[f.name])
-            pa.DataFrameSchema({f.name: column}).validate(_distinct(values.rename(f.name)), lazy=False)
+            values = _coerce(schema.columns[f.name].dtype, coerced[f.name])
             if f.unique and values.duplicated().any():
                 return None
             coerced[f.name] = values
+        _values_schema(table).validate(_distinct_columns({c: coerced[c] for c in table.column_names}), lazy=False)
         if table.primary_key and coerced.duplicated(subset=list(table.primary_key)).any():
             return None
         if schema.checks:  # row-wise checks over a few columns: their distinct combinations decide them

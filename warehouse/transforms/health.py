@@ -127,6 +127,7 @@ class _Geography:
                 self._pop[code][int(year)] = float(pop)
         self._targets_cache: dict[tuple[int, tuple], dict[tuple[str, int], tuple[frozenset, str]]] = {}
         self._successor_cache: dict[tuple[str, int, int], tuple[float, int] | None] = {}
+        self._population_cache: dict[tuple[str, int, int | None], tuple[float, int] | None] = {}
         self._lads_cache: dict[tuple[str, int], frozenset[str]] = {}
         self._successors, self._predecessors = succession(membership)
 
@@ -205,11 +206,16 @@ class _Geography:
         county, 2020) takes that of its successors when they cover exactly its LADs on ``vintage``
         (Buckinghamshire UA); a successor that also took in other areas (BCP for Dorset's Christchurch) does not.
         """
-        by_year = self._pop.get(code)
-        if not by_year:
-            return self._successor_population(code, year, vintage) if vintage else None
-        best = min(by_year, key=lambda y: (abs(y - year), -y))
-        return by_year[best], best
+        key = (code, year, vintage)
+        if key not in self._population_cache:
+            by_year = self._pop.get(code)
+            if not by_year:
+                found = self._successor_population(code, year, vintage) if vintage else None
+            else:
+                best = min(by_year, key=lambda y: (abs(y - year), -y))
+                found = by_year[best], best
+            self._population_cache[key] = found
+        return self._population_cache[key]
 
     def _successor_population(self, code: str, year: int, vintage: int) -> tuple[float, int] | None:
         key = (code, year, vintage)
@@ -244,8 +250,9 @@ class _Geography:
 def _cover(target: frozenset, units: dict[str, frozenset]) -> list[str]:
     """Largest published areas lying wholly inside ``target`` that do not overlap (laminar: regions > counties > LADs)."""
     chosen, covered = [], set()
-    for code, lads in sorted(units.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        if lads and lads <= target and not (lads & covered):
+    inside = [(code, lads) for code, lads in units.items() if lads and lads <= target]  # few of many: sort only these
+    for code, lads in sorted(inside, key=lambda kv: (-len(kv[1]), kv[0])):
+        if not (lads & covered):
             chosen.append(code)
             covered |= lads
     return chosen
