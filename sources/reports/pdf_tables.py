@@ -865,7 +865,8 @@ def _row_groups(lines: Sequence[Line], h_rules: Sequence[float], col_of) -> list
     return rows
 
 
-def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame: _Frame, space: float = 0.0):
+def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame: _Frame, space: float = 0.0,
+                drawn: Sequence[tuple[float, float, float]] | None = None):
     lines = _lines([w for w in words if _inside(w, region.bbox)])
     if len(lines) < 2:
         return None
@@ -914,16 +915,15 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
             prev = w
 
     spanning: set[int] = set()
-    if region.method == "unruled" and body:
-        spanning = _place_headings(lines, body, phrases, edges, assigned)
+    if body:
+        spanning = _place_headings(lines, body, phrases, edges, assigned, place=region.method == "unruled")
 
     def col_of(w: Word) -> int:
         return assigned.get(id(w), bisect.bisect_left(edges, w.xc)) if assigned else bisect.bisect_left(edges, w.xc)
 
     rows = _merge_wrapped(_row_groups(lines, region.h_rules, col_of), region.h_rules, col_of)
     rows = _continue_rows(rows, region.h_rules, col_of, region.cells)
-    if region.method == "unruled":
-        rows = _stack_headings(rows, spanning, col_of)
+    rows = _stack_headings(rows, spanning, col_of, region.h_rules, region.cells, drawn)
     n_cols = len(edges) + 1
     texts: list[list[list[Word]]] = [[[] for _ in range(n_cols)] for _ in rows]
     for r, group in enumerate(rows):
@@ -1020,7 +1020,7 @@ def _lift_spanning_cells(texts: list[list[list[Word]]], rows: Sequence[Sequence[
 
 
 def _place_headings(lines: Sequence[Line], body: set[int], phrases: Sequence[tuple[Line, list[Word]]],
-                    edges: Sequence[float], assigned: dict[int, int]) -> set[int]:
+                    edges: Sequence[float], assigned: dict[int, int], place: bool = True) -> set[int]:
     """Column headings above an unruled body go to the one column whose body text they overlap.
 
     A heading is set over its column's figures (right-aligned over right-aligned figures, centred over
@@ -1042,7 +1042,7 @@ def _place_headings(lines: Sequence[Line], body: set[int], phrases: Sequence[tup
             continue
         x0, x1 = phrase[0].x0, phrase[-1].x1
         over = [c for c, (a, b) in extents.items() if min(x1, b) - max(x0, a) > 0]
-        if len(over) == 1:
+        if len(over) == 1 and place:
             for w in phrase:
                 assigned[id(w)] = over[0]
         elif len(over) > 1:
@@ -1050,22 +1050,35 @@ def _place_headings(lines: Sequence[Line], body: set[int], phrases: Sequence[tup
     return spanning
 
 
-def _stack_headings(rows: list[list[Line]], spanning: set[int], col_of) -> list[list[Line]]:
+def _stack_headings(rows: list[list[Line]], spanning: set[int], col_of, h_rules: Sequence[float] = (),
+                    cells: Sequence[tuple[float, float, float, float]] = (),
+                    drawn: Sequence[tuple[float, float, float]] | None = None) -> list[list[Line]]:
     """Heading lines stacked close above the first row of figures are one heading row (wrapped headings).
 
     Column headings wrap over two or more lines, bottom-aligned over their columns; the lines are set with
     no more than normal leading between them. A line holding a heading that spans columns (a group heading
-    over its sub-headings) stays a row of its own.
+    over its sub-headings) or parted from the next by a rule across them stays a row of its own, and so does
+    a row label alone just above the figures (a section heading of the body).
     """
     first_body = next((i for i, g in enumerate(rows)
                        if any(_is_numeric(w.text) for line in g for w in line.words if col_of(w) > 0)), 0)
+    while first_body > 1 and all(col_of(w) == 0 for line in rows[first_body - 1] for w in line.words):
+        first_body -= 1  # a row label alone just above the figures heads a section of the body
     if first_body < 2:
         return rows
     out = [rows[0]]
     for i in range(1, first_body):
         upper, lower = out[-1], rows[i]
         pitch = max(line.bottom - line.top for line in (*upper, *lower))
-        if lower[0].top - upper[-1].bottom < 0.6 * pitch and not any(id(line) in spanning for line in (*upper, *lower)):
+        x0 = min(w.x0 for line in (*upper, *lower) for w in line.words)
+        x1 = max(w.x1 for line in (*upper, *lower) for w in line.words)
+        above, below = (upper[-1].top + upper[-1].bottom) / 2, (lower[0].top + lower[0].bottom) / 2
+        if drawn is None:
+            ruled = any(above < y < below and _rule_spans(cells, y, x0, x1) for y in h_rules)
+        else:
+            ruled = any(above < y < below and a < x1 - 1 and b > x0 + 1 for y, a, b in drawn)
+        if lower[0].top - upper[-1].bottom < 0.6 * pitch and not ruled \
+                and not any(id(line) in spanning for line in (*upper, *lower)):
             out[-1] = [*upper, *lower]
         else:
             out.append(rows[i])
@@ -1280,7 +1293,7 @@ def pdfium_edges(pdfium_page, page) -> list[dict]:
     x, y = ctypes.c_float(), ctypes.c_float()
     fsm = raw.FS_MATRIX()
 
-    def add(p0, p1) -> None:
+    def add(p0, p1, fill_edge: bool = False) -> None:
         (x0, y0), (x1, y1) = p0, p1
         if abs(x0 - x1) > 0.5 and abs(y0 - y1) > 0.5:
             return  # diagonal: never a table rule
@@ -1291,7 +1304,8 @@ def pdfium_edges(pdfium_page, page) -> list[dict]:
         else:
             left = right = (left + right) / 2
         out.append({"object_type": "line", "x0": left, "x1": right, "top": top, "bottom": bottom,
-                    "doctop": doctop0 + top, "width": right - left, "height": bottom - top, "linewidth": 1})
+                    "doctop": doctop0 + top, "width": right - left, "height": bottom - top, "linewidth": 1,
+                    "fill_edge": fill_edge})
 
     def walk(count, get, matrix) -> None:
         for i in range(count):
@@ -1309,6 +1323,7 @@ def pdfium_edges(pdfium_page, page) -> list[dict]:
                 continue  # a clipping or invisible path: pdfminer reports none either
             a, b, c, d, e, f = m
             start = prev = None
+            pieces = []
             for k in range(raw.FPDFPath_CountSegments(obj)):
                 seg = raw.FPDFPath_GetPathSegment(obj, k)
                 raw.FPDFPathSegment_GetPoint(seg, x, y)
@@ -1318,11 +1333,20 @@ def pdfium_edges(pdfium_page, page) -> list[dict]:
                     start = prev = pt
                     continue
                 if kind_seg == raw.FPDF_SEGMENT_LINETO and prev is not None:
-                    add(prev, pt)
+                    pieces.append((prev, pt))
                 prev = pt
                 if raw.FPDFPathSegment_GetClose(seg) and start is not None:
-                    add(pt, start)
+                    pieces.append((pt, start))
                     prev = start
+            # the sides of a filled, unstroked area (a shaded cell) are no drawn rule: a neighbouring fill of
+            # the same colour leaves them invisible (a rule drawn as a thin filled bar is one)
+            fill_edge = False
+            if pieces and not stroke.value:
+                xs = [p[0] for piece in pieces for p in piece]
+                ys = [p[1] for piece in pieces for p in piece]
+                fill_edge = max(xs) - min(xs) > 2.5 and max(ys) - min(ys) > 2.5
+            for p0, p1 in pieces:
+                add(p0, p1, fill_edge)
 
     walk(raw.FPDFPage_CountObjects(pdfium_page), lambda j: raw.FPDFPage_GetObject(pdfium_page, j), ctm)
     return out
@@ -1345,10 +1369,14 @@ def extract_page(page, page_number: int, ruled_settings: dict | None = None) -> 
     rest = [w for w in words if not any(_inside(w, r.bbox, pad=2) for r in accepted)]
     space = _space_width(chars)
     regions = accepted + _unruled_regions(rest, frame.size[0], space)
+    drawn = None  # horizontal rules drawn as such (not the sides of shaded areas), when the text layer says
+    lines = page.objects.get("line", []) if frame.turn == "upright" else []
+    if lines and all("fill_edge" in e for e in lines):
+        drawn = [(e["top"], e["x0"], e["x1"]) for e in lines if e["top"] == e["bottom"] and not e["fill_edge"]]
     tables = []
     for region in sorted(regions, key=lambda r: (r.bbox[1], r.bbox[0])):
         pool = words if region.method == "ruled" else rest
-        table = _grid_cells(page_number, region, pool, frame, space)
+        table = _grid_cells(page_number, region, pool, frame, space, drawn)
         if table is not None:
             tables.append(table)
     return tables

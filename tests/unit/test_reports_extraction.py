@@ -292,3 +292,15 @@ def test_hyphen_ending_a_line_is_a_hyphen_in_the_fast_text_layer():
     _, tables = _dev_score("us-032__p1__t1")
     cars = next(row[2] for row in tables[0].grid() if row[0] == "On-road")
     assert cars.split("\n") == ["Cars, buses, sport-utility", "vehicles, light- and heavy-", "duty trucks"]
+
+
+def test_heading_lines_stack_across_shaded_areas_not_across_drawn_rules():
+    # health.pdf's headings sit on shaded areas whose sides are no drawn rule: the sub-headings' wrapped lines
+    # ("Medical & / Public / Health") are one heading row; the group row above ("Revenue", "Capital") is
+    # parted from them by a drawn rule and stays its own
+    tables = pdf_tables.extract_pages(PDFS / "health.pdf", pages=[1])[0].tables
+    grid = tables[0].grid()
+    group = next(i for i, row in enumerate(grid) if row[0] == "States-A")
+    assert grid[group][1:4] == ["Revenue", "", "Capital"]
+    assert grid[group + 1][1].split("\n") == ["Medical &", "Public", "Health"]
+    assert grid[group + 2][0] == "Andhra Pradesh"
