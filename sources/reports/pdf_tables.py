@@ -921,7 +921,10 @@ def _grid_cells(page_number: int, region: _Region, words: Sequence[Word], frame:
     def col_of(w: Word) -> int:
         return assigned.get(id(w), bisect.bisect_left(edges, w.xc)) if assigned else bisect.bisect_left(edges, w.xc)
 
-    rows = _merge_wrapped(_row_groups(lines, region.h_rules, col_of), region.h_rules, col_of)
+    h_rules = region.h_rules
+    if drawn is not None:  # rows are parted by drawn rules, not by the sides of shaded areas
+        h_rules = [y for y in h_rules if any(abs(y - dy) < 1.5 for dy, _a, _b in drawn)]
+    rows = _merge_wrapped(_row_groups(lines, h_rules, col_of), h_rules, col_of)
     rows = _continue_rows(rows, region.h_rules, col_of, region.cells)
     rows = _stack_headings(rows, spanning, col_of, region.h_rules, region.cells, drawn)
     n_cols = len(edges) + 1

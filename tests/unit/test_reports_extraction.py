@@ -304,3 +304,11 @@ def test_heading_lines_stack_across_shaded_areas_not_across_drawn_rules():
     assert grid[group][1:4] == ["Revenue", "", "Capital"]
     assert grid[group + 1][1].split("\n") == ["Medical &", "Public", "Health"]
     assert grid[group + 2][0] == "Andhra Pradesh"
+
+
+def test_shaded_areas_do_not_part_the_lines_of_a_ruled_heading():
+    # eu-021's heading cells are two shaded strips, one per line: the strips' sides are no drawn rule
+    tables = pdf_tables.extract_pages(PDFS / "eu-021.pdf", pages=[3])[0].tables
+    head, first = tables[0].grid()[:2]
+    assert head == ["Treatment/Therapy", "", "Suffered\nfrom", "Followed\ntreatment"]
+    assert first == ["Allergy problems", "Count", "93", "77"]
