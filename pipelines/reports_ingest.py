@@ -56,16 +56,36 @@ def _documents(working: Path, ids: list[str], tables: set[str] | None = None) ->
     return {r["document_id"]: r for r in frame.to_dict("records")}
 
 
+def _start_early(paths: WarehousePaths, document_ids: list[str]) -> None:
+    """Start processing the documents in worker processes now, with the places and specs the run's step would use;
+    the step takes the batch (`sources.reports.batch.take_started`) instead of processing them again.
+
+    Only when the warehouse has its geography (otherwise the step warns and matches by built-in aliases). If
+    anything here fails, nothing is started: the step processes the documents itself and reports what went wrong.
+    """
+    from pipelines.assets.reports import document_jobs, place_matcher
+    from pipelines.resources import WarehouseResource
+    from sources.reports.batch import start_documents
+    from sources.reports.specs import all_specs
+    from warehouse.engine.registry import REGISTRY
+
+    try:
+        jobs, _, _ = document_jobs(paths, document_ids)
+        places, has_geography = place_matcher(WarehouseResource(path=str(paths.published)))
+        specs = all_specs(known=REGISTRY)
+    except Exception:  # noqa: BLE001 - the step meets the same error and reports it
+        return
+    if has_geography:
+        start_documents(jobs, places=places, specs=specs)
+
+
 def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, force: bool, console: Console, err_console: Console,
            run_refresh: Callable[[bool], bool]) -> int:
     """Copy, process and publish; print one line per document. Returns the exit code."""
     warnings.filterwarnings("ignore")
-    from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, partition_runs, range_tags
-    from pipelines.definitions import defs
-    from pipelines.errors import one_line
     from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
-    from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from sources.inputs import SourceFormatError
+    from sources.reports.batch import cancel_started
 
     paths = paths.ensure()
     config = run_config(paths)
@@ -94,22 +114,39 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     for f in files:
         sha, _ = add_to_inbox(inbox, f, password)
         order.append((f, sha))
-    instance = shared_instance(paths)
-    for run_id in recover_dead_runs(instance):  # the CLI holds the writer lock: an unfinished run of ours is dead
-        err_console.print(f"[yellow]run {run_id[:8]} of a process that was killed was marked failed and its warehouse slot freed[/yellow]")
     unique = list(dict.fromkeys(sha for _, sha in order))
-    known = set(instance.get_dynamic_partitions(PARTITIONS.name))
-    new = [sha for sha in unique if sha not in known]
-    if new:
-        instance.add_dynamic_partitions(PARTITIONS.name, new)
     before = _documents(paths.working, unique, present if not lacking else None)
-    job = defs.resolve_job_def(INGEST_JOB)
     names = {sha: f.name for f, sha in reversed(order)}
     # a document already processed by this extractor is not processed again, unless it was quarantined
     # (a password or an OCR install may have arrived since) or --force
     to_run = [sha for sha in unique
               if force or sha not in before or before[sha].get("extractor_version") != EXTRACTOR_VERSION
               or before[sha].get("status") == "quarantined"]
+    if to_run:  # extraction starts now, in worker processes, and overlaps the opening of the instance and the run's start
+        _start_early(paths, to_run)
+    try:
+        return _run(order, to_run, paths=paths, config=config, console=console, err_console=err_console,
+                    missing=bool(missing), inbox=inbox, names=names, unique=unique)
+    finally:
+        cancel_started()  # a batch its run never asked for (the run failed before its step)
+
+
+def _run(order: list[tuple[Path, str]], to_run: list[str], *, paths: WarehousePaths, config: dict, console: Console,
+         err_console: Console, missing: bool, inbox: Path, names: dict[str, str], unique: list[str]) -> int:
+    """The Dagster run(s) over the documents to process, the publish, and the table of what became of each document."""
+    from pipelines.assets.reports import INGEST_JOB, PARTITIONS, PUBLISH_JOB, RUN_TAG_FILE, partition_runs, range_tags
+    from pipelines.definitions import defs
+    from pipelines.errors import one_line
+    from pipelines.instance import recover_dead_runs, run_tags, shared_instance
+
+    instance = shared_instance(paths)
+    for run_id in recover_dead_runs(instance):  # the CLI holds the writer lock: an unfinished run of ours is dead
+        err_console.print(f"[yellow]run {run_id[:8]} of a process that was killed was marked failed and its warehouse slot freed[/yellow]")
+    known = set(instance.get_dynamic_partitions(PARTITIONS.name))
+    new = [sha for sha in unique if sha not in known]
+    if new:
+        instance.add_dynamic_partitions(PARTITIONS.name, new)
+    job = defs.resolve_job_def(INGEST_JOB)
     failed: dict[str, str] = {}
     # one run over all the documents (a run per partition range: normally one range, the keys just added)
     all_keys = instance.get_dynamic_partitions(PARTITIONS.name)

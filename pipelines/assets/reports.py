@@ -45,13 +45,15 @@ from dagster import (
 from pipelines.assets._factory import blocking_check, table_spec
 from pipelines.inbox import PASSWORDS_FILE, find_document, inbox_dir, inbox_files, land_report, register
 from pipelines.resources import POOL, WarehouseResource
-from sources.reports.batch import Job, process_documents
+from sources.landing import LandedFile
+from sources.reports.batch import Job, process_documents, take_started
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import CORE_TABLES, failed_document
 from sources.reports.intake import load_passwords
 from sources.reports.specs import all_specs
 from warehouse.engine import loader, queries
 from warehouse.engine.contracts import ContractViolation, validate
+from warehouse.engine.paths import WarehousePaths
 from warehouse.engine.registry import REGISTRY
 
 GROUP = "reports"
@@ -73,6 +75,22 @@ def place_matcher(warehouse: WarehouseResource) -> tuple[PlaceMatcher, bool]:
             return PlaceMatcher(), False
         rows = list(queries.query(con, "reports_places").itertuples(index=False, name=None))
     return PlaceMatcher(rows), True
+
+
+def document_jobs(paths: WarehousePaths, document_ids: list[str]) -> tuple[list[Job], list[str], list[LandedFile]]:
+    """Each document's inbox file landed in the landing store: the jobs that process them, their labels, the landed files."""
+    inbox = inbox_dir(paths)
+    passwords = load_passwords(inbox / PASSWORDS_FILE)
+    jobs, labels, landed_files = [], [], []
+    for document_id in document_ids:
+        source = find_document(inbox, document_id)
+        if source is None:
+            raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
+        landed = land_report(paths, source, document_id)
+        landed_files.append(landed)
+        jobs.append(Job(landed.path(paths.data), source.name, passwords.get(document_id) or passwords.get(source.name)))
+        labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
+    return jobs, labels, landed_files
 
 
 def _empty(name: str) -> pd.DataFrame:
@@ -122,27 +140,23 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
     connection; every document still gets its own partition, so the UI shows each one.
     """
     document_ids = list(context.partition_keys)
-    paths = warehouse.paths
-    inbox = inbox_dir(paths)
-    passwords = load_passwords(inbox / PASSWORDS_FILE)
-    jobs, labels, landed_files = [], [], []
-    for document_id in document_ids:
-        source = find_document(inbox, document_id)
-        if source is None:
-            raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
-        landed = land_report(paths, source, document_id)
-        landed_files.append(landed)
-        jobs.append(Job(landed.path(paths.data), source.name, passwords.get(document_id) or passwords.get(source.name)))
-        labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
-    places, has_geography = place_matcher(warehouse)
-    if not has_geography:
-        context.log.warning("the warehouse has no core_geo__areas yet: places in claims are matched by built-in aliases only "
-                            "(run `observatory build` for every area name)")
-    started = time.perf_counter()
-    # a spec naming a table the registry does not declare fails the run here, before any document is read
-    processed = process_documents(jobs, places=places, specs=all_specs(known=REGISTRY))
+    jobs, labels, landed_files = document_jobs(warehouse.paths, document_ids)
+    started = time.monotonic()
+    batch = take_started(jobs)
+    if batch is not None:  # `observatory ingest` started these documents before it created this run
+        processed = batch.result(jobs)
+        how = (f"in {batch.seconds:.1f}s, started by observatory ingest {started - batch.began:.1f}s before this step "
+               f"(which waited {time.monotonic() - started:.1f}s for them)")
+    else:
+        places, has_geography = place_matcher(warehouse)
+        if not has_geography:
+            context.log.warning("the warehouse has no core_geo__areas yet: places in claims are matched by built-in aliases only "
+                                "(run `observatory build` for every area name)")
+        # a spec naming a table the registry does not declare fails the run here, before any document is read
+        processed = process_documents(jobs, places=places, specs=all_specs(known=REGISTRY))
+        how = f"in {time.monotonic() - started:.1f}s"
     statuses = {p.document_id: p.intake.status for p in processed}
-    context.log.info(f"{len(processed)} document(s) in {time.perf_counter() - started:.1f}s: "
+    context.log.info(f"{len(processed)} document(s) {how}: "
                      + ", ".join(f"{p.intake.file_name} {p.intake.status}" + (f" ({p.intake.reason})" if p.intake.reason else "")
                                  for p in processed)[:4000])
     processed = _within_contracts(processed, jobs)

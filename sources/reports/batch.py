@@ -6,12 +6,17 @@ longer than :attr:`Budget.seconds` or whose worker's resident memory passes :att
 worker killed (a fresh worker takes its place) and is **quarantined** with the reason, so a hostile or
 pathological file can neither hang an ingest nor take the machine's memory. The budget is configurable by
 ``OBSERVATORY_REPORT_SECONDS`` and ``OBSERVATORY_REPORT_MEGABYTES``.
+
+A :class:`Batch` can also run in the background (:func:`start_documents`): ``observatory ingest`` starts its
+documents before its Dagster run is created, so extraction overlaps the run's own start-up, and the run's
+step takes the finished batch (:func:`take_started`) instead of processing the documents a second time.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,25 +90,77 @@ class _Slot:
         self.parent.close()
 
 
-def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int | None = None,
-                      budget: Budget | None = None, poll: float = 0.05, specs: list[Spec] | None = None) -> list[Processed]:
-    """Every document processed (or quarantined for its budget), in the order of ``jobs``.
+class Batch:
+    """Documents being processed by a pool of budgeted worker processes; :meth:`result` waits for them.
 
-    ``specs``: the extraction specs to apply (default: those in ``sources/report_specs``).
+    The workers are forked when the batch is made (from the calling thread); with ``background=True`` a thread
+    feeds and watches them while the caller does other work (``observatory ingest`` starts the batch before
+    its Dagster run is created, and the run's step takes the results with :func:`take_started`).
     """
-    budget = budget or Budget.from_env()
-    if not jobs:
-        return []
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = max(1, min(len(jobs), workers or cores))
-    # fork: workers start in milliseconds and share the parent's imports and place matcher
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    results: list[Processed | None] = [None] * len(jobs)
-    # largest first, so one long document does not start last and leave the other workers idle
-    queue = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i].path))
-    slots = [_Slot(ctx, places, specs) for _ in range(workers)]
-    try:
-        while queue or any(s.job is not None for s in slots):
+
+    def __init__(self, jobs: Sequence[Job], *, places: PlaceMatcher, workers: int | None = None, budget: Budget | None = None,
+                 poll: float = 0.05, specs: list[Spec] | None = None, background: bool = False):
+        if background:
+            # what the workers import lazily is loaded before any fork: a worker forked later from the background
+            # thread (to replace one killed for its budget) must not find a module half-imported by another thread
+            import pdfminer.layout  # noqa: F401
+            import pdfminer.pdfdocument  # noqa: F401
+            import pypdfium2  # noqa: F401
+            import pypdfium2.raw  # noqa: F401
+        self.jobs = list(jobs)
+        self.budget = budget or Budget.from_env()
+        self.poll = poll
+        self.began = time.monotonic()
+        self.seconds: float | None = None  # wall time from start to the last document done
+        self._places, self._specs = places, specs
+        self._results: list[Processed | None] = [None] * len(self.jobs)
+        self._error: BaseException | None = None
+        self._cancelled = threading.Event()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        n = max(1, min(len(self.jobs), workers or cores)) if self.jobs else 0
+        # fork: workers start in milliseconds and share the parent's imports and place matcher
+        self._ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        self._slots = [_Slot(self._ctx, places, specs) for _ in range(n)]
+        self._thread: threading.Thread | None = None
+        if background and self.jobs:
+            self._thread = threading.Thread(target=self._drive, name="report-documents", daemon=True)
+            self._thread.start()
+
+    def result(self, jobs: Sequence[Job] | None = None) -> list[Processed]:
+        """Every document processed (or quarantined for its budget), in the order of the jobs (default: all of them)."""
+        if self._thread is not None:
+            self._thread.join()
+        elif self.seconds is None:
+            self._drive()
+        if self._error is not None:
+            raise self._error
+        if jobs is None:
+            return [r for r in self._results if r is not None]
+        index = {job: i for i, job in enumerate(self.jobs)}
+        return [r for r in (self._results[index[j]] for j in jobs) if r is not None]
+
+    def cancel(self) -> None:
+        """Stop: the workers are ended and nothing more is processed."""
+        self._cancelled.set()
+        if self._thread is not None:
+            self._thread.join()
+        else:
+            self._close()
+
+    def _drive(self) -> None:
+        try:
+            self._loop()
+        except BaseException as err:  # noqa: BLE001 - raised again by result() in the caller's thread
+            self._error = err
+        finally:
+            self._close()
+            self.seconds = time.monotonic() - self.began
+
+    def _loop(self) -> None:
+        jobs, slots, budget = self.jobs, self._slots, self.budget
+        # largest first, so one long document does not start last and leave the other workers idle
+        queue = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i].path))
+        while (queue or any(s.job is not None for s in slots)) and not self._cancelled.is_set():
             for k, slot in enumerate(slots):
                 if slot.job is None and queue:
                     i = queue.pop(0)
@@ -122,7 +179,7 @@ def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int
                     if isinstance(result, str):
                         reason = f"extraction failed: {result}"
                     else:
-                        results[i] = result
+                        self._results[i] = result
                 elif not slot.process.is_alive():
                     reason = f"the worker process died (exit code {slot.process.exitcode})"
                 elif time.monotonic() - slot.started > budget.seconds:
@@ -132,12 +189,13 @@ def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int
                 if reason is not None:
                     if slot.job is not None or not slot.process.is_alive():
                         slot.kill()
-                        slots[k] = _Slot(ctx, places, specs)
-                    results[i] = failed_document(jobs[i].path, reason, file_name=jobs[i].file_name,
-                                                 password=jobs[i].password)
-            time.sleep(poll)
-    finally:
-        for slot in slots:
+                        slots[k] = _Slot(self._ctx, self._places, self._specs)
+                    self._results[i] = failed_document(jobs[i].path, reason, file_name=jobs[i].file_name,
+                                                       password=jobs[i].password)
+            time.sleep(self.poll)
+
+    def _close(self) -> None:
+        for slot in self._slots:
             if slot.process.is_alive():
                 try:
                     slot.parent.send(None)
@@ -146,7 +204,41 @@ def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int
                 slot.process.join(2)
                 if slot.process.is_alive():
                     slot.kill()
-    return [r for r in results if r is not None]
+
+
+def process_documents(jobs: Sequence[Job], *, places: PlaceMatcher, workers: int | None = None,
+                      budget: Budget | None = None, poll: float = 0.05, specs: list[Spec] | None = None) -> list[Processed]:
+    """Every document processed (or quarantined for its budget), in the order of ``jobs``.
+
+    ``specs``: the extraction specs to apply (default: those in ``sources/report_specs``).
+    """
+    if not jobs:
+        return []
+    return Batch(jobs, places=places, workers=workers, budget=budget, poll=poll, specs=specs).result()
+
+
+_STARTED: list[Batch] = []
+
+
+def start_documents(jobs: Sequence[Job], *, places: PlaceMatcher, specs: list[Spec] | None = None,
+                    workers: int | None = None, budget: Budget | None = None) -> Batch:
+    """Start processing ``jobs`` in the background now; :func:`take_started` hands the batch to whoever asks for
+    some of these jobs later in this process (it must use the same places and specs)."""
+    batch = Batch(jobs, places=places, specs=specs, workers=workers, budget=budget, background=True)
+    _STARTED.append(batch)
+    return batch
+
+
+def take_started(jobs: Sequence[Job]) -> Batch | None:
+    """A started batch that holds all these jobs (its :meth:`Batch.result` of them waits for them), if there is one."""
+    wanted = set(jobs)
+    return next((b for b in _STARTED if wanted <= set(b.jobs)), None)
+
+
+def cancel_started() -> None:
+    """End every started batch (their workers stop; results not yet taken are dropped)."""
+    while _STARTED:
+        _STARTED.pop().cancel()
 
 
 def _size(path: Path) -> int:
