@@ -14,6 +14,10 @@ How a page is read (:func:`extract_page`):
    the gap is wider than the font's word space (a monospaced table's single spaces do not part columns).
    A page is split at a central gutter only when running text lies beside it (a table beside prose is not
    widened by it); a whitespace channel between columns of labels and figures is a wide table's own.
+   A ruled box ruled only between its columns takes in the words beside it on its own text lines (its row
+   labels on the left, its last column on the right); prose beside it, at its own line pitch, stays out.
+   Leader dots and rules typed as text (``.....``, ``-----``) are no words. A symbol glyph whose box is
+   taller than its font (a bullet's) gets a box of its font size on its baseline.
 3. **Grid.** Columns are the whitespace channels of the lines carrying figures (the fullest lines when
    too few carry figures): x ranges free of ink in all but one line in ten of them, so one centred heading
    or over-long label does not merge two columns. Vertical rules that (almost) no word beside them crosses
@@ -23,18 +27,26 @@ How a page is read (:func:`extract_page`):
    lines, the lines become separate rows when most columns have a value on every line (rules only every
    few rows) and each line has a row label, rows start at the labelled lines when only some have one, and
    the band stays one multi-line cell otherwise (stacked text in a box); a band whose lines below the first
-   hold only the row label is one row with a wrapped label. A line with no row label and no
-   figures, set close under a labelled row and filling only columns that row fills, continues that row's
-   cells; a wrapped cell's stray line joins its row; a heading spanning columns goes to the first column it
-   spans; a column holding only part of a two-level heading is folded into its neighbour; empty rows and
-   columns are dropped, and an "unruled table" that reads like columns of prose is rejected.
+   hold only the row label is one row with a wrapped label; in a table ruled between its rows, a long band
+   is one row split at its one-line labels. Bands are bounded by drawn rules, not by the sides of shaded
+   areas (filled, unstroked paths). A line with no row label and no cell holding a figure, set close under
+   a labelled row (a quarter of the lines or more carry labels) with no rule across its text between, and
+   filling only columns that row fills, continues that row's cells; a wrapped cell's stray line joins its
+   row; the text of a ruled cell spanning rows ruled beside it, when it is one block, goes to the first
+   row it spans. Headings: in an unruled table a heading goes to the one column whose body text it
+   overlaps; heading lines stacked close above the first row of figures are one heading row unless a drawn
+   rule parts them or one holds a heading spanning columns (a group heading); a row label alone just above
+   the figures heads a body section. A heading spanning columns goes to the first column it spans; a
+   column holding only part of a two-level heading is folded into its neighbour; a column of bullets
+   folds into the text beside it; empty rows and columns are dropped, and an "unruled table" that reads
+   like columns of prose is rejected.
 4. **Confidence** (:meth:`ExtractedTable.assess`): every table gets a quality score and fault flags
    (``merged columns``, ``merged rows``, ``sparse``) from its grid; ingest stores them with the table.
 5. **Across pages** (:func:`extract_document`): a table that starts a page continues the last table of the
    previous page when both have the same column count and column positions; a repeated header is dropped.
 
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
-tabular text; the page's chars and ruling lines are read with pypdfium2 (C) and handed to pdfplumber as its
+tabular text (fewer than three lines holding a label beside a value, list marks aside); the page's chars and ruling lines are read with pypdfium2 (C) and handed to pdfplumber as its
 page objects, so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
 (``fast_text=False`` uses pdfplumber's own parse, trimmed to the keys table finding needs); cell text is
 assigned by sorting, not per-cell filtering; :func:`extract_documents` spreads page chunks over processes.
