@@ -68,7 +68,7 @@ from typing import Any
 import pdfplumber
 from pdfplumber.page import FilteredPage
 
-EXTRACTOR_VERSION = "reports-tables-1"
+EXTRACTOR_VERSION = "reports-tables-2"  # issue 11 layout rules: documents read by -1 are read again
 _NUMERIC = re.compile(r"^[\s(£$€+\-–—−]*\d[\d,.\s]*%?[)\s]*$")
 _HAS_DIGIT = re.compile(r"\d")
 _FILLER = re.compile(r"^(?:[.·…]{3,}|[-_=─━]{3,})$")  # leader dots and rules typed as text: no cell content
