@@ -74,6 +74,24 @@ def test_lads_in_answers_by_date(footprints):
     assert len(geography.lads_in(footprints, "E47000017", dt.date(2025, 6, 1))) == 9
 
 
+def test_footprint_index_answers_as_lads_in(bridge, footprints):
+    """The aggregations' index gives lads_in's answers, on each boundary day and the days either side, for
+    frames holding dates or (as read back from DuckDB) datetime64 columns."""
+    from warehouse.transforms.aggregation import FootprintIndex
+
+    areas = sorted(bridge.areas.loc[bridge.areas["area_type"].isin(["combined_authority", "group", "county"]), "area_code"])
+    bounds = {d for d in pd.concat([footprints["valid_from"], footprints["valid_to"]]).map(geography.as_date) if d}
+    days = sorted({d + dt.timedelta(days=k) for d in bounds for k in (-1, 0, 1) if d.year >= 2015})
+    as_read = footprints.assign(valid_from=pd.to_datetime(footprints["valid_from"]), valid_to=pd.to_datetime(footprints["valid_to"]))
+    for frame in (footprints, as_read):
+        index = FootprintIndex(frame)
+        for area in areas:
+            starts = [d for d in map(geography.as_date, frame.loc[frame["area_code"] == area, "valid_from"]) if d]
+            assert index.first_day(area) == (min(starts) if starts else None)
+            for day in days:
+                assert index.lads_in(area, day) == geography.lads_in(frame, area, day), (area, day)
+
+
 def test_every_current_lad_is_in_one_region(bridge):
     m = bridge.membership
     current = m[(m["parent_type"] == "region") & m["valid_to"].isna()]

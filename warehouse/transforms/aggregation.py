@@ -10,15 +10,36 @@ summed; rates are never averaged here.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 import pandas as pd
 
-from sources.geography import as_date, lads_in, succession
+from sources.geography import as_date, succession
 
 
-def _first_day(footprints: pd.DataFrame, area_code: str) -> dt.date | None:
-    starts = [d for d in map(as_date, footprints.loc[footprints["area_code"] == area_code, "valid_from"]) if d]
-    return min(starts) if starts else None
+class FootprintIndex:
+    """`sources.geography.lads_in` over one footprint frame, indexed by area once: the same answers without
+    scanning (and re-parsing the dates of) the whole frame for every question."""
+
+    def __init__(self, footprints: pd.DataFrame):
+        self._spans: dict[str, list[tuple[str, pd.Timestamp, pd.Timestamp]]] = defaultdict(list)
+        self._starts: dict[str, list[dt.date]] = defaultdict(list)
+        starts, ends = pd.to_datetime(footprints["valid_from"]), pd.to_datetime(footprints["valid_to"])
+        for area, lad, start, end, raw in zip(footprints["area_code"], footprints["lad_code"], starts, ends, footprints["valid_from"]):
+            self._spans[area].append((lad, start, end))
+            if as_date(raw):
+                self._starts[area].append(as_date(raw))
+
+    def lads_in(self, area_code: str, on: dt.date) -> list[str]:
+        """The LADs that made up ``area_code`` on date ``on`` (sorted), as `sources.geography.lads_in`."""
+        day = pd.Timestamp(on)
+        return sorted(lad for lad, start, end in self._spans.get(area_code, ())
+                      if (pd.isna(start) or start <= day) and (pd.isna(end) or end >= day))
+
+    def first_day(self, area_code: str) -> dt.date | None:
+        """The earliest start of the area's footprint, or None."""
+        starts = self._starts.get(area_code)
+        return min(starts) if starts else None
 
 
 def translate_codes(lads: list[str], present: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]) -> set[str] | None:
@@ -46,16 +67,17 @@ def member_lads(footprints: pd.DataFrame, membership: pd.DataFrame, areas: list[
                 present_by_year: dict[int, set[str]]) -> pd.DataFrame:
     """Rows (area_code, year, lad_code, method) for every area and year that can be resolved."""
     successors, predecessors = succession(membership)
+    index = FootprintIndex(footprints)
     rows = []
     for area in areas:
         for year in years:
             method = "sum_of_lads"
-            lads = lads_in(footprints, area, dt.date(year, 6, 30))
+            lads = index.lads_in(area, dt.date(year, 6, 30))
             if not lads:
-                first = _first_day(footprints, area)
+                first = index.first_day(area)
                 if first is None or first.year <= year:
                     continue
-                lads, method = lads_in(footprints, area, first), "sum_of_lads_later_footprint"
+                lads, method = index.lads_in(area, first), "sum_of_lads_later_footprint"
             translated = translate_codes(lads, present_by_year.get(year, set()), successors, predecessors)
             if translated:
                 rows += [(area, year, lad, method) for lad in sorted(translated)]

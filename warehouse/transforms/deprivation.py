@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sources.deprivation import implied_population
-from sources.geography import lads_in
+from warehouse.transforms.aggregation import FootprintIndex
 
 PUBLISHER = "Ministry of Housing, Communities and Local Government"
 LICENCE = "OGL-UK-3.0"
@@ -87,6 +87,7 @@ def _weights(summaries: pd.DataFrame, population: pd.DataFrame) -> tuple[pd.Seri
 
 def indicator_values(summaries: pd.DataFrame, footprints: pd.DataFrame, areas: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     rows = []
+    index = FootprintIndex(footprints)
     imd = summaries[summaries["domain"] == "imd"]
     for edition, data in imd.groupby("edition"):
         ed = EDITIONS[edition]
@@ -104,7 +105,7 @@ def indicator_values(summaries: pd.DataFrame, footprints: pd.DataFrame, areas: p
                 continue
             first = data.iloc[0]
             for area in areas[areas["area_type"].isin(AGGREGATED_TYPES)].itertuples(index=False):
-                members = lads_in(footprints, area.area_code, ed.published)
+                members = index.lads_in(area.area_code, ed.published)
                 if not members or not all(m in by_lad.index and m in weights.index for m in members):
                     continue  # the area did not exist then, or a member LAD has no value or weight
                 w = weights.loc[members]

@@ -172,6 +172,14 @@ def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> in
     return loader.insert_new_rows(con, table, added[table.column_names], inputs=[VALUES_TABLE, *vintage_tables(con)])
 
 
+def _concat(history: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+    """``history`` then ``incoming``; an empty history (a first build) adds nothing, so the incoming columns keep their
+    types instead of all becoming Python objects (which made every later group-by and sort run in Python)."""
+    if history.empty:
+        return incoming.reindex(columns=history.columns.union(incoming.columns, sort=False))
+    return pd.concat([history, incoming], ignore_index=True)
+
+
 def _with_versions(history: pd.DataFrame, incoming: pd.DataFrame, removed: bool = False) -> pd.DataFrame:
     """``history`` plus ``incoming`` rows (marked ``_new``), each given the next version of its key and its kind of change
     (relative to the key's previous version in effective order)."""
@@ -187,9 +195,9 @@ def _with_versions(history: pd.DataFrame, incoming: pd.DataFrame, removed: bool 
     incoming["_new"] = True
     if removed:
         incoming["change"] = "removed"
-        return pd.concat([history, incoming], ignore_index=True)
+        return _concat(history, incoming)
     incoming["change"] = None
-    base = pd.concat([history, incoming], ignore_index=True)
+    base = _concat(history, incoming)
     base["effective_from"] = pd.to_datetime(base["effective_from"])
     base = base.sort_values([*KEY, "effective_from", "version"]).reset_index(drop=True)
     groups = base.groupby(KEY, dropna=False)

@@ -14,8 +14,8 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import as_date, lads_in, succession
-from warehouse.transforms.aggregation import member_lads, sum_over_members, translate_codes
+from sources.geography import as_date, succession
+from warehouse.transforms.aggregation import FootprintIndex, member_lads, sum_over_members, translate_codes
 
 AGGREGATED_TYPES = ("combined_authority", "group")
 _LAD = r"^E0[6-9]\d{6}$"
@@ -80,10 +80,11 @@ def build_census(published: pd.DataFrame, footprints: pd.DataFrame, membership: 
     by_lad = {(c, s): (p, loc) for c, s, p, loc in zip(lad_rows["area_code"], lad_rows["sex"], lad_rows["population"], lad_rows["source_locator"])}
     dates = footprint_dates(footprints, areas, census_day, today)
     first = published.iloc[0]
+    index = FootprintIndex(footprints)
     sums = []
     for area in sorted(areas.loc[areas["area_type"].isin(AGGREGATED_TYPES), "area_code"]):
         for day in dates:
-            lads = lads_in(footprints, area, day)
+            lads = index.lads_in(area, day)
             translated = translate_codes(lads, present, successors, predecessors) if lads else None
             if not translated:
                 continue
