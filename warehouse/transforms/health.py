@@ -67,14 +67,14 @@ def assign_vintages(parsed: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.Serie
     candidates = boundary_years(areas)
     life = {code: (as_date(f), as_date(t)) for code, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
     valid_years = {code: frozenset(b for b in candidates if _valid_on(span, dt.date(b, 4, 1))) for code, span in life.items()}
-    vintage = pd.Series(None, index=parsed.index, dtype="object")
+    assigned: dict = {}  # row label -> vintage (a Series filled once at the end: setting rows one by one is slow)
     primary: dict[tuple[str, str], str | None] = {}
     for (indicator, period), group in parsed.groupby(["indicator_id", "period_label"], sort=False):
         declared = set(group["declared_vintage"].dropna())
         codes = [c for c in group["area_code"].unique() if LAD_OR_COUNTY.match(c)]
         if len(declared) == 1:
             chosen = declared.pop()
-            vintage[group.index] = chosen
+            assigned.update(dict.fromkeys(group.index, chosen))
             primary[(indicator, period)] = chosen
             continue
         if codes:
@@ -90,7 +90,8 @@ def assign_vintages(parsed: pd.DataFrame, areas: pd.DataFrame) -> tuple[pd.Serie
                 v = best if best in years else (max(years) if years else None)
             else:
                 v = best
-            vintage[idx] = str(v) if v else None
+            assigned[idx] = str(v) if v else None
+    vintage = pd.Series([assigned.get(i) for i in parsed.index], index=parsed.index, dtype="object")
     return vintage, primary
 
 
@@ -311,7 +312,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
             if geo.type_of.get(code) in UNIT_TYPES
         }
         targets = {area: spec for (area, y), spec in targets_by_vintage[v].items() if y == year}
-        unit_lads = {c: geo.lads_of(c, v) for c in unit_rows}
+        prepared = _Units(unit_rows, {c: geo.lads_of(c, v) for c in unit_rows})
         for area in aggregate_areas:
             if area in present:
                 continue
@@ -323,7 +324,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
                 reason = f"the area had no members in {year} that map onto the file's {v} LAD boundaries"
                 row, missing = None, []
             else:
-                row, reason, missing = _try_aggregate(area, spec[0], spec[1], unit_rows, ind, geo, v, year, unit_lads)
+                row, reason, missing = _try_aggregate(area, spec[0], spec[1], unit_rows, ind, geo, v, year, prepared)
             if row is not None:
                 rows.append({
                     **row, **base, "area_code": area,
@@ -359,11 +360,36 @@ def _aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple
     return _try_aggregate(area, target, dating, units, ind, geo, vintage, year)[0]
 
 
-def _lacking(target: frozenset, covered: frozenset, units: dict[str, tuple], vintage: int, geo: _Geography, column: int) -> tuple[list[str], str]:
+class _Units:
+    """One group's published units (code -> (value, count, denominator)) and their LADs, with what every aggregate
+    area of the group asks of them (the usable units, the LADs of the suppressed ones) worked out once per group."""
+
+    def __init__(self, units: dict[str, tuple], unit_lads: dict[str, frozenset]):
+        self.units = units
+        self.unit_lads = unit_lads
+        self._usable: dict[int, tuple[dict[str, tuple], dict[str, frozenset]]] = {}
+        self._suppressed: dict[int, frozenset[str]] = {}
+
+    def usable(self, column: int) -> tuple[dict[str, tuple], dict[str, frozenset]]:
+        """(units with a value (column 0) or with count and denominator (column 1), their LADs)."""
+        if column not in self._usable:
+            needed = (0,) if column == 0 else (1, 2)
+            usable = {c: u for c, u in self.units.items() if all(u[i] is not None for i in needed)}
+            self._usable[column] = usable, {c: self.unit_lads[c] for c in usable}
+        return self._usable[column]
+
+    def suppressed_lads(self, column: int) -> frozenset[str]:
+        """The LADs of every unit with no figure in ``column``."""
+        if column not in self._suppressed:
+            self._suppressed[column] = frozenset().union(*(self.unit_lads[c] for c, u in self.units.items() if u[column] is None))
+        return self._suppressed[column]
+
+
+def _lacking(target: frozenset, covered: frozenset, prepared: _Units, column: int) -> tuple[list[str], str]:
     """The member LADs not covered, and a sentence saying which are absent from the file and which are suppressed there."""
     missing = sorted(target - covered)
-    suppressed_units = [c for c, u in units.items() if u[column] is None]
-    suppressed = {m for m in missing if any(m in geo.lads_of(s, vintage) for s in suppressed_units)}
+    held = prepared.suppressed_lads(column)
+    suppressed = {m for m in missing if m in held}
     absent = [m for m in missing if m not in suppressed]
     parts = []
     if absent:
@@ -375,17 +401,17 @@ def _lacking(target: frozenset, covered: frozenset, units: dict[str, tuple], vin
 
 
 def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, tuple], ind: Indicator, geo: _Geography,
-                   vintage: int, year: int, unit_lads: dict[str, frozenset] | None = None) -> tuple[dict | None, str | None, list[str]]:
-    """(row or None, why not, the member LADs left uncovered) for one aggregate area (``unit_lads``: each unit's LADs, if known)."""
-    unit_lads = unit_lads if unit_lads is not None else {c: geo.lads_of(c, vintage) for c in units}
+                   vintage: int, year: int, prepared: _Units | None = None) -> tuple[dict | None, str | None, list[str]]:
+    """(row or None, why not, the member LADs left uncovered) for one aggregate area (``prepared``: the group's units, if
+    already prepared for its other areas)."""
+    prepared = prepared or _Units(units, {c: geo.lads_of(c, vintage) for c in units})
     membership_note = "membership at mid-period" if dating == "sum_of_lads" else "first footprint (the area did not exist yet)"
     if ind.aggregation == "counts_and_denominators":
-        usable = {c: u for c, u in units.items() if u[1] is not None and u[2] is not None}
-        lads = {c: unit_lads[c] for c in usable}
+        usable, lads = prepared.usable(1)
         chosen = _cover(target, lads)
         covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
         if covered != target:
-            missing, reason = _lacking(target, covered, units, vintage, geo, 1)
+            missing, reason = _lacking(target, covered, prepared, 1)
             return None, reason, missing
         count = sum(usable[c][1] for c in chosen)
         denominator = sum(usable[c][2] for c in chosen)
@@ -399,13 +425,12 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
             "source_locator": f"recomputed_from_counts: sum of counts / sum of denominators x {ind.multiplier:g} over {len(chosen)} published areas "
                               f"({vintage} boundaries, {membership_note}); 95% CI by {ind.ci_method or 'none'}",
         }, None, []
-    usable = {c: u for c, u in units.items() if u[0] is not None}
-    lads = {c: unit_lads[c] for c in usable}
+    usable, lads = prepared.usable(0)
     chosen = _cover(target, lads)
     covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
     missing = target - covered
     if not chosen:
-        lacking, reason = _lacking(target, covered, units, vintage, geo, 0)
+        lacking, reason = _lacking(target, covered, prepared, 0)
         return None, reason, lacking
     weights, years = [], set()
     for code in chosen:
@@ -417,9 +442,9 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
     share = 0.0
     if missing:
         # Only members whose value the publisher suppressed, and only if they are a sliver of the area.
-        lacking, reason = _lacking(target, covered, units, vintage, geo, 0)
-        suppressed = [c for c, u in units.items() if u[0] is None]
-        if not all(any(m in geo.lads_of(s, vintage) for s in suppressed) for m in missing):
+        lacking, reason = _lacking(target, covered, prepared, 0)
+        held = prepared.suppressed_lads(0)
+        if not all(m in held for m in missing):
             return None, reason, lacking
         missing_pops = [geo.population(m, year, vintage) for m in missing]
         if any(p is None for p in missing_pops):
