@@ -215,3 +215,38 @@ def test_random_bytes_named_txt_are_quarantined_not_read_for_claims(tmp_path):
         assert len(processed.frames["core_reports__claims"]) == 0
     assert "not plausible text" in _frames(letters).intake.reason
     assert _frames(SEED).intake.status == "landed"  # a real report's text is untouched
+
+
+def test_a_batch_started_early_keeps_its_budget_and_is_handed_to_the_step_that_asks():
+    import time
+
+    from sources.reports.batch import Budget, Job, cancel_started, start_documents, take_started
+
+    slow = PDFS / "WARN-Report-for-7-1-2015-to-03-25-2016.pdf"  # 16 pages: far over a 0.3 s budget
+    jobs = [Job(slow, slow.name), Job(SEED, SEED.name), Job(PDFS / "eu-016.pdf", "eu-016.pdf")]
+    began = time.monotonic()
+    batch = start_documents(jobs, places=PlaceMatcher(), budget=Budget(seconds=0.3, megabytes=4096), workers=1)
+    assert time.monotonic() - began < 5  # started, not waited for
+    try:
+        assert take_started(jobs[1:]) is batch and take_started([Job(SEED, "other-name.txt")]) is None
+        done = batch.result(jobs[::-1])  # in the order asked
+        assert [p.intake.file_name for p in done] == ["eu-016.pdf", SEED.name, slow.name]
+        assert done[2].intake.status == "quarantined" and "over the time budget" in done[2].intake.reason
+        assert done[1].intake.status == "landed"
+        assert batch.seconds is not None and batch.seconds < 60
+    finally:
+        cancel_started()
+    assert take_started(jobs) is None
+
+
+def test_cancelling_a_started_batch_ends_its_workers():
+    import multiprocessing
+
+    from sources.reports.batch import Job, cancel_started, start_documents
+
+    slow = PDFS / "WARN-Report-for-7-1-2015-to-03-25-2016.pdf"
+    before = set(multiprocessing.active_children())
+    start_documents([Job(slow, slow.name)], places=PlaceMatcher())
+    workers = set(multiprocessing.active_children()) - before
+    cancel_started()
+    assert workers and not any(w.is_alive() for w in workers)
