@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -173,25 +174,43 @@ def _uk_series(wide: pd.DataFrame, measure: str) -> pd.Series:
     return out
 
 
-def _combine(ind: Indicator, wide: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
-    """Columns value, count, denominator by year for an area made of ``codes`` (years where every component has data)."""
-    block = wide[wide.index.get_level_values(0).isin(codes)]
-    complete = block.groupby(level="year").size() == len(codes)
+def _combine(ind: Indicator, wide: pd.DataFrame, codes: list[str], cache: dict | None = None) -> pd.DataFrame:
+    """Columns value, count, denominator by year for an area made of ``codes`` (years where every component has data).
+
+    ``cache`` (one dict per ``wide``) keeps the components' sums, which several indicators share (£ per hour and its
+    index, GVA and GDP per head), so each is summed once per area."""
+    cache = {} if cache is None else cache
+    key = tuple(codes)
+
+    def once(what: tuple, make: Callable):
+        if what not in cache:
+            cache[what] = make()
+        return cache[what]
+
+    def components() -> tuple[pd.DataFrame, pd.Series]:
+        block = wide[wide.index.get_level_values(0).isin(codes)]
+        return block, block.groupby(level="year").size() == len(codes)
+
+    block, complete = once(("block", key), components)
 
     def total(measure: str) -> pd.Series:
-        if measure not in block.columns:
-            return pd.Series(dtype=float)
-        grouped = block[measure].groupby(level="year")
-        return grouped.sum()[complete & (grouped.count() == len(codes))]
+        def make() -> pd.Series:
+            if measure not in block.columns:
+                return pd.Series(dtype=float)
+            grouped = block[measure].groupby(level="year")
+            return grouped.sum()[complete & (grouped.count() == len(codes))]
+        return once(("total", key, measure), make)
 
     def weighted(measure: str, weight: str) -> tuple[pd.Series, pd.Series]:
-        if measure not in block.columns or weight not in block.columns:
-            return pd.Series(dtype=float), pd.Series(dtype=float)
-        w = total(weight)
-        product = (block[measure] * block[weight]).groupby(level="year")
-        num = product.sum()[product.count() == len(codes)]
-        both = w.index.intersection(num.index)
-        return num[both] / w[both], w[both]
+        def make() -> tuple[pd.Series, pd.Series]:
+            if measure not in block.columns or weight not in block.columns:
+                return pd.Series(dtype=float), pd.Series(dtype=float)
+            w = total(weight)
+            product = (block[measure] * block[weight]).groupby(level="year")
+            num = product.sum()[product.count() == len(codes)]
+            both = w.index.intersection(num.index)
+            return num[both] / w[both], w[both]
+        return once(("weighted", key, measure, weight), make)
 
     frame = pd.DataFrame(columns=["value", "count", "denominator"], dtype=float)
     if ind.combine == "sum":
@@ -209,7 +228,7 @@ def _combine(ind: Indicator, wide: pd.DataFrame, codes: list[str]) -> pd.DataFra
         measure, weight = (("gva_per_hour_worked_gbp", "hours_worked_per_week") if ind.combine == "index_hour"
                            else ("gva_per_filled_job_gbp", "filled_jobs"))
         value, _ = weighted(measure, weight)
-        uk = _uk_series(wide, measure)
+        uk = once(("uk", measure), lambda: _uk_series(wide, measure))
         both = value.index.intersection(uk[uk > 0].index)
         frame = pd.DataFrame({"value": value[both] / uk[both] * 100})
     return frame.reindex(columns=["value", "count", "denominator"]).dropna(subset=["value"])
@@ -235,6 +254,7 @@ def indicator_values(values: pd.DataFrame, areas: pd.DataFrame, lookup: pd.DataF
     wide = _wide(values)
     sha_of = values.drop_duplicates("source_id").set_index("source_id")["source_sha256"].to_dict()
     source_of = {m: g["source_id"].iloc[0] for m, g in by_measure.items()}
+    sums: dict = {}  # the aggregated areas' component sums, shared by the indicators (see _combine)
 
     def add(ind: Indicator, area_code: str, year: int, value, count, denominator, method: str, note, vintage, source_id, locator):
         rows.append({
@@ -288,7 +308,7 @@ def indicator_values(values: pd.DataFrame, areas: pd.DataFrame, lookup: pd.DataF
         method = {"sum": "derived", "index_hour": "derived", "index_job": "derived"}.get(ind.combine, "recomputed_from_counts")
         for area_code, level, codes in targets:
             words = _COMBINE_WORDS[ind.combine].format(n=len(codes), level=level, codes=", ".join(codes))
-            for year, r in _combine(ind, wide, codes).iterrows():
+            for year, r in _combine(ind, wide, codes, sums).iterrows():
                 add(ind, area_code, int(year), r["value"], r["count"], r["denominator"], method, None, None, src,
                     f"{words}; LAD footprint of {area_code} on {on.isoformat()} (core_geo__lad_footprints)")
     frames.append(pd.DataFrame(rows))
