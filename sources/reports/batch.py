@@ -24,10 +24,10 @@ from pathlib import Path
 
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import Processed, failed_document, process_document
+from sources.reports.intake import MEGABYTES_ENV
 from sources.reports.specs import Spec
 
 SECONDS_ENV = "OBSERVATORY_REPORT_SECONDS"
-MEGABYTES_ENV = "OBSERVATORY_REPORT_MEGABYTES"
 
 
 @dataclass(frozen=True)

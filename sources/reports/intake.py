@@ -4,7 +4,8 @@ A document is never an error: :func:`inspect_document` always returns an :class:
 ``status`` is ``landed`` or ``quarantined`` with a ``reason`` a person can act on:
 
 * oversized (bytes or pages over :class:`Limits`, configurable by ``OBSERVATORY_REPORT_MAX_BYTES`` /
-  ``OBSERVATORY_REPORT_MAX_PAGES``);
+  ``OBSERVATORY_REPORT_MAX_PAGES``), or a compressed stream that inflates past the worker's memory budget
+  (``OBSERVATORY_REPORT_MEGABYTES``), measured before any parser runs (:mod:`sources.reports.pdf_streams`);
 * not a PDF / empty / unsupported type;
 * corrupt or truncated (no ``%%EOF``, or the parser cannot open it);
 * encrypted without a password, or with a wrong one (a right one opens it: ``encrypted`` is recorded);
@@ -25,10 +26,12 @@ from pathlib import Path
 
 from sources.catalogue import sha256_of
 from sources.inputs import SourceFormatError
+from sources.reports.pdf_streams import largest_inflated_stream
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 MAX_BYTES_ENV = "OBSERVATORY_REPORT_MAX_BYTES"
 MAX_PAGES_ENV = "OBSERVATORY_REPORT_MAX_PAGES"
+MEGABYTES_ENV = "OBSERVATORY_REPORT_MEGABYTES"  # a document's memory budget: its worker's (batch.Budget), and its largest stream's
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,14 @@ class Limits:
 
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 1000
+    max_stream_mb: int = 768  # no single compressed stream may inflate past the memory budget of the document's worker
 
     @classmethod
     def from_env(cls) -> Limits:
         return cls(
             max_bytes=int(os.environ.get(MAX_BYTES_ENV, cls.max_bytes)),
             max_pages=int(os.environ.get(MAX_PAGES_ENV, cls.max_pages)),
+            max_stream_mb=int(os.environ.get(MEGABYTES_ENV, cls.max_stream_mb)),
         )
 
 
@@ -177,6 +182,10 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
 
     if _truncated(intake.path):
         return intake.quarantine("truncated: the file ends without a %%EOF marker (incomplete download or copy?)")
+    cap = limits.max_stream_mb * 2**20
+    if largest_inflated_stream(intake.path, cap) > cap:
+        return intake.quarantine(f"oversized: a compressed stream inflates to more than {limits.max_stream_mb:,} MiB, the memory "
+                                 f"budget of a document ({MEGABYTES_ENV}); a decompression bomb? Nothing was parsed")
     try:
         pdf = pdfplumber.open(intake.path, password=password or "")
     except Exception as err:  # noqa: BLE001 - classified below

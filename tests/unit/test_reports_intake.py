@@ -113,3 +113,38 @@ def test_limits_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("OBSERVATORY_REPORT_MAX_PAGES", "2")
     monkeypatch.setenv("OBSERVATORY_REPORT_MAX_BYTES", "5000000")
     assert Limits.from_env() == Limits(max_bytes=5_000_000, max_pages=2)
+
+
+def _bomb_pdf(path: Path, inflated_mib: int) -> Path:
+    """A valid one-page PDF whose content stream is zlib over zlib: a few KB that inflate to ``inflated_mib`` MiB."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    inner = b"".join(packer.compress(b"\0" * 2**20) for _ in range(inflated_mib)) + packer.flush()
+    content = zlib.compress(inner, 9)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+               b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>\nstream\n" % len(content) + content + b"\nendstream"]
+    body, offsets = b"%PDF-1.4\n", []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(body)
+    return path
+
+
+def test_a_decompression_bomb_is_quarantined_before_any_parser_runs(tmp_path, monkeypatch):
+    bomb = _bomb_pdf(tmp_path / "bomb.pdf", 64)
+    assert bomb.stat().st_size < 4096
+    intake = inspect_document(bomb, limits=Limits(max_stream_mb=16))
+    assert intake.status == "quarantined" and intake.pages is None  # refused before the page tree was read
+    assert "inflates to more than 16 MiB" in intake.reason and "OBSERVATORY_REPORT_MEGABYTES" in intake.reason
+    monkeypatch.setenv("OBSERVATORY_REPORT_MEGABYTES", "16")  # the same budget as the document's worker
+    assert Limits.from_env().max_stream_mb == 16
+    assert inspect_document(bomb).status == "quarantined"
+    monkeypatch.setenv("OBSERVATORY_REPORT_MEGABYTES", "128")
+    parsed = inspect_document(bomb)  # under the budget it is parsed: an ordinary page, blank, so it has no text layer
+    assert parsed.pages == 1 and parsed.reason.startswith("image-only")
