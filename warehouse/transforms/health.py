@@ -248,10 +248,13 @@ class _Geography:
         return sum(p[0] for p in pops), max(p[1] for p in pops)
 
 
-def _cover(target: frozenset, units: dict[str, frozenset]) -> list[str]:
-    """Largest published areas lying wholly inside ``target`` that do not overlap (laminar: regions > counties > LADs)."""
+def _cover(target: frozenset, units: dict[str, frozenset], inside: list[tuple[str, frozenset]] | None = None) -> list[str]:
+    """Largest published areas lying wholly inside ``target`` that do not overlap (laminar: regions > counties > LADs).
+
+    ``inside``: the units lying wholly inside ``target``, when already found (see `_Units.inside`)."""
     chosen, covered = [], set()
-    inside = [(code, lads) for code, lads in units.items() if lads and lads <= target]  # few of many: sort only these
+    if inside is None:
+        inside = [(code, lads) for code, lads in units.items() if lads and lads <= target]  # few of many: sort only these
     for code, lads in sorted(inside, key=lambda kv: (-len(kv[1]), kv[0])):
         if not (lads & covered):
             chosen.append(code)
@@ -369,6 +372,7 @@ class _Units:
         self.unit_lads = unit_lads
         self._usable: dict[int, tuple[dict[str, tuple], dict[str, frozenset]]] = {}
         self._suppressed: dict[int, frozenset[str]] = {}
+        self._by_first_lad: dict[int, dict[str, list[tuple[str, frozenset]]]] = {}
 
     def usable(self, column: int) -> tuple[dict[str, tuple], dict[str, frozenset]]:
         """(units with a value (column 0) or with count and denominator (column 1), their LADs)."""
@@ -377,6 +381,18 @@ class _Units:
             usable = {c: u for c, u in self.units.items() if all(u[i] is not None for i in needed)}
             self._usable[column] = usable, {c: self.unit_lads[c] for c in usable}
         return self._usable[column]
+
+    def inside(self, target: frozenset, column: int) -> list[tuple[str, frozenset]]:
+        """The usable units (see ``usable``) with LADs, all of them in ``target``: found through each unit's first
+        LAD (a unit inside the target has its first LAD there) instead of testing every unit of the group."""
+        if column not in self._by_first_lad:
+            index: dict[str, list[tuple[str, frozenset]]] = defaultdict(list)
+            for code, lads in self.usable(column)[1].items():
+                if lads:
+                    index[min(lads)].append((code, lads))
+            self._by_first_lad[column] = index
+        index = self._by_first_lad[column]
+        return [(code, lads) for lad in target for code, lads in index.get(lad, ()) if lads <= target]
 
     def suppressed_lads(self, column: int) -> frozenset[str]:
         """The LADs of every unit with no figure in ``column``."""
@@ -408,7 +424,7 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
     membership_note = "membership at mid-period" if dating == "sum_of_lads" else "first footprint (the area did not exist yet)"
     if ind.aggregation == "counts_and_denominators":
         usable, lads = prepared.usable(1)
-        chosen = _cover(target, lads)
+        chosen = _cover(target, lads, prepared.inside(target, 1))
         covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
         if covered != target:
             missing, reason = _lacking(target, covered, prepared, 1)
@@ -426,7 +442,7 @@ def _try_aggregate(area: str, target: frozenset, dating: str, units: dict[str, t
                               f"({vintage} boundaries, {membership_note}); 95% CI by {ind.ci_method or 'none'}",
         }, None, []
     usable, lads = prepared.usable(0)
-    chosen = _cover(target, lads)
+    chosen = _cover(target, lads, prepared.inside(target, 0))
     covered = frozenset().union(*(lads[c] for c in chosen)) if chosen else frozenset()
     missing = target - covered
     if not chosen:
