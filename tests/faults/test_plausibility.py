@@ -87,6 +87,18 @@ def test_doubles_are_stored_rounded_so_summing_order_cannot_change_a_rebuild():
     assert stable_doubles(table, pd.DataFrame({"total": [a]}))["total"][0] == stable_doubles(table, pd.DataFrame({"total": [b]}))["total"][0]
 
 
+def test_the_noise_left_of_a_true_zero_is_stored_as_zero_and_zero_has_one_sign():
+    """A slope of a flat series came out -1.7e-14 in one build and 0.0 in the next (mart_area_profile.trend_change):
+    significant digits keep such noise, so a value 13 orders of magnitude under its column's largest is stored as 0."""
+    import numpy as np
+
+    table = Table("core_x__trends", "d", "g", (Field("change", "double", "t"),), ())
+    stored = stable_doubles(table, pd.DataFrame({"change": [5.25, -1.7e-14, 2.4e-12, -0.0, 1e-3, None]}))["change"]
+    assert stored[[0, 1, 3, 4]].tolist() == [5.25, 0.0, 0.0, 1e-3] and np.isnan(stored[5])
+    assert stored[2] == pytest.approx(2.4e-12, rel=1e-12)  # above the floor: kept, to 12 significant digits
+    assert not np.signbit(stored[1]) and not np.signbit(stored[3])
+
+
 def _edit_life_expectancy(snapshot, replacement: str) -> None:
     """Put ``replacement`` in the first value cell of the bundled life-expectancy file (catalogue updated)."""
     path = snapshot.file(LE_SOURCE)

@@ -217,25 +217,33 @@ def validate(table: Table, frame: pd.DataFrame, inputs: list[str] | None = None)
 
 
 SIGNIFICANT_DIGITS = 12  # far beyond any published precision; far above the ~1e-15 noise of summing in another order
+NOISE_FLOOR = 1e-13  # relative to a column's largest magnitude: below it, a value is the noise of a cancellation
 
 
 def stable_doubles(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    """Every ``double`` column rounded to :data:`SIGNIFICANT_DIGITS` significant digits, so a value computed by summing
-    rows in another order (parallel scans, hash aggregates) is stored identically and an unchanged rebuild is
-    byte-identical in every table."""
+    """Every ``double`` column made independent of the order rows were summed in (parallel scans, hash aggregates),
+    so an unchanged rebuild is byte-identical in every table:
+
+    * each value rounded to :data:`SIGNIFICANT_DIGITS` significant digits;
+    * a value smaller than :data:`NOISE_FLOOR` times its column's largest magnitude stored as 0: what is left of a
+      true zero computed from large operands (the slope of a flat series, a difference of equal sums) is noise at
+      the operands' scale, which rounding to the value's own digits would keep (-1.7e-14 one build, 0.0 the next);
+    * zero stored as +0.0 (never -0.0).
+    """
     doubles = [f.name for f in table.fields if f.dtype == "double"]
     if not doubles or frame.empty:
         return frame
     frame = frame.copy(deep=False)
     for name in doubles:
-        values = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+        values = frame[name].to_numpy(dtype="float64", na_value=np.nan).copy()
         finite = np.isfinite(values) & (values != 0)
-        if not finite.any():
-            continue
-        magnitude = np.zeros_like(values)
-        magnitude[finite] = np.floor(np.log10(np.abs(values[finite])))
-        scale = np.power(10.0, SIGNIFICANT_DIGITS - 1 - magnitude)
-        rounded = values.copy()
-        rounded[finite] = np.round(values[finite] * scale[finite]) / scale[finite]
-        frame[name] = pd.array(rounded, dtype=frame[name].dtype) if isinstance(frame[name].dtype, pd.api.extensions.ExtensionDtype) else rounded
+        if finite.any():
+            values[finite & (np.abs(values) < np.abs(values[finite]).max() * NOISE_FLOOR)] = 0.0
+            finite &= values != 0
+        if finite.any():
+            magnitude = np.floor(np.log10(np.abs(values[finite])))
+            scale = np.power(10.0, SIGNIFICANT_DIGITS - 1 - magnitude)
+            values[finite] = np.round(values[finite] * scale) / scale
+        values[values == 0] = 0.0  # -0.0 == 0.0, so this also turns every -0.0 into +0.0
+        frame[name] = pd.array(values, dtype=frame[name].dtype) if isinstance(frame[name].dtype, pd.api.extensions.ExtensionDtype) else values
     return frame
