@@ -86,6 +86,7 @@ def _main(verbose: bool = typer.Option(False, "--verbose", help="Show the full t
     """Northern Health & Wealth Observatory: build, query and read the warehouse."""
     if verbose:
         _VERBOSE["on"] = True
+    _use_warehouse(None)  # each invocation starts from $OBSERVATORY_WAREHOUSE or the default (not a previous --warehouse)
 
 # Statement types `observatory sql` runs; anything else (writes, ATTACH, INSTALL, LOAD, COPY, SET, action PRAGMAs
 # such as profiling_output) is refused. Read-only PRAGMAs (table_info, database_size, ...) parse as SELECT; an
