@@ -140,30 +140,39 @@ def _coerce(dtype, values: pd.Series) -> pd.Series:
     return pd.Series(rows, index=values.index, name=values.name, dtype=parsed.dtype)
 
 
-def _distinct_columns(columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """Each column's distinct values (nulls kept once) side by side, the shorter columns padded with their own first
-    value: every value of every column appears, and no other value, so checks decided by each value alone answer
-    as on the whole column."""
+def _distinct_frames(columns: dict[str, pd.Series]) -> list[pd.DataFrame]:
+    """The columns' distinct values (nulls kept once), side by side in a few frames: columns whose counts of distinct
+    values are within a factor of two share a frame, the shorter padded with their own first value. Every value of
+    every column appears, and no other value, so checks decided by each value alone answer as on the whole column,
+    with a handful of Pandera calls per table and no column checked on more than twice its distinct values."""
     distinct = {name: pd.unique(values) for name, values in columns.items()}
-    longest = max((len(v) for v in distinct.values()), default=0)
+    groups: list[list[str]] = []
+    for name in sorted(distinct, key=lambda n: len(distinct[n]), reverse=True):
+        if groups and 2 * len(distinct[name]) >= len(distinct[groups[-1][0]]):
+            groups[-1].append(name)
+        else:
+            groups.append([name])
 
-    def padded(v):
+    def padded(v, longest: int):
         if len(v) in (0, longest):
             return v
         return v.take(np.concatenate([np.arange(len(v)), np.zeros(longest - len(v), dtype=np.intp)]))
 
-    return pd.DataFrame({name: pd.Series(padded(v), dtype=columns[name].dtype, name=name) for name, v in distinct.items()})
+    return [pd.DataFrame({n: pd.Series(padded(distinct[n], len(distinct[group[0]])), dtype=columns[n].dtype, name=n) for n in group})
+            for group in groups]
 
 
-_VALUE_SCHEMAS: dict[str, tuple[Table, pa.DataFrameSchema]] = {}
+_VALUE_SCHEMAS: dict[tuple[str, tuple[str, ...]], tuple[Table, pa.DataFrameSchema]] = {}
 
 
-def _values_schema(table: Table) -> pa.DataFrameSchema:
-    """The table's column schemas (types, checks, nullability) without uniqueness and table checks, which whole rows decide."""
-    cached = _VALUE_SCHEMAS.get(table.name)
+def _values_schema(table: Table, columns: tuple[str, ...]) -> pa.DataFrameSchema:
+    """The schemas of ``columns`` of the table (types, checks, nullability) without uniqueness and table checks,
+    which whole rows decide."""
+    cached = _VALUE_SCHEMAS.get((table.name, columns))
     if cached is None or cached[0] != table:
-        cached = _VALUE_SCHEMAS[table.name] = (table, pa.DataFrameSchema(
-            {f.name: _column(f, unique=False) for f in table.fields}, name=table.name))
+        fields = {f.name: f for f in table.fields}
+        cached = _VALUE_SCHEMAS[(table.name, columns)] = (table, pa.DataFrameSchema(
+            {c: _column(fields[c], unique=False) for c in columns}, name=table.name))
     return cached[1]
 
 
@@ -171,8 +180,8 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
     """Pandera itself, run where its checks are decided: the frame coerced to the contract when it passes, else None.
 
     Every check the registry generates for a column (allowed values, ranges, patterns, finiteness, nullability) is
-    decided by each value alone, so Pandera validates the columns' *distinct* values (one frame, one call of the
-    table's column schemas): the same checks on a fraction of the rows (a million-row table has a few thousand
+    decided by each value alone, so Pandera validates the columns' *distinct* values (a few frames, one call of the
+    table's column schemas each): the same checks on a fraction of the rows (a million-row table has a few thousand
     distinct values per column). Checks that involve whole rows run on what decides them: unique columns and the
     primary key on the coerced columns (``duplicated``), the unit-range checks on the distinct (value, indicator)
     pairs with the table's own Pandera schema checks. None on any failure, so the full lazy Pandera validation
@@ -188,7 +197,8 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
             if f.unique and values.duplicated().any():
                 return None
             coerced[f.name] = values
-        _values_schema(table).validate(_distinct_columns({c: coerced[c] for c in table.column_names}), lazy=False)
+        for values_frame in _distinct_frames({c: coerced[c] for c in table.column_names}):
+            _values_schema(table, tuple(values_frame.columns)).validate(values_frame, lazy=False)
         if table.primary_key and coerced.duplicated(subset=list(table.primary_key)).any():
             return None
         if schema.checks:  # row-wise checks over a few columns: their distinct combinations decide them
