@@ -345,12 +345,36 @@ def lad_footprints(membership: pd.DataFrame, all_areas: pd.DataFrame) -> pd.Data
     return frame.drop_duplicates(["area_code", "lad_code", "valid_from_key"]).reset_index(drop=True)
 
 
+class FootprintIndex:
+    """The footprints of one frame indexed by area once, so that many questions (which LADs made up an area on a
+    day; when its footprint first began) do not each scan the frame and parse its dates again."""
+
+    def __init__(self, footprints: pd.DataFrame):
+        self._spans: dict[str, list[tuple[str, pd.Timestamp, pd.Timestamp]]] = defaultdict(list)
+        self._starts: dict[str, list[dt.date]] = defaultdict(list)
+        starts, ends = pd.to_datetime(footprints["valid_from"]), pd.to_datetime(footprints["valid_to"])
+        for area, lad, start, end, raw in zip(footprints["area_code"], footprints["lad_code"], starts, ends, footprints["valid_from"]):
+            self._spans[area].append((lad, start, end))
+            if as_date(raw):
+                self._starts[area].append(as_date(raw))
+
+    def lads_in(self, area_code: str, on: dt.date) -> list[str]:
+        """The LADs that made up ``area_code`` on date ``on`` (sorted): a footprint holds from its start to its end,
+        both inclusive, an open end (or start) holding for ever."""
+        day = pd.Timestamp(on)
+        return sorted(lad for lad, start, end in self._spans.get(area_code, ())
+                      if (pd.isna(start) or start <= day) and (pd.isna(end) or end >= day))
+
+    def first_day(self, area_code: str) -> dt.date | None:
+        """The earliest start of the area's footprint, or None."""
+        starts = self._starts.get(area_code)
+        return min(starts) if starts else None
+
+
 def lads_in(footprints: pd.DataFrame, area_code: str, on: dt.date) -> list[str]:
-    """The LADs that made up ``area_code`` on date ``on`` (sorted)."""
-    f = footprints[footprints["area_code"] == area_code]
-    starts, ends, day = pd.to_datetime(f["valid_from"]), pd.to_datetime(f["valid_to"]), pd.Timestamp(on)
-    held = (starts.isna() | (starts <= day)) & (ends.isna() | (ends >= day))
-    return sorted(f.loc[held, "lad_code"])
+    """The LADs that made up ``area_code`` on date ``on`` (sorted); for many questions, index once with
+    :class:`FootprintIndex`."""
+    return FootprintIndex(footprints[footprints["area_code"] == area_code]).lads_in(area_code, on)
 
 
 def succession(membership: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

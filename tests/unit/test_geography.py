@@ -75,9 +75,9 @@ def test_lads_in_answers_by_date(footprints):
 
 
 def test_footprint_index_answers_as_lads_in(bridge, footprints):
-    """The aggregations' index gives lads_in's answers, on each boundary day and the days either side, for
+    """The index of a whole frame gives lads_in's answers, on each boundary day and the days either side, for
     frames holding dates or (as read back from DuckDB) datetime64 columns."""
-    from warehouse.transforms.aggregation import FootprintIndex
+    from sources.geography import FootprintIndex
 
     areas = sorted(bridge.areas.loc[bridge.areas["area_type"].isin(["combined_authority", "group", "county"]), "area_code"])
     bounds = {d for d in pd.concat([footprints["valid_from"], footprints["valid_to"]]).map(geography.as_date) if d}

@@ -10,36 +10,10 @@ summed; rates are never averaged here.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import pandas as pd
 
-from sources.geography import as_date, succession
-
-
-class FootprintIndex:
-    """`sources.geography.lads_in` over one footprint frame, indexed by area once: the same answers without
-    scanning (and re-parsing the dates of) the whole frame for every question."""
-
-    def __init__(self, footprints: pd.DataFrame):
-        self._spans: dict[str, list[tuple[str, pd.Timestamp, pd.Timestamp]]] = defaultdict(list)
-        self._starts: dict[str, list[dt.date]] = defaultdict(list)
-        starts, ends = pd.to_datetime(footprints["valid_from"]), pd.to_datetime(footprints["valid_to"])
-        for area, lad, start, end, raw in zip(footprints["area_code"], footprints["lad_code"], starts, ends, footprints["valid_from"]):
-            self._spans[area].append((lad, start, end))
-            if as_date(raw):
-                self._starts[area].append(as_date(raw))
-
-    def lads_in(self, area_code: str, on: dt.date) -> list[str]:
-        """The LADs that made up ``area_code`` on date ``on`` (sorted), as `sources.geography.lads_in`."""
-        day = pd.Timestamp(on)
-        return sorted(lad for lad, start, end in self._spans.get(area_code, ())
-                      if (pd.isna(start) or start <= day) and (pd.isna(end) or end >= day))
-
-    def first_day(self, area_code: str) -> dt.date | None:
-        """The earliest start of the area's footprint, or None."""
-        starts = self._starts.get(area_code)
-        return min(starts) if starts else None
+from sources.geography import FootprintIndex, succession
 
 
 def translate_codes(lads: list[str], present: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]) -> set[str] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sources.deprivation import implied_population
-from warehouse.transforms.aggregation import FootprintIndex
+from sources.geography import FootprintIndex
 
 PUBLISHER = "Ministry of Housing, Communities and Local Government"
 LICENCE = "OGL-UK-3.0"

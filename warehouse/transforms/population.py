@@ -14,8 +14,8 @@ import datetime as dt
 
 import pandas as pd
 
-from sources.geography import as_date, succession
-from warehouse.transforms.aggregation import FootprintIndex, member_lads, sum_over_members, translate_codes
+from sources.geography import FootprintIndex, as_date, succession
+from warehouse.transforms.aggregation import member_lads, sum_over_members, translate_codes
 
 AGGREGATED_TYPES = ("combined_authority", "group")
 _LAD = r"^E0[6-9]\d{6}$"
