@@ -28,7 +28,7 @@ from collections import defaultdict
 import pandas as pd
 
 from sources.fingertips import Catalogue, Indicator
-from sources.geography import as_date, succession
+from sources.geography import FootprintIndex, as_date, succession
 from warehouse.transforms.aggregation import translate_codes  # the spine's mapping of LAD codes across reorganisations
 
 ENGLAND = "E92000001"
@@ -122,6 +122,7 @@ class _Geography:
         self._members: dict[str, list[tuple[str, dt.date | None, dt.date | None]]] = defaultdict(list)
         for area, lad, f, t in zip(footprints["area_code"], footprints["lad_code"], footprints["valid_from"], footprints["valid_to"]):
             self._members[area].append((lad, as_date(f), as_date(t)))
+        self._footprint_index = FootprintIndex(footprints)
         self._pop: dict[str, dict[int, float]] = defaultdict(dict)
         for code, year, pop in zip(population["area_code"], population["year"], population["population"]):
             if pop is not None and not pd.isna(pop):
@@ -171,8 +172,8 @@ class _Geography:
         return out
 
     def lads_on(self, code: str, day: dt.date) -> list[str]:
-        """The LADs that made up ``code`` on ``day`` (as `sources.geography.lads_in`, from an index)."""
-        return sorted(lad for lad, f, t in self._members.get(code, ()) if _valid_on((f, t), day))
+        """The LADs that made up ``code`` on ``day`` (`sources.geography.FootprintIndex`)."""
+        return self._footprint_index.lads_in(code, day)
 
     def targets(self, vintage: int, years: list[int]) -> dict[tuple[str, int], tuple[frozenset, str]]:
         """(area, year) -> (its LADs on the vintage's LAD set, how the membership was dated), for every aggregate area.
@@ -186,8 +187,7 @@ class _Geography:
             universe = self.universe(vintage)
             out = {}
             for area in (c for c, t in self.type_of.items() if t in AGGREGATE_TYPES):
-                starts = [f for _, f, _ in self._members.get(area, ()) if f]
-                first = min(starts) if starts else None
+                first = self._footprint_index.first_day(area)
                 for year in sorted(set(years)):
                     lads, method = self.lads_on(area, dt.date(year, 6, 30)), "sum_of_lads"
                     if not lads:
