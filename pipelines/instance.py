@@ -14,13 +14,14 @@ command once it holds the writer lock, marks such runs failed and gives their sl
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-import shutil
 import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sources import files
 from warehouse.engine.paths import REPO_ROOT, WarehousePaths
 
 if TYPE_CHECKING:  # Dagster is imported when an instance is opened: `dagster_home` serves commands that launch no run
@@ -36,9 +37,22 @@ def dagster_home(paths: WarehousePaths) -> Path:
     home = paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_bytes() != INSTANCE_CONFIG.read_bytes():
-        shutil.copyfile(INSTANCE_CONFIG, config)
+    text = instance_config(home)
+    if not config.exists() or config.read_text() != text:
+        files.write_text(config, text)
     return home
+
+
+def instance_config(home: Path) -> str:
+    """The repository's ``dagster.yaml`` plus the event log storage of `pipelines.event_log` in ``home``.
+
+    That storage needs its folder as an absolute path, which only exists once the data folder is known."""
+    base_dir = json.dumps(str(home / "history" / "runs"))  # a JSON string is a YAML string, quoted whatever the path
+    return (INSTANCE_CONFIG.read_text().rstrip("\n") + "\n\n"
+            "# Added by `observatory` for this instance folder (pipelines/instance.py): Dagster's SQLite event log,\n"
+            "# with an engine per database and event batches in one transaction (pipelines/event_log.py).\n"
+            "event_log_storage:\n  module: pipelines.event_log\n  class: ObservatoryEventLogStorage\n"
+            f"  config:\n    base_dir: {base_dir}\n")
 
 
 def shared_instance(paths: WarehousePaths) -> DagsterInstance:
@@ -49,10 +63,13 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
     """
     from dagster import DagsterInstance
 
+    from pipelines.event_log import BATCH_SIZE, BATCH_SIZE_ENV
+
     paths.data.mkdir(parents=True, exist_ok=True)
     with open(paths.data / ".dagster-init.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # held for the few hundred ms of creating or migrating the storage
         try:
+            os.environ.setdefault(BATCH_SIZE_ENV, BATCH_SIZE)  # Dagster reads it per event: batches reach our storage
             instance = DagsterInstance.from_config(str(dagster_home(paths)))
             instance.get_runs_count()  # create the run, event-log and schedule storages now, under the lock
             instance.all_instigator_state()
@@ -98,6 +115,7 @@ def ui_command(paths: WarehousePaths, port: int = 3000) -> tuple[list[str], dict
     """
     env = dict(os.environ)  # OBSERVATORY_WAREHOUSE / OBSERVATORY_DATA, when set, reach the code server and the runs
     env["DAGSTER_HOME"] = str(dagster_home(paths))
+    env.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as `shared_instance` sets it (pipelines.event_log)
     argv = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port),
             "--module-name", "pipelines.definitions"]
     return argv, env

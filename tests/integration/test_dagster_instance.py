@@ -7,6 +7,8 @@ check the wiring without starting anything: where the instance lives, that it pe
 
 from __future__ import annotations
 
+import yaml
+
 from tests.conftest import REPO_ROOT
 
 
@@ -19,10 +21,15 @@ def test_the_instance_lives_in_the_warehouse_data_folder_and_persists(tmp_path, 
     paths = warehouse_paths(tmp_path / "wh" / "observatory.duckdb")
     home = dagster_home(paths)
     assert home == paths.dagster_home and home.is_relative_to(paths.data)
-    assert (home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
+    # the repository's dagster.yaml, plus the event log storage with this folder's absolute path
+    written = (home / "dagster.yaml").read_text()
+    assert written.startswith((REPO_ROOT / "dagster.yaml").read_text().rstrip("\n"))
+    assert yaml.safe_load(written)["event_log_storage"]["config"]["base_dir"] == str(home / "history" / "runs")
     with shared_instance(paths) as instance:
         assert not instance.is_ephemeral
         assert instance.root_directory == str(home)
+        assert type(instance.event_log_storage).__name__ == "ObservatoryEventLogStorage"
+    assert dagster_home(paths) == home and (home / "dagster.yaml").read_text() == written  # stable: not rewritten
 
 
 def test_dagster_home_set_by_the_user_wins(tmp_path, monkeypatch):
@@ -45,3 +52,4 @@ def test_observatory_ui_runs_dagster_dev_on_loopback_over_the_shared_instance(tm
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and argv[argv.index("--port") + 1] == "4321"
     assert argv[argv.index("--module-name") + 1] == "pipelines.definitions"
     assert env["DAGSTER_HOME"] == str(paths.dagster_home)
+    assert int(env["DAGSTER_EVENT_BATCH_SIZE"]) > 1  # the UI's runs hand event batches to the storage too
