@@ -31,8 +31,8 @@ Rules are per claim kind and measure, never per row:
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -170,17 +170,42 @@ def measure_of(claim: pd.Series) -> str | None:
     return hint or None
 
 
-@dataclass
 class Context:
-    con: duckdb.DuckDBPyConnection
-    claims: pd.DataFrame
-    values: pd.DataFrame | None
-    vintages: pd.DataFrame | None
-    history: pd.DataFrame | None
-    funding: pd.DataFrame | None
-    census: pd.DataFrame | None
-    estimates: pd.DataFrame | None
-    areas: pd.DataFrame | None
+    """The claims and the warehouse tables they are checked against. Each table is read on first use (most
+    documents' claims name no place the warehouse holds, and then the big tables are never read)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, claims: pd.DataFrame):
+        self.con, self.claims = con, claims
+
+    @functools.cached_property
+    def values(self) -> pd.DataFrame | None:
+        return _table(self.con, "core_indicators__values")
+
+    @functools.cached_property
+    def vintages(self) -> pd.DataFrame | None:
+        return _table(self.con, "core_health__indicator_vintages")
+
+    @functools.cached_property
+    def history(self) -> pd.DataFrame | None:
+        return _table(self.con, "core_indicators__value_history")
+
+    @functools.cached_property
+    def funding(self) -> pd.DataFrame | None:
+        return _table(self.con, "mart_funding__per_head")
+
+    @functools.cached_property
+    def census(self) -> pd.DataFrame | None:
+        return _table(self.con, "core_population__census2021")
+
+    @functools.cached_property
+    def estimates(self) -> pd.DataFrame | None:
+        return _table(self.con, "core_population__estimates")
+
+    @functools.cached_property
+    def areas(self) -> pd.DataFrame | None:
+        if self.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'core_geo__areas_all'").fetchall()[0][0]:
+            return self.con.execute("SELECT area_code, area_name FROM core_geo__areas_all").df()
+        return _table(self.con, "core_geo__areas")
 
     def area_name(self, code: str | None) -> str | None:
         if not code or self.areas is None:
@@ -676,13 +701,7 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     claims = claims[claims["kind"] != "year"].reset_index(drop=True)  # rows from an older extractor: years are never claims
     claims["claim_kind"] = claims["claim_kind"].fillna(claims["kind"].map({"money": "amount", "per_head": "per_head", "percent": "share",
                                                                                "count": "count", "ratio": "ratio", "figure_value": "level"}))
-    ctx = Context(con=con, claims=claims, values=_table(con, "core_indicators__values"),
-                  vintages=_table(con, "core_health__indicator_vintages"), history=_table(con, "core_indicators__value_history"),
-                  funding=_table(con, "mart_funding__per_head"), census=_table(con, "core_population__census2021"),
-                  estimates=_table(con, "core_population__estimates"),
-                  areas=con.execute("SELECT area_code, area_name FROM core_geo__areas_all").df()
-                  if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'core_geo__areas_all'").fetchall()[0][0]
-                  else _table(con, "core_geo__areas"))
+    ctx = Context(con, claims)
     data_years = {doc: document_data_year(group) for doc, group in claims.groupby("document_id")}
     out = [_reconcile_one(claim, ctx, data_years) for _, claim in claims.iterrows()]
     return pd.DataFrame(out, columns=COLUMNS)
