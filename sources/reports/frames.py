@@ -18,7 +18,7 @@ from sources.catalogue import sha256_of
 from sources.reports import SOURCE_ID
 from sources.reports.claims import Claim, PlaceMatcher, extract_claims
 from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, read_text
-from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, extract_document
+from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, PageResult, extract_pages, merge_continuations
 from sources.reports.specs import Spec, all_specs, apply_spec
 from sources.reports.text_tables import lines_of, pipe_tables
 
@@ -184,13 +184,15 @@ def process_document(
     specs = all_specs() if specs is None else specs
     doc_id = intake.document_id
     tables: list[ExtractedTable] = []
+    pages: list[PageResult] | None = None  # a PDF's pages as read once, for the specs too
     claims: list[Claim] = []
     spec_frames: dict[str, pd.DataFrame] = {}
     errors: list[str] = []
     if intake.landed:
         try:
             if intake.kind == "pdf":
-                tables = extract_document(intake.read_path, intake.password)
+                pages = extract_pages(intake.read_path, password=intake.password)
+                tables = merge_continuations(pages)
                 claims = extract_claims(pdf_lines(intake.read_path, intake.password), places)
             else:
                 text = read_text(intake.path)
@@ -209,7 +211,7 @@ def process_document(
             for spec in specs:
                 if spec.matches(intake.sha256, intake.file_name):
                     try:
-                        spec_frames[spec.target] = apply_spec(spec, intake.read_path, doc_id, intake.password)
+                        spec_frames[spec.target] = apply_spec(spec, intake.read_path, doc_id, intake.password, pages)
                         if spec_frames[spec.target].attrs.get("skipped"):
                             errors.append(f"spec {spec.name}: skipped {', '.join(spec_frames[spec.target].attrs['skipped'])}")
                     except Exception as err:  # noqa: BLE001 - reported on the document, the rest still lands

@@ -61,7 +61,7 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +190,8 @@ class ExtractedTable:
         return (min(c.x0 for c in first), min(c.top for c in first), max(c.x1 for c in first), max(c.bottom for c in first))
 
     def grid(self) -> list[list[str]]:
-        rows = [["" for _ in range(self.n_cols)] for _ in range(self.n_rows)]
+        width = self.n_cols
+        rows = [[""] * width for _ in range(self.n_rows)]
         for c in self.cells:
             rows[c.row][c.col] = c.text
         return rows
@@ -1501,7 +1502,10 @@ def _same_columns(a: ExtractedTable, b: ExtractedTable) -> bool:
 
 
 def merge_continuations(results: Sequence[PageResult]) -> list[ExtractedTable]:
-    """All tables of a document in order, a table continuing on the next page merged into its start."""
+    """All tables of a document in order, a table continuing on the next page merged into its start.
+
+    The merged tables are copies: ``results`` keep each page's own tables (an extraction spec reads them).
+    """
     merged: list[ExtractedTable] = []
     previous_page_tables: list[ExtractedTable] = []
     for result in sorted(results, key=lambda r: r.page):
@@ -1516,7 +1520,7 @@ def merge_continuations(results: Sequence[PageResult]) -> list[ExtractedTable]:
                     skip = head.header_rows if first[0] == first[1] else 0
                 head.add_rows(table.cells, skip, result.page)
                 continue
-            merged.append(table)
+            merged.append(replace(table, cells=list(table.cells)))
         previous_page_tables = result.tables
     return merged
 

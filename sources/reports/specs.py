@@ -46,7 +46,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +54,7 @@ import pandas as pd
 import pdfplumber
 
 from sources.inputs import SourceFormatError, numeric_or_original
-from sources.reports.pdf_tables import ExtractedTable, extract_page, extract_pages
+from sources.reports.pdf_tables import ExtractedTable, PageResult, extract_page, extract_pages
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "report_specs"
 _TYPES = ("text", "number", "integer")
@@ -154,15 +154,34 @@ def _pages(spec: Spec, count: int) -> tuple[int, ...]:
     return tuple(range(1, count + 1)) if spec.pages == "all" else spec.pages  # type: ignore[return-value]
 
 
-def _continued(spec: Spec, pdf_path: Path, password: str | None) -> tuple[list[tuple[int, list[str]]], list[str], int]:
+def reads_as_extracted(spec: Spec) -> bool:
+    """Whether the spec reads its pages as :func:`extract_pages` reads a whole document (no crop, default
+    settings), so the document's own page results can serve it instead of a second read."""
+    return spec.crop is None and not spec.table_settings
+
+
+def _page_tables(spec: Spec, pdf_path: Path, password: str | None,
+                 extracted: Sequence[PageResult] | None) -> Iterator[tuple[int, list[ExtractedTable]]]:
+    """(page, tables on it) for each of the spec's pages, from ``extracted`` (every page of the document, as
+    :func:`extract_pages` read them) when the spec reads pages that way, else read here page by page."""
+    if extracted is not None and reads_as_extracted(spec):
+        by_page = {r.page: r.tables for r in extracted}
+        for number in _pages(spec, len(extracted)):
+            yield number, by_page[number] if number in by_page else extract_pages(pdf_path, [number], password)[0].tables
+        return
+    with pdfplumber.open(pdf_path, password=password or "") as pdf:
+        numbers = _pages(spec, len(pdf.pages))
+    for number in numbers:
+        yield number, [t for r in extract_pages(pdf_path, [number], password) for t in r.tables]
+
+
+def _continued(spec: Spec, pdf_path: Path, password: str | None,
+               extracted: Sequence[PageResult] | None = None) -> tuple[list[tuple[int, list[str]]], list[str], int]:
     """(page, row) of a table continuing over the spec's pages, the pages skipped with why, the header rows."""
     rows: list[tuple[int, list[str]]] = []
     skipped: list[str] = []
     first_header = 0
-    with pdfplumber.open(pdf_path, password=password or "") as pdf:
-        numbers = _pages(spec, len(pdf.pages))
-    for number in numbers:
-        tables = [t for r in extract_pages(pdf_path, [number], password) for t in r.tables]
+    for number, tables in _page_tables(spec, pdf_path, password, extracted):
         fitting = [t for t in tables if spec.n_columns is None or t.n_cols == spec.n_columns]
         if len(fitting) <= spec.table:
             skipped.append(f"page {number} ({', '.join(f'{t.n_cols} columns' for t in tables) or 'no table'})")
@@ -187,11 +206,16 @@ def _typed(values: pd.Series, column: Column) -> pd.Series:
     return numeric_or_original(cleaned.mask(missing)).where(~missing, None)
 
 
-def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | None = None) -> pd.DataFrame:
-    """The spec's typed table from the document (columns as the registry declares them, plus provenance)."""
+def apply_spec(spec: Spec, pdf_path: Path, document_id: str, password: str | None = None,
+               extracted: Sequence[PageResult] | None = None) -> pd.DataFrame:
+    """The spec's typed table from the document (columns as the registry declares them, plus provenance).
+
+    ``extracted``: every page of the document as :func:`extract_pages` read it (what ingest has already
+    read); a continued spec that reads pages the same way takes its tables from there.
+    """
     where = f"report spec {spec.name} on {pdf_path.name}"
     if spec.continued:
-        rows, skipped, header = _continued(spec, pdf_path, password)
+        rows, skipped, header = _continued(spec, pdf_path, password, extracted)
         if not rows:
             raise SourceFormatError(f"{where}: no table with {spec.n_columns} columns on page(s) {spec.pages}: {'; '.join(skipped)}")
         if len(spec.columns) != len(rows[0][1]):
