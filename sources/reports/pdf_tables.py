@@ -47,7 +47,7 @@ How a page is read (:func:`extract_page`):
 
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
 tabular text (fewer than three lines holding a label beside a value, list marks aside); the page's chars and ruling lines are read with pypdfium2 (C) and handed to pdfplumber as its
-page objects, so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
+page objects (pypdfium2 loads each page once, for the pre-scan and the chars, and reads each char's code once), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
 (``fast_text=False`` uses pdfplumber's own parse, trimmed to the keys table finding needs); cell text is
 assigned by sorting, not per-cell filtering; :func:`extract_documents` spreads page chunks over processes.
 """
@@ -472,37 +472,58 @@ def _tabular_line_count(boxes: list[tuple[float, float, float, float, bool, floa
     return count
 
 
+_NO_INK = frozenset((32, 10, 13, 9, 0xA0, 0xFFFE, 0))  # codes the pre-scan does not count as text
+
+
 def prescan(path: Path, password: str | None = None, pages: Iterable[int] | None = None) -> list[dict]:
     """Per page, from pypdfium2 (C, ~100x faster than a full parse): chars, and how many lines look tabular."""
     import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
 
     doc = pdfium.PdfDocument(str(path), password=password)
     out = []
-    l, r, b, t, ox, oy = (ctypes.c_double() for _ in range(6))
     try:
         wanted = [p - 1 for p in pages] if pages is not None else range(len(doc))
         for i in wanted:
             page = doc[i]
             tp = page.get_textpage()
-            boxes = []
-            for j in range(tp.count_chars()):
-                code = raw.FPDFText_GetUnicode(tp, j)
-                if code in (32, 10, 13, 9, 0xA0, 0xFFFE, 0) or not raw.FPDFText_GetCharBox(tp, j, l, r, b, t):
-                    continue
-                raw.FPDFText_GetCharOrigin(tp, j, ox, oy)
-                boxes.append((l.value, r.value, b.value, t.value, 48 <= code <= 57, ox.value, oy.value))
-            tp.close()
-            page.close()
-            # text on a /Rotate page, or a sideways table, runs along y in pdfium's frame: read along the axis
-            # that consecutive chars share
-            along_x = sum(1 for a, b in zip(boxes, boxes[1:]) if abs(a[6] - b[6]) < 1)
-            along_y = sum(1 for a, b in zip(boxes, boxes[1:]) if abs(a[5] - b[5]) < 1)
-            tabular = _tabular_line_count(boxes, 0 if along_x >= along_y else 1) if boxes else 0
-            out.append({"page": i + 1, "chars": len(boxes), "tabular_lines": tabular})
+            try:
+                out.append({"page": i + 1, **scan_textpage(tp)[0]})
+            finally:
+                tp.close()
+                page.close()
     finally:
         doc.close()
     return out
+
+
+def char_codes(textpage) -> list[int]:
+    """The unicode of each char of a pypdfium2 text page, by index (read once for the pre-scan and the chars)."""
+    import pypdfium2.raw as raw
+
+    get_code, handle = raw.FPDFText_GetUnicode, textpage.raw
+    return [get_code(handle, i) for i in range(textpage.count_chars())]
+
+
+def scan_textpage(textpage) -> tuple[dict, list[int]]:
+    """The pre-scan of one page (``chars``: its text chars, ``tabular_lines``), and its :func:`char_codes`."""
+    import pypdfium2.raw as raw
+
+    codes = char_codes(textpage)
+    get_box, get_origin, handle = raw.FPDFText_GetCharBox, raw.FPDFText_GetCharOrigin, textpage.raw
+    l, r, b, t, ox, oy = (ctypes.c_double() for _ in range(6))
+    box_out, origin_out = [ctypes.byref(v) for v in (l, r, b, t)], [ctypes.byref(v) for v in (ox, oy)]
+    boxes = []
+    for j, code in enumerate(codes):
+        if code in _NO_INK or not get_box(handle, j, *box_out):
+            continue
+        get_origin(handle, j, *origin_out)
+        boxes.append((l.value, r.value, b.value, t.value, 48 <= code <= 57, ox.value, oy.value))
+    # text on a /Rotate page, or a sideways table, runs along y in pdfium's frame: read along the axis
+    # that consecutive chars share
+    along_x = sum(1 for a, b in zip(boxes, boxes[1:]) if abs(a[6] - b[6]) < 1)
+    along_y = sum(1 for a, b in zip(boxes, boxes[1:]) if abs(a[5] - b[5]) < 1)
+    tabular = _tabular_line_count(boxes, 0 if along_x >= along_y else 1) if boxes else 0
+    return {"chars": len(boxes), "tabular_lines": tabular}, codes
 
 
 # --- regions ------------------------------------------------------------------------------------
@@ -1216,6 +1237,9 @@ def lean_objects(page) -> dict[str, list[dict]]:
     return out
 
 
+_NO_CHAR = frozenset((0, 0xFFFE, 0xFFFF, 10, 13))  # codes that are no char of pdfplumber's
+
+
 def _page_ctm(page) -> tuple[float, float, float, float, float, float]:
     """The matrix pdfminer applies to a page (its /Rotate and MediaBox origin): user space -> pdfplumber's frame."""
     x0, y0, x1, y1 = page.page_obj.mediabox
@@ -1229,12 +1253,13 @@ def _page_ctm(page) -> tuple[float, float, float, float, float, float]:
     return (1, 0, 0, 1, -x0, -y0)
 
 
-def pdfium_chars(pdfium_page, page) -> list[dict]:
+def pdfium_chars(pdfium_page, page, textpage=None, codes: Sequence[int] | None = None) -> list[dict]:
     """The page's chars from pypdfium2's text layer, in pdfplumber's frame and with pdfplumber's keys.
 
     pdfium reads the text layer in C, ~25x faster than pdfminer; boxes are pdfium's font-height ("loose")
     boxes, the matrix is the char's matrix composed with the page's rotation, as pdfminer composes it.
-    pdfium reports a hyphen that ends a line as U+0002: it is the hyphen it is.
+    pdfium reports a hyphen that ends a line as U+0002: it is the hyphen it is. ``textpage`` and ``codes``:
+    the page's text page and :func:`char_codes` when the pre-scan has them already.
     """
     import pypdfium2.raw as raw
 
@@ -1242,26 +1267,30 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
     height = page.height
     mb_x0, mb_top = page.mediabox[:2]
     doctop0 = page.initial_doctop
-    tp = pdfium_page.get_textpage()
+    tp = textpage if textpage is not None else pdfium_page.get_textpage()
+    codes = codes if codes is not None else char_codes(tp)
+    handle = tp.raw
+    get_box, get_matrix, get_size = raw.FPDFText_GetLooseCharBox, raw.FPDFText_GetMatrix, raw.FPDFText_GetFontSize
+    is_generated, get_origin = raw.FPDFText_IsGenerated, raw.FPDFText_GetCharOrigin
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    rect_out, matrix_out = ctypes.byref(rect), ctypes.byref(matrix)
     ox, oy = ctypes.c_double(), ctypes.c_double()
     unturned = (a0, b0, c0, d0) == (1, 0, 0, 1)
     out = []
     try:
-        for i in range(tp.count_chars()):
-            code = raw.FPDFText_GetUnicode(tp, i)
-            if code in (0, 0xFFFE, 0xFFFF, 10, 13) or not raw.FPDFText_GetLooseCharBox(tp, i, rect):
+        for i, code in enumerate(codes):
+            if code in _NO_CHAR or not get_box(handle, i, rect_out):
                 continue
-            if code == 32 and raw.FPDFText_IsGenerated(tp, i) == 1:
+            if code == 32 and is_generated(handle, i) == 1:
                 continue  # a space pdfium inferred from a gap: words are split by geometry instead
-            raw.FPDFText_GetMatrix(tp, i, matrix)
+            get_matrix(handle, i, matrix_out)
             a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
             if abs(b) < 1e-3 and abs(c) < 1e-3 and d > 0:
-                size = raw.FPDFText_GetFontSize(tp, i) * d
+                size = get_size(handle, i) * d
                 if size > 0 and rect.top - rect.bottom > 1.8 * size:
                     # a symbol font's box (a bullet's) can be several lines tall: it would swallow the lines
                     # around it, so the glyph gets a box of its font size on its own baseline
-                    raw.FPDFText_GetCharOrigin(tp, i, ox, oy)
+                    get_origin(handle, i, ox, oy)
                     rect.bottom, rect.top = oy.value - 0.25 * size, oy.value + 0.85 * size
             if unturned:
                 x0, x1, y0, y1 = rect.left + e0, rect.right + e0, rect.bottom + f0, rect.top + f0
@@ -1280,7 +1309,8 @@ def pdfium_chars(pdfium_page, page) -> list[dict]:
                 "upright": m[0] * m[3] > 0 and m[1] * m[2] <= 0, "matrix": (*m, 0, 0),
             })
     finally:
-        tp.close()
+        if textpage is None:
+            tp.close()
     return out
 
 
@@ -1457,41 +1487,49 @@ def extract_pages(path: str | Path, pages: Iterable[int] | None = None, password
     """Tables on the given 1-based pages (default all), page by page.
 
     ``fast_text``: chars from pypdfium2's text layer and drawings from pdfminer with text rendering
-    skipped (about 3x faster); otherwise both from pdfminer as pdfplumber reads them.
+    skipped (about 3x faster); otherwise both from pdfminer as pdfplumber reads them. The document is opened
+    once with each library, and pypdfium2 loads each page once for the pre-scan and the chars.
     """
     import pypdfium2 as pdfium
 
     path = Path(path)
     pages = list(pages) if pages is not None else None
-    scan = {p["page"]: p for p in prescan(path, password, pages)} if prescan_pages else {}
-    results = []
-    fast = pdfium.PdfDocument(str(path), password=password) if fast_text else None
-    with pdfplumber.open(path, password=password) as pdf:
-        numbers = list(pages) if pages is not None else list(range(1, len(pdf.pages) + 1))
-        for number in numbers:
-            info = scan.get(number)
-            if info is not None and info["chars"] == 0:
-                results.append(PageResult(number, [], 0, "no text layer"))
-                continue
-            if info is not None and info["tabular_lines"] < 3:
-                results.append(PageResult(number, [], info["chars"], "no tabular text"))
-                continue
-            page = pdf.pages[number - 1]
-            try:
-                if fast is not None:
-                    fast_page = fast[number - 1]
-                    objects = {"char": pdfium_chars(fast_page, page), "line": pdfium_edges(fast_page, page),
-                               "rect": [], "curve": []}
-                else:
-                    objects = lean_objects(page)
-                page._objects = objects
-                tables = extract_page(page, number)
-            finally:
-                page.close()
-            results.append(PageResult(number, tables, info["chars"] if info else -1))
-    if fast is not None:
-        fast.close()
-    return results
+    fast = pdfium.PdfDocument(str(path), password=password) if prescan_pages or fast_text else None
+    try:
+        with pdfplumber.open(path, password=password) as pdf:
+            numbers = list(pages) if pages is not None else list(range(1, len(pdf.pages) + 1))
+            scanned = len(fast) if prescan_pages else 0
+            return [_read_page(fast, pdf, number, number <= scanned, fast_text) for number in numbers]
+    finally:
+        if fast is not None:
+            fast.close()
+
+
+def _read_page(fast, pdf, number: int, scan: bool, fast_text: bool) -> PageResult:
+    """One page's tables (``scan``: pre-scan it first, and skip it when it has no tabular text)."""
+    fast_page = fast[number - 1] if scan or fast_text else None
+    textpage = fast_page.get_textpage() if fast_page is not None else None
+    try:
+        info, codes = scan_textpage(textpage) if scan else (None, None)
+        if info is not None and info["chars"] == 0:
+            return PageResult(number, [], 0, "no text layer")
+        if info is not None and info["tabular_lines"] < 3:
+            return PageResult(number, [], info["chars"], "no tabular text")
+        page = pdf.pages[number - 1]
+        try:
+            if fast_text:
+                page._objects = {"char": pdfium_chars(fast_page, page, textpage, codes),
+                                 "line": pdfium_edges(fast_page, page), "rect": [], "curve": []}
+            else:
+                page._objects = lean_objects(page)
+            tables = extract_page(page, number)
+        finally:
+            page.close()
+        return PageResult(number, tables, info["chars"] if info else -1)
+    finally:
+        if textpage is not None:
+            textpage.close()
+            fast_page.close()
 
 
 def _same_columns(a: ExtractedTable, b: ExtractedTable) -> bool:
