@@ -17,7 +17,7 @@ import pandas as pd
 from sources.catalogue import sha256_of
 from sources.reports import SOURCE_ID
 from sources.reports.claims import Claim, PlaceMatcher, extract_claims
-from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, read_text
+from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, page_texts, read_text
 from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, PageResult, extract_pages, merge_continuations
 from sources.reports.specs import Spec, all_specs, apply_spec
 from sources.reports.text_tables import lines_of, pipe_tables
@@ -40,24 +40,14 @@ class Processed:
         return self.intake.document_id
 
 
-def pdf_lines(path: Path, password: str | None = None) -> list[tuple[int, int, str]]:
-    """(page, line, text) for every text line of a PDF, from pypdfium2's text layer."""
-    import pypdfium2 as pdfium
-
-    doc = pdfium.PdfDocument(str(path), password=password)
+def pdf_lines(path: Path, password: str | None = None, texts: list[str] | None = None) -> list[tuple[int, int, str]]:
+    """(page, line, text) for every text line of a PDF, from pypdfium2's text layer (``texts``: each page's
+    text when intake has read it already)."""
     out = []
-    try:
-        for i in range(len(doc)):
-            page = doc[i]
-            tp = page.get_textpage()
-            text = tp.get_text_range()
-            tp.close()
-            page.close()
-            for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
-                out.append((i + 1, n, line))
-            out.append((i + 1, 10**6, ""))  # a page break ends a paragraph
-    finally:
-        doc.close()
+    for i, text in enumerate(page_texts(path, password) if texts is None else texts):
+        for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+            out.append((i + 1, n, line))
+        out.append((i + 1, 10**6, ""))  # a page break ends a paragraph
     return out
 
 
@@ -193,7 +183,7 @@ def process_document(
             if intake.kind == "pdf":
                 pages = extract_pages(intake.read_path, password=intake.password)
                 tables = merge_continuations(pages)
-                claims = extract_claims(pdf_lines(intake.read_path, intake.password), places)
+                claims = extract_claims(pdf_lines(intake.read_path, intake.password, intake.texts_of_read_path()), places)
             else:
                 text = read_text(intake.path)
                 junk = implausible_text(text)
@@ -216,6 +206,7 @@ def process_document(
                             errors.append(f"spec {spec.name}: skipped {', '.join(spec_frames[spec.target].attrs['skipped'])}")
                     except Exception as err:  # noqa: BLE001 - reported on the document, the rest still lands
                         errors.append(f"spec {spec.name}: {err}")
+    intake.page_texts = None  # read for the claims: not sent back with the frames
     if errors:
         intake.reason = "; ".join(filter(None, [intake.reason, *errors]))[:2000]
     tables_frame, cells_frame = tables_frames(doc_id, tables)

@@ -68,6 +68,11 @@ class Intake:
     status: str = "landed"
     reason: str | None = None
     read_path: Path | None = None  # what extraction reads (an OCR'd copy when one was made)
+    page_texts: list[str] | None = field(default=None, repr=False, compare=False)  # each page's text layer, as intake read it
+
+    def texts_of_read_path(self) -> list[str] | None:
+        """The page texts intake read, when extraction reads the same file (no OCR'd copy)."""
+        return self.page_texts if self.read_path == self.path else None
 
     @property
     def document_id(self) -> str:
@@ -214,9 +219,10 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     finally:
         pdf.close()
     try:
-        text_pages, first = _text_layer(intake.path, password)
+        intake.page_texts = page_texts(intake.path, password)
     except Exception as err:  # noqa: BLE001
         return intake.quarantine(f"corrupt: pages cannot be rendered ({type(err).__name__}: {str(err)[:160]})")
+    text_pages, first = _text_layer(intake.page_texts)
     intake.pages_needing_ocr = [number for number, has_text in enumerate(text_pages, start=1) if not has_text]
     intake.has_text_layer = len(intake.pages_needing_ocr) < len(text_pages)
     intake.title = title or first or intake.file_name
@@ -234,31 +240,34 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     return intake
 
 
-def _text_layer(path: Path, password: str | None) -> tuple[list[bool], str | None]:
-    """Per page, whether it has a text layer (any character that is not white space), and the first page's first line.
-
-    One pass of pypdfium2's C text layer: cheap next to table extraction, whose own pre-scan (which also
-    measures how tabular each page's text is) is then the only per-character scan of the document.
-    """
+def page_texts(path: Path, password: str | None = None) -> list[str]:
+    """Each page's text from pypdfium2's C text layer: read once, for intake's checks and for the claims."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(str(path), password=password)
-    has_text: list[bool] = []
-    first = None
+    texts: list[str] = []
     try:
         for i in range(len(doc)):
             page = doc[i]
             textpage = page.get_textpage()
             try:
-                text = textpage.get_text_range()
+                texts.append(textpage.get_text_range())
             finally:
                 textpage.close()
                 page.close()
-            has_text.append(any(not ch.isspace() and ch not in "\x00\ufffe" for ch in text))
-            if i == 0:
-                first = next((line.strip()[:200] for line in text.splitlines() if line.strip()), None)
     finally:
         doc.close()
+    return texts
+
+
+def _text_layer(texts: list[str]) -> tuple[list[bool], str | None]:
+    """Per page, whether it has a text layer (any character that is not white space), and the first page's first line.
+
+    Cheap next to table extraction, whose own pre-scan (which also measures how tabular each page's text
+    is) is then the only per-character scan of the document.
+    """
+    has_text = [any(not ch.isspace() and ch not in "\x00\ufffe" for ch in text) for text in texts]
+    first = next((line.strip()[:200] for line in texts[0].splitlines() if line.strip()), None) if texts else None
     return has_text, first
 
 
