@@ -1,7 +1,9 @@
-"""The reports inbox: the folder documents are added to, its index, passwords, and landing a document.
+"""The reports inbox: the folder documents are added to, its index, passwords, landing a document, and what
+processing the inbox's documents needs (their jobs, the places claims are matched against).
 
 A plain module (no Dagster): both the ``core_reports`` asset (`pipelines.assets.reports`) and
-``observatory ingest`` (`pipelines.reports_ingest`) use it.
+``observatory ingest`` (`pipelines.reports_ingest`) use it, the latter to start the documents' extraction
+before it imports Dagster.
 """
 
 import datetime as dt
@@ -13,7 +15,10 @@ from sources.catalogue import sha256_of
 from sources.inputs import SourceFormatError
 from sources.landing import LandedFile, check_regular, copy_file
 from sources.reports import SOURCE_ID
+from sources.reports.batch import Job
+from sources.reports.claims import PlaceMatcher
 from sources.reports.intake import Limits, load_passwords
+from warehouse.engine import loader, queries
 from warehouse.engine.paths import WarehousePaths
 
 PASSWORDS_FILE = ".passwords.toml"
@@ -122,3 +127,26 @@ def land_report(paths: WarehousePaths, source: Path, sha: str) -> LandedFile:
         licence="as published by the document's author (not checked)", mode="inbox",
         landed_path=str(target.relative_to(paths.data)),
     )
+
+
+def document_jobs(paths: WarehousePaths, document_ids: list[str]) -> tuple[list[Job], list[str], list[LandedFile]]:
+    """Each document's inbox file landed in the landing store: the jobs that process them, their labels, the landed files."""
+    inbox = inbox_dir(paths)
+    passwords = load_passwords(inbox / PASSWORDS_FILE)
+    jobs, labels, landed_files = [], [], []
+    for document_id in document_ids:
+        source = find_document(inbox, document_id)
+        if source is None:
+            raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
+        landed = land_report(paths, source, document_id)
+        landed_files.append(landed)
+        jobs.append(Job(landed.path(paths.data), source.name, passwords.get(document_id) or passwords.get(source.name)))
+        labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
+    return jobs, labels, landed_files
+
+
+def known_places(con) -> tuple[PlaceMatcher, bool]:  # noqa: ANN001 - a DuckDB connection to the working database
+    """Places from ``core_geo__areas`` (and aliases); ``False`` when the warehouse has no geography yet."""
+    if not loader.table_exists(con, "core_geo__areas"):
+        return PlaceMatcher(), False
+    return PlaceMatcher(list(queries.query(con, "reports_places").itertuples(index=False, name=None))), True

@@ -19,7 +19,6 @@ import duckdb
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from pipelines.resources import run_config
 from sources.reports.pdf_tables import EXTRACTOR_VERSION
 from warehouse.engine import queries
 from warehouse.engine.paths import WarehousePaths
@@ -61,18 +60,23 @@ def _start_early(paths: WarehousePaths, document_ids: list[str]) -> None:
     """Start processing the documents in worker processes now, with the places and specs the run's step would use;
     the step takes the batch (`sources.reports.batch.take_started`) instead of processing them again.
 
-    Only when the warehouse has its geography (otherwise the step warns and matches by built-in aliases). If
-    anything here fails, nothing is started: the step processes the documents itself and reports what went wrong.
+    Called before Dagster is imported, so the workers use the cores while this process loads Dagster and
+    creates the run. Only when the warehouse has its geography (otherwise the step warns and matches by
+    built-in aliases). If anything here fails, nothing is started: the step processes the documents itself
+    and reports what went wrong.
     """
-    from pipelines.assets.reports import document_jobs, place_matcher
-    from pipelines.resources import WarehouseResource
+    from pipelines.inbox import document_jobs, known_places
     from sources.reports.batch import start_documents
     from sources.reports.specs import all_specs
     from warehouse.engine.registry import REGISTRY
 
     try:
         jobs, _, _ = document_jobs(paths, document_ids)
-        places, has_geography = place_matcher(WarehouseResource(path=str(paths.published)))
+        con = duckdb.connect(str(paths.working))
+        try:
+            places, has_geography = known_places(con)
+        finally:
+            con.close()
         specs = all_specs(known=REGISTRY)
     except Exception:  # noqa: BLE001 - the step meets the same error and reports it
         return
@@ -80,16 +84,32 @@ def _start_early(paths: WarehousePaths, document_ids: list[str]) -> None:
         start_documents(jobs, places=places, specs=specs)
 
 
+def _add(files: list[Path], inbox: Path, password: str | None) -> tuple[list[tuple[Path, str]], list[str], dict[str, str]]:
+    """The files copied into the inbox: (file, sha256) in the order given, the distinct sha256s, a name for each."""
+    from pipelines.inbox import add_to_inbox
+
+    order = [(f, add_to_inbox(inbox, f, password)[0]) for f in files]
+    return order, list(dict.fromkeys(sha for _, sha in order)), {sha: f.name for f, sha in reversed(order)}
+
+
+def _to_process(paths: WarehousePaths, unique: list[str], tables: set[str] | None, force: bool) -> list[str]:
+    """The documents to process: a document already processed by this extractor is not processed again, unless
+    it was quarantined (a password or an OCR install may have arrived since) or ``force``."""
+    before = _documents(paths.working, unique, tables)
+    return [sha for sha in unique
+            if force or sha not in before or before[sha].get("extractor_version") != EXTRACTOR_VERSION
+            or before[sha].get("status") == "quarantined"]
+
+
 def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, force: bool, console: Console, err_console: Console,
            run_refresh: Callable[[bool], bool]) -> int:
     """Copy, process and publish; print one line per document. Returns the exit code."""
     warnings.filterwarnings("ignore")
-    from pipelines.inbox import add_to_inbox, inbox_dir, refuse_at_intake
+    from pipelines.inbox import inbox_dir, refuse_at_intake
     from sources.inputs import SourceFormatError
     from sources.reports.batch import cancel_started
 
     paths = paths.ensure()
-    config = run_config(paths)
     # refused before anything is copied: missing, not a regular file (symlink, device, folder), too big
     missing = []
     for f in files:
@@ -101,32 +121,30 @@ def ingest(files: list[Path], *, paths: WarehousePaths, password: str | None, fo
     files = [f for f in files if f not in missing]
     if not files:
         return 2
-    present = _tables_in(paths.working)
-    lacking = [t for t in _required_tables() if t not in present]
-    if lacking:
-        what = "no geography yet (core_geo__areas)" if "core_geo__areas" in lacking else f"no {', '.join(lacking[:4])}" + (" …" if len(lacking) > 4 else "")
-        err_console.print(f"The warehouse at {paths.published} has {what}: running the full build first, so claims can "
-                          "be matched to places and the warehouse can be published with every table.")
-        if not run_refresh(False):
-            err_console.print("[red]The build failed; no documents were ingested.[/red]")
-            return 1
     inbox = inbox_dir(paths)
-    order: list[tuple[Path, str]] = []
-    for f in files:
-        sha, _ = add_to_inbox(inbox, f, password)
-        order.append((f, sha))
-    unique = list(dict.fromkeys(sha for _, sha in order))
-    before = _documents(paths.working, unique, present if not lacking else None)
-    names = {sha: f.name for f, sha in reversed(order)}
-    # a document already processed by this extractor is not processed again, unless it was quarantined
-    # (a password or an OCR install may have arrived since) or --force
-    to_run = [sha for sha in unique
-              if force or sha not in before or before[sha].get("extractor_version") != EXTRACTOR_VERSION
-              or before[sha].get("status") == "quarantined"]
-    if to_run:  # extraction starts now, in worker processes, and overlaps the opening of the instance and the run's start
-        _start_early(paths, to_run)
+    present = _tables_in(paths.working)
+    added = to_run = None
     try:
-        return _run(order, to_run, paths=paths, config=config, console=console, err_console=err_console,
+        if "core_geo__areas" in present:  # the usual case: extraction starts now and overlaps Dagster's start-up
+            added = _add(files, inbox, password)
+            to_run = _to_process(paths, added[1], present, force)
+            if to_run:
+                _start_early(paths, to_run)
+        lacking = [t for t in _required_tables() if t not in present]
+        if lacking:
+            cancel_started()
+            what = "no geography yet (core_geo__areas)" if "core_geo__areas" in lacking else f"no {', '.join(lacking[:4])}" + (" …" if len(lacking) > 4 else "")
+            err_console.print(f"The warehouse at {paths.published} has {what}: running the full build first, so claims can "
+                              "be matched to places and the warehouse can be published with every table.")
+            if not run_refresh(False):
+                err_console.print("[red]The build failed; no documents were ingested.[/red]")
+                return 1
+            added = added or _add(files, inbox, password)
+            to_run = _to_process(paths, added[1], None, force)
+        order, unique, names = added
+        from pipelines.resources import run_config
+
+        return _run(order, to_run, paths=paths, config=run_config(paths), console=console, err_console=err_console,
                     missing=bool(missing), inbox=inbox, names=names, unique=unique)
     finally:
         cancel_started()  # a batch its run never asked for (the run failed before its step)

@@ -45,17 +45,14 @@ from dagster import (
 )
 
 from pipelines.assets._factory import blocking_check, table_spec
-from pipelines.inbox import PASSWORDS_FILE, find_document, inbox_dir, inbox_files, land_report, register
+from pipelines.inbox import document_jobs, inbox_dir, inbox_files, known_places, register
 from pipelines.resources import POOL, WarehouseResource
-from sources.landing import LandedFile
-from sources.reports.batch import Job, process_documents, take_started
+from sources.reports.batch import process_documents, take_started
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import CORE_TABLES, failed_document
-from sources.reports.intake import load_passwords
 from sources.reports.specs import all_specs
 from warehouse.engine import loader, queries
 from warehouse.engine.contracts import ContractViolation, validate
-from warehouse.engine.paths import WarehousePaths
 from warehouse.engine.registry import REGISTRY
 
 GROUP = "reports"
@@ -72,29 +69,9 @@ RUN_TAG_FILE = "observatory/report_file"
 # --- the asset ------------------------------------------------------------------------------------
 
 def place_matcher(warehouse: WarehouseResource) -> tuple[PlaceMatcher, bool]:
-    """Places from ``core_geo__areas`` (and aliases); ``False`` when the warehouse has no geography yet."""
+    """Places from the run's working database (`pipelines.inbox.known_places`)."""
     with warehouse.connect() as con:
-        exists = loader.table_exists(con, "core_geo__areas")
-        if not exists:
-            return PlaceMatcher(), False
-        rows = list(queries.query(con, "reports_places").itertuples(index=False, name=None))
-    return PlaceMatcher(rows), True
-
-
-def document_jobs(paths: WarehousePaths, document_ids: list[str]) -> tuple[list[Job], list[str], list[LandedFile]]:
-    """Each document's inbox file landed in the landing store: the jobs that process them, their labels, the landed files."""
-    inbox = inbox_dir(paths)
-    passwords = load_passwords(inbox / PASSWORDS_FILE)
-    jobs, labels, landed_files = [], [], []
-    for document_id in document_ids:
-        source = find_document(inbox, document_id)
-        if source is None:
-            raise FileNotFoundError(f"report document {document_id} is not in the inbox {inbox}; add it with `observatory ingest FILE`")
-        landed = land_report(paths, source, document_id)
-        landed_files.append(landed)
-        jobs.append(Job(landed.path(paths.data), source.name, passwords.get(document_id) or passwords.get(source.name)))
-        labels.append(f"{source.name} (sha256 {document_id[:12]}, from the reports inbox)")
-    return jobs, labels, landed_files
+        return known_places(con)
 
 
 def _empty(name: str) -> pd.DataFrame:

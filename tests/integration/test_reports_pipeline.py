@@ -250,3 +250,30 @@ def test_cancelling_a_started_batch_ends_its_workers():
     workers = set(multiprocessing.active_children()) - before
     cancel_started()
     assert workers and not any(w.is_alive() for w in workers)
+
+
+def test_ingest_into_a_warehouse_missing_a_table_builds_first_then_lands_the_documents(warehouse_copy, monkeypatch):
+    """Extraction starts before Dagster is imported when the geography is there; a missing table found after
+    that start ends the started batch, runs the full build, and the documents are processed after it."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from warehouse.engine.paths import warehouse_paths
+
+    con = duckdb.connect(str(warehouse_paths(warehouse_copy).working))
+    try:
+        con.execute("DROP TABLE mart_north_south__gaps")
+    finally:
+        con.close()
+    monkeypatch.setenv("OBSERVATORY_WAREHOUSE", str(warehouse_copy))
+    result = CliRunner().invoke(app, ["ingest", str(PDFS / "eu-016.pdf")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert "running the full build first" in said and "mart_north_south__gaps" in said
+    con = duckdb.connect(str(warehouse_copy), read_only=True)
+    try:
+        statuses = con.execute("SELECT file_name, status FROM core_reports__documents").fetchall()
+        gaps = con.execute("SELECT count(*) FROM mart_north_south__gaps").fetchall()[0][0]
+    finally:
+        con.close()
+    assert statuses == [("eu-016.pdf", "landed")] and gaps > 0
