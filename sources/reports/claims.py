@@ -247,11 +247,25 @@ class PlaceMatcher:
         found = []
         for m in self._pattern.finditer(text):
             key = re.sub(r"\s+", " ", m.group(0))
-            if key.isupper() and re.search(r"[A-Z][\w&-]*\s+$", text[:m.start()]):
+            if key.isupper() and _ends_with_capitalised_word(text, m.start()):
                 continue  # "Innovate UK", "Cancer Research UK": part of an organisation's name
             canonical = self._lower.get(key.lower(), key)
             found.append((m.start(), Place(canonical, self.codes.get(canonical))))
         return found
+
+
+def _ends_with_capitalised_word(text: str, end: int) -> bool:
+    """Whether ``text[:end]`` ends with a word holding a capital (``[A-Z][\\w&-]*``) and then white space.
+
+    Read backwards from ``end`` (a regular expression anchored at the end would try every start in the text).
+    """
+    head = text[:end].rstrip()
+    if len(head) == end:
+        return False
+    start = len(head)
+    while start and (head[start - 1].isalnum() or head[start - 1] in "_&-"):
+        start -= 1
+    return any("A" <= ch <= "Z" for ch in head[start:])
 
 
 @dataclass
