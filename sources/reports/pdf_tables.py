@@ -47,7 +47,8 @@ How a page is read (:func:`extract_page`):
 
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
 tabular text (fewer than three lines holding a label beside a value, list marks aside); the page's chars and ruling lines are read with pypdfium2 (C) and handed to pdfplumber as its
-page objects (pypdfium2 loads each page once, for the pre-scan and the chars, and reads each char's code once), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
+page objects (pypdfium2 loads each page once, for the pre-scan and the chars, reads each char's code once, and
+its per-char functions are called without ctypes' argument checks), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
 (``fast_text=False`` uses pdfplumber's own parse, trimmed to the keys table finding needs); cell text is
 assigned by sorting, not per-cell filtering; :func:`extract_documents` spreads page chunks over processes.
 """
@@ -56,6 +57,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import functools
 import os
 import re
 import statistics
@@ -496,27 +498,56 @@ def prescan(path: Path, password: str | None = None, pages: Iterable[int] | None
     return out
 
 
-def char_codes(textpage) -> list[int]:
-    """The unicode of each char of a pypdfium2 text page, by index (read once for the pre-scan and the chars)."""
+_TEXT_CALLS = {  # pdfium's per-char text functions and what they return
+    "FPDFText_GetUnicode": ctypes.c_uint, "FPDFText_GetCharBox": ctypes.c_int, "FPDFText_GetCharOrigin": ctypes.c_int,
+    "FPDFText_GetLooseCharBox": ctypes.c_int, "FPDFText_GetMatrix": ctypes.c_int, "FPDFText_GetFontSize": ctypes.c_double,
+    "FPDFText_IsGenerated": ctypes.c_int,
+}
+
+
+@functools.cache
+def _text_calls() -> dict[str, Any]:
+    """pdfium's per-char text functions, called without ctypes' argument conversion when the library is at hand.
+
+    A page of a table has thousands of chars and each takes several calls; ctypes' checking of each argument
+    is half a call's cost. Unchecked, every argument must be a C value: the text page handle (a ctypes
+    pointer), ints, and ``ctypes.byref`` of the out values. Falls back to pypdfium2's checked functions.
+    """
     import pypdfium2.raw as raw
 
-    get_code, handle = raw.FPDFText_GetUnicode, textpage.raw
+    try:
+        from pypdfium2_raw.bindings import _libs
+
+        calls = {name: _unchecked(_libs["pdfium"], name, restype) for name, restype in _TEXT_CALLS.items()}
+    except (ImportError, KeyError, AttributeError, TypeError):
+        return {name: getattr(raw, name) for name in _TEXT_CALLS}
+    return calls
+
+
+def _unchecked(library, name: str, restype):
+    function = library[name]  # a fresh function object: pypdfium2's own keeps its checks
+    function.restype = restype
+    return function
+
+
+def char_codes(textpage) -> list[int]:
+    """The unicode of each char of a pypdfium2 text page, by index (read once for the pre-scan and the chars)."""
+    get_code, handle = _text_calls()["FPDFText_GetUnicode"], textpage.raw
     return [get_code(handle, i) for i in range(textpage.count_chars())]
 
 
 def scan_textpage(textpage) -> tuple[dict, list[int]]:
     """The pre-scan of one page (``chars``: its text chars, ``tabular_lines``), and its :func:`char_codes`."""
-    import pypdfium2.raw as raw
-
+    calls = _text_calls()
     codes = char_codes(textpage)
-    get_box, get_origin, handle = raw.FPDFText_GetCharBox, raw.FPDFText_GetCharOrigin, textpage.raw
+    get_box, get_origin, handle = calls["FPDFText_GetCharBox"], calls["FPDFText_GetCharOrigin"], textpage.raw
     l, r, b, t, ox, oy = (ctypes.c_double() for _ in range(6))
-    box_out, origin_out = [ctypes.byref(v) for v in (l, r, b, t)], [ctypes.byref(v) for v in (ox, oy)]
+    l_out, r_out, b_out, t_out, ox_out, oy_out = (ctypes.byref(v) for v in (l, r, b, t, ox, oy))
     boxes = []
     for j, code in enumerate(codes):
-        if code in _NO_INK or not get_box(handle, j, *box_out):
+        if code in _NO_INK or not get_box(handle, j, l_out, r_out, b_out, t_out):
             continue
-        get_origin(handle, j, *origin_out)
+        get_origin(handle, j, ox_out, oy_out)
         boxes.append((l.value, r.value, b.value, t.value, 48 <= code <= 57, ox.value, oy.value))
     # text on a /Rotate page, or a sideways table, runs along y in pdfium's frame: read along the axis
     # that consecutive chars share
@@ -1269,12 +1300,13 @@ def pdfium_chars(pdfium_page, page, textpage=None, codes: Sequence[int] | None =
     doctop0 = page.initial_doctop
     tp = textpage if textpage is not None else pdfium_page.get_textpage()
     codes = codes if codes is not None else char_codes(tp)
-    handle = tp.raw
-    get_box, get_matrix, get_size = raw.FPDFText_GetLooseCharBox, raw.FPDFText_GetMatrix, raw.FPDFText_GetFontSize
-    is_generated, get_origin = raw.FPDFText_IsGenerated, raw.FPDFText_GetCharOrigin
+    handle, calls = tp.raw, _text_calls()
+    get_box, get_matrix, get_size = calls["FPDFText_GetLooseCharBox"], calls["FPDFText_GetMatrix"], calls["FPDFText_GetFontSize"]
+    is_generated, get_origin = calls["FPDFText_IsGenerated"], calls["FPDFText_GetCharOrigin"]
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
     rect_out, matrix_out = ctypes.byref(rect), ctypes.byref(matrix)
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    ox_out, oy_out = ctypes.byref(ox), ctypes.byref(oy)
     unturned = (a0, b0, c0, d0) == (1, 0, 0, 1)
     out = []
     try:
@@ -1290,7 +1322,7 @@ def pdfium_chars(pdfium_page, page, textpage=None, codes: Sequence[int] | None =
                 if size > 0 and rect.top - rect.bottom > 1.8 * size:
                     # a symbol font's box (a bullet's) can be several lines tall: it would swallow the lines
                     # around it, so the glyph gets a box of its font size on its own baseline
-                    get_origin(handle, i, ox, oy)
+                    get_origin(handle, i, ox_out, oy_out)
                     rect.bottom, rect.top = oy.value - 0.25 * size, oy.value + 0.85 * size
             if unturned:
                 x0, x1, y0, y1 = rect.left + e0, rect.right + e0, rect.bottom + f0, rect.top + f0

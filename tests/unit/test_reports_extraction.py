@@ -312,3 +312,32 @@ def test_shaded_areas_do_not_part_the_lines_of_a_ruled_heading():
     head, first = tables[0].grid()[:2]
     assert head == ["Treatment/Therapy", "", "Suffered\nfrom", "Followed\ntreatment"]
     assert first == ["Allergy problems", "Count", "93", "77"]
+
+
+def test_unchecked_text_calls_read_the_chars_pypdfium2_checked_calls_read(monkeypatch):
+    import pypdfium2.raw as raw
+
+    path = PDFS / "nics-background-checks-2015-11-rotated.pdf"  # a /Rotate page: every branch of pdfium_chars
+    unchecked = pdf_tables.extract_pages(path)
+    monkeypatch.setattr(pdf_tables, "_text_calls", lambda: {name: getattr(raw, name) for name in pdf_tables._TEXT_CALLS})
+    checked = pdf_tables.extract_pages(path)
+    assert [(r.chars, [t.grid() for t in r.tables]) for r in unchecked] == [(r.chars, [t.grid() for t in r.tables]) for r in checked]
+
+
+def test_merging_continuations_leaves_each_pages_tables_as_read():
+    results = pdf_tables.extract_pages(PDFS / "WARN-Report-for-7-1-2015-to-03-25-2016.pdf", pages=[2, 3, 4])
+    before = [[t.grid() for t in r.tables] for r in results]
+    merged = pdf_tables.merge_continuations(results)
+    assert [[t.grid() for t in r.tables] for r in results] == before
+    assert len(merged[0].grid()) > len(before[0][0])
+
+
+def test_a_continued_spec_reads_the_pages_ingest_extracted_as_it_reads_them_itself(monkeypatch):
+    example = specs.load_spec(specs.SPEC_DIR / "nhs_spend_over_25k.toml")
+    path = PDFS / "BD-CCG-invoices-over-30k-April-2014-March-2015.pdf"
+    extracted = pdf_tables.extract_pages(path)
+    itself = specs.apply_spec(example, path, "a" * 64)
+    monkeypatch.setattr(specs, "extract_pages", lambda *a, **k: pytest.fail("the spec read the document again"))
+    reused = specs.apply_spec(example, path, "a" * 64, extracted=extracted)
+    pd.testing.assert_frame_equal(reused, itself)
+    assert reused.attrs == itself.attrs
