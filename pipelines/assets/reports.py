@@ -78,18 +78,21 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="object") for c in REGISTRY[name].column_names})
 
 
-def _within_contracts(processed: list, jobs: list) -> list:
-    """The documents' frames, a document whose rows break a table's contract quarantined with the violation.
+def _within_contracts(processed: list, jobs: list) -> tuple[list, dict[str, pd.DataFrame] | None]:
+    """The documents' frames, a document whose rows break a table's contract quarantined with the violation, and
+    (when every document passed) each table's rows of all documents already validated, for the loader to write as
+    they are.
 
-    Rows are validated once per batch when they all pass (the usual case, the loader validates them); a
-    failing batch is checked document by document so one bad document does not keep the others out.
+    Rows are validated once per batch when they all pass (the usual case); a failing batch is checked document
+    by document so one bad document does not keep the others out, and its tables are validated by the loader.
     """
     try:
+        validated = {}
         for name in REPORT_TABLES:
             frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
             if frames:
-                validate(REGISTRY[name], pd.concat(frames, ignore_index=True), [])
-        return processed
+                validated[name] = validate(REGISTRY[name], pd.concat(frames, ignore_index=True), [])
+        return processed, validated
     except ContractViolation:
         pass
     by_path = {str(j.path): j for j in jobs}
@@ -104,7 +107,7 @@ def _within_contracts(processed: list, jobs: list) -> list:
             job = by_path.get(str(p.intake.path))
             out.append(failed_document(p.intake.path, f"rows break the warehouse contract: {str(err)[:1500]}",
                                        file_name=p.intake.file_name, password=job.password if job else None))
-    return out
+    return out, None
 
 
 @multi_asset(
@@ -140,16 +143,19 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
     context.log.info(f"{len(processed)} document(s) {how}: "
                      + ", ".join(f"{p.intake.file_name} {p.intake.status}" + (f" ({p.intake.reason})" if p.intake.reason else "")
                                  for p in processed)[:4000])
-    processed = _within_contracts(processed, jobs)
+    processed, validated = _within_contracts(processed, jobs)
     with warehouse.connect() as con:
         # every landed document is an input file like any other: credited in core_provenance__files
         loader.insert_new_rows(con, REGISTRY["core_provenance__files"],
                                pd.DataFrame([f.provenance_row() for f in landed_files]), inputs=labels)
         for name in REPORT_TABLES:
-            frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
-            frame = pd.concat(frames, ignore_index=True) if frames else _empty(name)
-            rows = loader.replace_rows(con, REGISTRY[name], frame, key_column="document_id", key_value=document_ids,
-                                       inputs=labels)
+            if validated is not None:
+                frame = validated.get(name)
+            else:
+                frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
+                frame = pd.concat(frames, ignore_index=True) if frames else None
+            rows = loader.replace_rows(con, REGISTRY[name], _empty(name) if frame is None else frame, key_column="document_id",
+                                       key_value=document_ids, inputs=labels, prevalidated=validated is not None and frame is not None)
             yield MaterializeResult(asset_key=name, metadata={
                 "dagster/row_count": rows, "documents": len(document_ids),
                 "landed": sum(1 for s in statuses.values() if s == "landed"),

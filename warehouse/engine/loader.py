@@ -197,8 +197,10 @@ def replace_rows(
     key_column: str,
     key_value: str | Sequence[str],
     inputs: list[str] | None = None,
+    prevalidated: bool = False,
 ) -> int:
-    """Validate ``frame`` and make it the table's rows where ``key_column = key_value``, leaving other rows alone.
+    """Validate ``frame`` (unless the caller already did: ``prevalidated``) and make it the table's rows where
+    ``key_column = key_value``, leaving other rows alone.
 
     ``key_value`` may be a list of keys: the rows of all of them are replaced in one write (a batch of documents).
 
@@ -207,7 +209,7 @@ def replace_rows(
     ``frame`` must carry ``key_value``. Returns the rows inserted.
     """
     inputs = inputs or []
-    validated = validate(table, frame, inputs)
+    validated = frame if prevalidated else validate(table, frame, inputs)
     if key_column not in table.column_names:
         raise ValueError(f"{table.name} has no column {key_column!r}")
     keys = [key_value] if isinstance(key_value, str) else list(key_value)
@@ -218,7 +220,7 @@ def replace_rows(
     with transaction(con):
         create_if_missing(con, table)
         con.execute(f"DELETE FROM {name} WHERE {ddl.quote_ident(key_column)} IN (SELECT unnest(?::VARCHAR[]))", [keys])
-        con.register("_incoming_frame", validated)
+        con.register("_incoming_frame", _as_arrow(validated))
         try:
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _incoming_frame")
         finally:
