@@ -13,8 +13,9 @@ a multi-partition step), but the SQLite storage stores a batch one event at a ti
   opened per write and closed after it (nothing holds a SQLite file open between writes; the UI and other
   processes see the same files and locks as with Dagster's own class);
 * ``store_event_batch`` writes consecutive asset events of a batch (materialisations, planned
-  materialisations, observations) with one connection to the run's database and one transaction on the index
-  database, exactly the rows ``store_event`` writes for each; any other event is stored as Dagster stores it.
+  materialisations, observations) with one multi-row insert into the run's database and one transaction on
+  the index database, exactly the rows ``store_event`` writes for each; any other event is stored as Dagster
+  stores it.
 
 The files are Dagster's own schema: an instance written by this class opens with Dagster's class and the
 other way round (``dagster dev`` started with a plain ``dagster.yaml`` reads them). `pipelines.instance` names
@@ -28,11 +29,12 @@ import itertools
 import os
 from collections.abc import Iterator, Sequence
 
+from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
@@ -86,16 +88,15 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
                 for event in group:
                     self.store_event(event)
                 continue
-            statements = [self.prepare_insert_event(e) for e in group]
+            # one multi-row INSERT per database, as Dagster's PostgreSQL storage writes a batch (rows in order)
             with self.run_connection(run_id) as conn:
-                for statement in statements:
-                    conn.execute(statement)
+                conn.execute(self.prepare_insert_event_batch(group))
             # mirrored in the cross-run index database, as `SqliteEventLogStorage.store_event` does for each
             with self.index_transaction() as conn:
-                ids = []
-                for statement in statements:
-                    with db_result(conn, statement) as result:
-                        ids.append(result.inserted_primary_key[0])
+                statement = self.prepare_insert_event_batch(group).returning(SqlEventLogStorageTable.c.id)
+                ids = sorted(row[0] for row in conn.execute(statement).fetchall())  # ascending = the rows' order
+                if len(ids) != len(group):
+                    raise DagsterInvariantViolationError(f"stored {len(ids)} index rows for {len(group)} events")
                 self._store_asset_event_tags(conn, group, ids)
                 for event, event_id in zip(group, ids):
                     self._store_asset_event(conn, event, event_id)
