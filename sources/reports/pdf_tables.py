@@ -50,7 +50,8 @@ tabular text (fewer than three lines holding a label beside a value, list marks 
 page objects (pypdfium2 loads each page once, for the pre-scan and the chars, reads each char's code once, and
 its per-char functions are called without ctypes' argument checks), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
 (``fast_text=False`` uses pdfplumber's own parse, trimmed to the keys table finding needs); cell text is
-assigned by sorting, not per-cell filtering; :func:`extract_documents` spreads page chunks over processes.
+assigned by sorting, not per-cell filtering; ruled cells are found from the rule crossings as pdfplumber finds
+them, without its quadratic search (:func:`find_tables`); :func:`extract_documents` spreads page chunks over processes.
 """
 
 from __future__ import annotations
@@ -573,10 +574,77 @@ def _inside(w: Word, bbox: tuple[float, float, float, float], pad: float = 1.0) 
     return x0 - pad <= w.xc <= x1 + pad and top - pad <= w.yc <= bottom + pad
 
 
+def intersections_to_cells(intersections: dict) -> list[tuple] | None:
+    """pdfplumber's ``table.intersections_to_cells`` (each rule crossing's smallest enclosing cell, in the same
+    order), without its quadratic search: the crossings below and right of each are read from its column and
+    row, and each crossing's rules are made sets once. None when a coordinate is not a number (NaN), whose
+    comparisons only pdfplumber's own search reproduces.
+    """
+    from pdfplumber.utils import obj_to_bbox
+
+    points = sorted(intersections)
+    if any(v != v for p in points for v in p):
+        return None
+    vs = {p: {obj_to_bbox(e) for e in d["v"]} for p, d in intersections.items()}
+    hs = {p: {obj_to_bbox(e) for e in d["h"]} for p, d in intersections.items()}
+    columns: dict[float, list[tuple]] = {}
+    rows: dict[float, list[tuple]] = {}
+    for p in points:
+        columns.setdefault(p[0], []).append(p)
+        rows.setdefault(p[1], []).append(p)
+    in_column = {p: k for column in columns.values() for k, p in enumerate(column)}
+    in_row = {p: k for row in rows.values() for k, p in enumerate(row)}
+    cells = []
+    for p in points:
+        below = columns[p[0]][in_column[p] + 1:]  # the later points of its column (sorted: below it)
+        right = rows[p[1]][in_row[p] + 1:]  # the later points of its row (right of it)
+        cell = _smallest_cell(p, below, right, vs, hs)
+        if cell is not None:
+            cells.append(cell)
+    return cells
+
+
+def _smallest_cell(p: tuple, below: list, right: list, vs: dict, hs: dict) -> tuple | None:
+    """The first cell (in pdfplumber's order) with ``p`` its top-left corner, all four sides on shared rules."""
+    for b in below:
+        if vs[p].isdisjoint(vs[b]):
+            continue
+        for r in right:
+            if hs[p].isdisjoint(hs[r]):
+                continue
+            corner = (r[0], b[1])
+            if corner in vs and not vs[corner].isdisjoint(vs[r]) and not hs[corner].isdisjoint(hs[b]):
+                return (p[0], p[1], corner[0], corner[1])
+    return None
+
+
+def find_tables(view, settings: dict) -> list:
+    """``view.find_tables(settings)``, with the cells found by :func:`intersections_to_cells`.
+
+    Follows pdfplumber's ``TableFinder`` step by step (edges, crossings, cells, tables); falls back to
+    ``view.find_tables`` when pdfplumber's table module no longer has those steps.
+    """
+    try:
+        from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables, edges_to_intersections
+    except ImportError:
+        return view.find_tables(settings)
+    if not hasattr(TableFinder, "get_edges"):
+        return view.find_tables(settings)
+    finder = TableFinder.__new__(TableFinder)
+    finder.page, finder.settings = view, TableSettings.resolve(settings)
+    finder.edges = finder.get_edges()
+    finder.intersections = edges_to_intersections(finder.edges, finder.settings.intersection_x_tolerance,
+                                                  finder.settings.intersection_y_tolerance)
+    finder.cells = intersections_to_cells(finder.intersections)
+    if finder.cells is None:
+        return view.find_tables(settings)
+    return [Table(view, group) for group in cells_to_tables(finder.cells)]
+
+
 def _ruled_regions(view, settings: dict | None = None) -> list[_Region]:
     regions: list[_Region] = []
     try:
-        found = view.find_tables({**RULED_SETTINGS, **(settings or {})})
+        found = find_tables(view, {**RULED_SETTINGS, **(settings or {})})
     except Exception:  # noqa: BLE001 - a malformed drawing must not stop the text strategy
         return regions
     for t in found:

@@ -341,3 +341,44 @@ def test_a_continued_spec_reads_the_pages_ingest_extracted_as_it_reads_them_itse
     reused = specs.apply_spec(example, path, "a" * 64, extracted=extracted)
     pd.testing.assert_frame_equal(reused, itself)
     assert reused.attrs == itself.attrs
+
+
+def _random_intersections(rng, size: int) -> dict:
+    """Rule crossings of a random partly ruled grid, as pdfplumber's ``edges_to_intersections`` builds them."""
+    from pdfplumber.table import edges_to_intersections
+
+    xs, ys = sorted(rng.sample(range(0, 60), size)), sorted(rng.sample(range(0, 60), size))
+    edges = []
+    for _ in range(rng.randint(1, 3 * size)):
+        x, (a, b) = rng.choice(xs), sorted(rng.sample(ys, 2))
+        edges.append({"x0": x, "x1": x, "top": a, "bottom": b, "orientation": "v"})
+        y, (a, b) = rng.choice(ys), sorted(rng.sample(xs, 2))
+        edges.append({"x0": a, "x1": b, "top": y, "bottom": y, "orientation": "h"})
+    return edges_to_intersections(edges, 0, 0)
+
+
+def test_cells_from_rule_crossings_are_pdfplumbers():
+    import random
+
+    from pdfplumber.table import intersections_to_cells
+
+    rng = random.Random(7)
+    for _ in range(400):
+        crossings = _random_intersections(rng, rng.randint(2, 8))
+        assert pdf_tables.intersections_to_cells(crossings) == intersections_to_cells(crossings)
+    assert pdf_tables.intersections_to_cells({(float("nan"), 1.0): {"v": [], "h": []}}) is None  # pdfplumber's search then
+
+
+@pytest.mark.parametrize("name", ["BD-CCG-invoices-over-30k-April-2014-March-2015.pdf", "spanning_cells.pdf", "health.pdf"])
+def test_ruled_tables_are_found_as_pdfplumber_finds_them(name, monkeypatch):
+    found, theirs = [], []
+    real = pdf_tables.find_tables
+
+    def both(view, settings):
+        found.append([(t.bbox, t.cells) for t in real(view, settings)])
+        theirs.append([(t.bbox, t.cells) for t in view.find_tables(settings)])
+        return real(view, settings)
+
+    monkeypatch.setattr(pdf_tables, "find_tables", both)
+    pdf_tables.extract_pages(PDFS / name)
+    assert found == theirs and any(found)
