@@ -18,7 +18,7 @@ from sources.catalogue import sha256_of
 from sources.reports import SOURCE_ID
 from sources.reports.claims import Claim, PlaceMatcher, extract_claims
 from sources.reports.intake import TEXT_SUFFIXES, Intake, Limits, inspect_document, page_texts, read_text
-from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, PageResult, extract_pages, merge_continuations
+from sources.reports.pdf_tables import EXTRACTOR_VERSION, ExtractedTable, PageReader, PageResult, extract_pages, merge_continuations
 from sources.reports.specs import Spec, all_specs, apply_spec
 from sources.reports.text_tables import lines_of, pipe_tables
 
@@ -168,9 +168,22 @@ def process_document(
     specs: list[Spec] | None = None,
     file_name: str | None = None,
 ) -> Processed:
-    """Intake, tables, claims and spec tables of one document, as registry-shaped frames."""
+    """Intake, tables, claims and spec tables of one document, as registry-shaped frames.
+
+    A PDF's tables are read in intake's pass over its pages (each page is loaded once), unless extraction
+    reads another file (an OCR'd copy) or the two libraries disagree on the page count.
+    """
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    intake = inspect_document(path, password=password, limits=limits, file_name=file_name)
+    reader = PageReader(path, password)
+    try:
+        intake = inspect_document(path, password=password, limits=limits, file_name=file_name, on_page=reader)
+        return _process(intake, reader, places, specs, ingested_at)
+    finally:
+        reader.close()
+
+
+def _process(intake: Intake, reader: PageReader, places: PlaceMatcher, specs: list[Spec] | None,
+             ingested_at: dt.datetime) -> Processed:
     specs = all_specs() if specs is None else specs
     doc_id = intake.document_id
     tables: list[ExtractedTable] = []
@@ -181,7 +194,9 @@ def process_document(
     if intake.landed:
         try:
             if intake.kind == "pdf":
-                pages = extract_pages(intake.read_path, password=intake.password)
+                pages = reader.pages(intake.pages) if intake.read_path == intake.path else None
+                if pages is None:
+                    pages = extract_pages(intake.read_path, password=intake.password)
                 tables = merge_continuations(pages)
                 claims = extract_claims(pdf_lines(intake.read_path, intake.password, intake.texts_of_read_path()), places)
             else:

@@ -21,8 +21,10 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sources.catalogue import sha256_of
 from sources.inputs import SourceFormatError
@@ -32,6 +34,7 @@ TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown"
 MAX_BYTES_ENV = "OBSERVATORY_REPORT_MAX_BYTES"
 MAX_PAGES_ENV = "OBSERVATORY_REPORT_MAX_PAGES"
 MEGABYTES_ENV = "OBSERVATORY_REPORT_MEGABYTES"  # a document's memory budget: its worker's (batch.Budget), and its largest stream's
+OnPage = Callable[[int, Any, Any], None]  # (page number, pypdfium2 page, its text page), while the page is loaded
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,11 @@ def read_text(path: Path) -> str:
 
 
 def inspect_document(path: Path, *, password: str | None = None, limits: Limits | None = None,
-                     file_name: str | None = None) -> Intake:
-    """What the document is and whether it lands; never raises for a bad document."""
+                     file_name: str | None = None, on_page: OnPage | None = None) -> Intake:
+    """What the document is and whether it lands; never raises for a bad document.
+
+    ``on_page``: called with each PDF page while its text is read (see :func:`page_texts`).
+    """
     limits = limits or Limits.from_env()
     path = Path(path)
     size = path.stat().st_size
@@ -146,7 +152,7 @@ def inspect_document(path: Path, *, password: str | None = None, limits: Limits 
         return _inspect_text(intake, limits)
     if not head.startswith(b"%PDF-"):
         return intake.quarantine("corrupt: named .pdf but has no %PDF- header")
-    return _inspect_pdf(intake, password, limits)
+    return _inspect_pdf(intake, password, limits, on_page)
 
 
 def _inspect_text(intake: Intake, limits: Limits) -> Intake:
@@ -181,7 +187,7 @@ def _decode(value) -> str | None:
     return str(value).strip() or None
 
 
-def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake:
+def _inspect_pdf(intake: Intake, password: str | None, limits: Limits, on_page: OnPage | None = None) -> Intake:
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
@@ -219,7 +225,7 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     finally:
         pdf.close()
     try:
-        intake.page_texts = page_texts(intake.path, password)
+        intake.page_texts = page_texts(intake.path, password, on_page)
     except Exception as err:  # noqa: BLE001
         return intake.quarantine(f"corrupt: pages cannot be rendered ({type(err).__name__}: {str(err)[:160]})")
     text_pages, first = _text_layer(intake.page_texts)
@@ -240,8 +246,12 @@ def _inspect_pdf(intake: Intake, password: str | None, limits: Limits) -> Intake
     return intake
 
 
-def page_texts(path: Path, password: str | None = None) -> list[str]:
-    """Each page's text from pypdfium2's C text layer: read once, for intake's checks and for the claims."""
+def page_texts(path: Path, password: str | None = None, on_page: OnPage | None = None) -> list[str]:
+    """Each page's text from pypdfium2's C text layer: read once, for intake's checks and for the claims.
+
+    ``on_page(number, page, textpage)`` is called with each page (1-based) while it is loaded, so table
+    extraction reads it in the same pass (:class:`sources.reports.pdf_tables.PageReader`); it must not raise.
+    """
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(str(path), password=password)
@@ -252,6 +262,8 @@ def page_texts(path: Path, password: str | None = None) -> list[str]:
             textpage = page.get_textpage()
             try:
                 texts.append(textpage.get_text_range())
+                if on_page is not None:
+                    on_page(i + 1, page, textpage)
             finally:
                 textpage.close()
                 page.close()

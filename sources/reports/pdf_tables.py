@@ -48,7 +48,8 @@ How a page is read (:func:`extract_page`):
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
 tabular text (fewer than three lines holding a label beside a value, list marks aside); the page's chars and ruling lines are read with pypdfium2 (C) and handed to pdfplumber as its
 page objects (pypdfium2 loads each page once, for the pre-scan and the chars, reads each char's code once, and
-its per-char functions are called without ctypes' argument checks), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
+its per-char functions are called without ctypes' argument checks; in ingest, :class:`PageReader` reads each page
+while intake's text pass has it loaded), so pdfplumber's table finder runs without pdfminer's slow pure-Python parse
 (``fast_text=False`` uses pdfplumber's own parse, trimmed to the keys table finding needs); cell text is
 assigned by sorting, not per-cell filtering; ruled cells are found from the rule crossings as pdfplumber finds
 them, without its quadratic search (:func:`find_tables`); :func:`extract_documents` spreads page chunks over processes.
@@ -1610,26 +1611,71 @@ def _read_page(fast, pdf, number: int, scan: bool, fast_text: bool) -> PageResul
     fast_page = fast[number - 1] if scan or fast_text else None
     textpage = fast_page.get_textpage() if fast_page is not None else None
     try:
-        info, codes = scan_textpage(textpage) if scan else (None, None)
-        if info is not None and info["chars"] == 0:
-            return PageResult(number, [], 0, "no text layer")
-        if info is not None and info["tabular_lines"] < 3:
-            return PageResult(number, [], info["chars"], "no tabular text")
-        page = pdf.pages[number - 1]
-        try:
-            if fast_text:
-                page._objects = {"char": pdfium_chars(fast_page, page, textpage, codes),
-                                 "line": pdfium_edges(fast_page, page), "rect": [], "curve": []}
-            else:
-                page._objects = lean_objects(page)
-            tables = extract_page(page, number)
-        finally:
-            page.close()
-        return PageResult(number, tables, info["chars"] if info else -1)
+        return read_loaded_page(pdf, number, fast_page, textpage, scan, fast_text)
     finally:
         if textpage is not None:
             textpage.close()
             fast_page.close()
+
+
+def read_loaded_page(pdf, number: int, fast_page, textpage, scan: bool = True, fast_text: bool = True) -> PageResult:
+    """One page's tables from its pypdfium2 page and text page, loaded by the caller (who closes them)."""
+    info, codes = scan_textpage(textpage) if scan else (None, None)
+    if info is not None and info["chars"] == 0:
+        return PageResult(number, [], 0, "no text layer")
+    if info is not None and info["tabular_lines"] < 3:
+        return PageResult(number, [], info["chars"], "no tabular text")
+    page = pdf.pages[number - 1]
+    try:
+        if fast_text:
+            page._objects = {"char": pdfium_chars(fast_page, page, textpage, codes),
+                             "line": pdfium_edges(fast_page, page), "rect": [], "curve": []}
+        else:
+            page._objects = lean_objects(page)
+        tables = extract_page(page, number)
+    finally:
+        page.close()
+    return PageResult(number, tables, info["chars"] if info else -1)
+
+
+class PageReader:
+    """Reads each page's tables while another pass over the document has the page loaded (intake's text pass).
+
+    Called with ``(number, pypdfium2 page, text page)`` for every page in order, it reads each as
+    :func:`extract_pages` does (pre-scan, pypdfium2 chars), so no page is loaded twice. A failure is kept,
+    not raised (the text pass goes on), and :meth:`pages` raises it, as :func:`extract_pages` would have.
+    """
+
+    def __init__(self, path: str | Path, password: str | None = None):
+        self.path, self.password = Path(path), password
+        self.calls = 0
+        self.results: list[PageResult] = []
+        self.error: Exception | None = None
+        self._pdf = None
+
+    def __call__(self, number: int, fast_page, textpage) -> None:
+        self.calls += 1
+        if self.error is not None:
+            return
+        try:
+            if self._pdf is None:
+                self._pdf = pdfplumber.open(self.path, password=self.password)
+            self.results.append(read_loaded_page(self._pdf, number, fast_page, textpage))
+        except Exception as err:  # noqa: BLE001 - raised by pages(), where extraction's failures are handled
+            self.error = err
+
+    def pages(self, count: int | None) -> list[PageResult] | None:
+        """Each page's result, when every one of the document's ``count`` pages was read in order; else None."""
+        if count is None or self.calls != count:
+            return None
+        if self.error is not None:
+            raise self.error
+        return self.results
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
 
 
 def _same_columns(a: ExtractedTable, b: ExtractedTable) -> bool:

@@ -382,3 +382,37 @@ def test_ruled_tables_are_found_as_pdfplumber_finds_them(name, monkeypatch):
     monkeypatch.setattr(pdf_tables, "find_tables", both)
     pdf_tables.extract_pages(PDFS / name)
     assert found == theirs and any(found)
+
+
+def _read(results) -> list:
+    return [(r.page, r.chars, r.skipped, [(t.grid(), t.bbox, t.method, t.rotation) for t in r.tables]) for r in results]
+
+
+def test_intakes_pass_over_the_pages_reads_the_tables_extract_pages_reads(monkeypatch):
+    from sources.reports.claims import PlaceMatcher
+    from sources.reports.intake import inspect_document
+
+    path = PDFS / "WARN-Report-for-7-1-2015-to-03-25-2016.pdf"
+    reader = pdf_tables.PageReader(path)
+    intake = inspect_document(path, on_page=reader)
+    reader.close()
+    assert _read(reader.pages(intake.pages)) == _read(pdf_tables.extract_pages(path))
+    assert reader.pages(intake.pages + 1) is None  # another page count: extract_pages reads the document itself
+    alone = frames.process_document(path, places=PlaceMatcher([]), specs=[])
+    monkeypatch.setattr(frames, "extract_pages", lambda *a, **k: pytest.fail("the pages were loaded again"))
+    shared = frames.process_document(path, places=PlaceMatcher([]), specs=[])
+    assert shared.frames["core_reports__cells"].equals(alone.frames["core_reports__cells"]) and len(alone.frames["core_reports__cells"])
+
+
+def test_a_page_failing_in_intakes_pass_fails_the_extraction_as_extract_pages_would(monkeypatch):
+    from sources.reports.claims import PlaceMatcher
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("unreadable drawing")
+
+    monkeypatch.setattr(pdf_tables, "extract_page", broken)
+    path = PDFS / "us-024.pdf"
+    with pytest.raises(ValueError, match="unreadable drawing"):
+        pdf_tables.extract_pages(path)
+    done = frames.process_document(path, places=PlaceMatcher([]), specs=[])
+    assert done.intake.status == "quarantined" and done.intake.reason == "extraction failed: ValueError: unreadable drawing"
