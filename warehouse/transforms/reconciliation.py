@@ -170,6 +170,11 @@ def measure_of(claim: pd.Series) -> str | None:
     return hint or None
 
 
+def _read_on_first_use(table: str) -> functools.cached_property:
+    """A :class:`Context` attribute holding ``table`` (None when the warehouse lacks it), read when first asked for."""
+    return functools.cached_property(lambda ctx: _table(ctx.con, table))
+
+
 class Context:
     """The claims and the warehouse tables they are checked against. Each table is read on first use (most
     documents' claims name no place the warehouse holds, and then the big tables are never read)."""
@@ -177,29 +182,12 @@ class Context:
     def __init__(self, con: duckdb.DuckDBPyConnection, claims: pd.DataFrame):
         self.con, self.claims = con, claims
 
-    @functools.cached_property
-    def values(self) -> pd.DataFrame | None:
-        return _table(self.con, "core_indicators__values")
-
-    @functools.cached_property
-    def vintages(self) -> pd.DataFrame | None:
-        return _table(self.con, "core_health__indicator_vintages")
-
-    @functools.cached_property
-    def history(self) -> pd.DataFrame | None:
-        return _table(self.con, "core_indicators__value_history")
-
-    @functools.cached_property
-    def funding(self) -> pd.DataFrame | None:
-        return _table(self.con, "mart_funding__per_head")
-
-    @functools.cached_property
-    def census(self) -> pd.DataFrame | None:
-        return _table(self.con, "core_population__census2021")
-
-    @functools.cached_property
-    def estimates(self) -> pd.DataFrame | None:
-        return _table(self.con, "core_population__estimates")
+    values = _read_on_first_use("core_indicators__values")
+    vintages = _read_on_first_use("core_health__indicator_vintages")
+    history = _read_on_first_use("core_indicators__value_history")
+    funding = _read_on_first_use("mart_funding__per_head")
+    census = _read_on_first_use("core_population__census2021")
+    estimates = _read_on_first_use("core_population__estimates")
 
     @functools.cached_property
     def areas(self) -> pd.DataFrame | None:
