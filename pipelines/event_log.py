@@ -4,8 +4,9 @@ written in one transaction.
 Dagster's ``SqliteEventLogStorage`` builds a new engine (dialect set-up, first-connect queries) for every event it
 stores and disposes of it afterwards: about 4 ms of each event, and a cold build stores some 700 events, an
 ingest one planned and one materialisation event per document and table. Dagster already hands events to the
-storage in batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set (the planned events of a run, the materialisations of
-a multi-partition step), but the SQLite storage stores a batch one event at a time.
+storage in batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set (`pipelines.instance` sets it; the planned events
+of a run, the materialisations of a multi-partition step), but the SQLite storage stores a batch one event at
+a time.
 
 ``ObservatoryEventLogStorage`` changes only that:
 
@@ -39,9 +40,6 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
-
-BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
-BATCH_SIZE = "1000"  # events Dagster buffers before handing a batch to the storage (the end of a batch flushes it)
 
 
 class ObservatoryEventLogStorage(SqliteEventLogStorage):
@@ -88,13 +86,15 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
                 for event in group:
                     self.store_event(event)
                 continue
-            # one multi-row INSERT per database, as Dagster's PostgreSQL storage writes a batch (rows in order)
+            # one multi-row INSERT per database (the events serialised once), as Dagster's PostgreSQL storage
+            # writes a batch; rows in order
+            statement = self.prepare_insert_event_batch(group)
             with self.run_connection(run_id) as conn:
-                conn.execute(self.prepare_insert_event_batch(group))
+                conn.execute(statement)
             # mirrored in the cross-run index database, as `SqliteEventLogStorage.store_event` does for each
             with self.index_transaction() as conn:
-                statement = self.prepare_insert_event_batch(group).returning(SqlEventLogStorageTable.c.id)
-                ids = sorted(row[0] for row in conn.execute(statement).fetchall())  # ascending = the rows' order
+                returned = conn.execute(statement.returning(SqlEventLogStorageTable.c.id)).fetchall()
+                ids = sorted(row[0] for row in returned)  # ascending = the rows' order
                 if len(ids) != len(group):
                     raise DagsterInvariantViolationError(f"stored {len(ids)} index rows for {len(group)} events")
                 self._store_asset_event_tags(conn, group, ids)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # Dagster is imported when an instance is opened: `dagster_ho
     from dagster import DagsterInstance
 
 INSTANCE_CONFIG = REPO_ROOT / "dagster.yaml"
+# Dagster hands events to the storage in batches of up to this many when the variable is set (the end of a batch,
+# e.g. a run's planned events, flushes it); `pipelines.event_log` writes a batch in one insert per database.
+BATCH_SIZE_ENV, BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "1000"
 
 
 def dagster_home(paths: WarehousePaths) -> Path:
@@ -62,8 +65,6 @@ def shared_instance(paths: WarehousePaths) -> DagsterInstance:
     otherwise both create the instance's SQLite tables ("table alembic_version already exists").
     """
     from dagster import DagsterInstance
-
-    from pipelines.event_log import BATCH_SIZE, BATCH_SIZE_ENV
 
     paths.data.mkdir(parents=True, exist_ok=True)
     with open(paths.data / ".dagster-init.lock", "a+") as lock:
@@ -115,7 +116,7 @@ def ui_command(paths: WarehousePaths, port: int = 3000) -> tuple[list[str], dict
     """
     env = dict(os.environ)  # OBSERVATORY_WAREHOUSE / OBSERVATORY_DATA, when set, reach the code server and the runs
     env["DAGSTER_HOME"] = str(dagster_home(paths))
-    env.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as `shared_instance` sets it (pipelines.event_log)
+    env.setdefault(BATCH_SIZE_ENV, BATCH_SIZE)  # as `shared_instance` sets it
     argv = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port),
             "--module-name", "pipelines.definitions"]
     return argv, env

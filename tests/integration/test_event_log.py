@@ -70,7 +70,7 @@ def _what_the_ui_sees(instance: DagsterInstance) -> dict:
 
 @pytest.fixture
 def batches_on(monkeypatch):
-    from pipelines.event_log import BATCH_SIZE, BATCH_SIZE_ENV
+    from pipelines.instance import BATCH_SIZE, BATCH_SIZE_ENV
 
     monkeypatch.setenv(BATCH_SIZE_ENV, BATCH_SIZE)
 
