@@ -78,21 +78,24 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="object") for c in REGISTRY[name].column_names})
 
 
-def _within_contracts(processed: list, jobs: list) -> tuple[list, dict[str, pd.DataFrame] | None]:
-    """The documents' frames, a document whose rows break a table's contract quarantined with the violation, and
-    (when every document passed) each table's rows of all documents already validated, for the loader to write as
-    they are.
+def _batch_tables(processed: list) -> dict[str, pd.DataFrame]:
+    """Each report table's rows of all the documents, validated against its contract (ContractViolation if not)."""
+    out = {}
+    for name in REPORT_TABLES:
+        frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
+        out[name] = validate(REGISTRY[name], pd.concat(frames, ignore_index=True) if frames else _empty(name), [])
+    return out
+
+
+def _within_contracts(processed: list, jobs: list) -> tuple[list, dict[str, pd.DataFrame]]:
+    """The documents, a document whose rows break a table's contract quarantined with the violation, and each
+    table's validated rows of the documents that passed (what the loader writes, without validating again).
 
     Rows are validated once per batch when they all pass (the usual case); a failing batch is checked document
-    by document so one bad document does not keep the others out, and its tables are validated by the loader.
+    by document so one bad document does not keep the others out, and the rest is validated again as a batch.
     """
     try:
-        validated = {}
-        for name in REPORT_TABLES:
-            frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
-            if frames:
-                validated[name] = validate(REGISTRY[name], pd.concat(frames, ignore_index=True), [])
-        return processed, validated
+        return processed, _batch_tables(processed)
     except ContractViolation:
         pass
     by_path = {str(j.path): j for j in jobs}
@@ -107,7 +110,7 @@ def _within_contracts(processed: list, jobs: list) -> tuple[list, dict[str, pd.D
             job = by_path.get(str(p.intake.path))
             out.append(failed_document(p.intake.path, f"rows break the warehouse contract: {str(err)[:1500]}",
                                        file_name=p.intake.file_name, password=job.password if job else None))
-    return out, None
+    return out, _batch_tables(out)
 
 
 @multi_asset(
@@ -149,13 +152,8 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
         loader.insert_new_rows(con, REGISTRY["core_provenance__files"],
                                pd.DataFrame([f.provenance_row() for f in landed_files]), inputs=labels)
         for name in REPORT_TABLES:
-            if validated is not None:
-                frame = validated.get(name)
-            else:
-                frames = [p.frames[name] for p in processed if name in p.frames and len(p.frames[name])]
-                frame = pd.concat(frames, ignore_index=True) if frames else None
-            rows = loader.replace_rows(con, REGISTRY[name], _empty(name) if frame is None else frame, key_column="document_id",
-                                       key_value=document_ids, inputs=labels, prevalidated=validated is not None and frame is not None)
+            rows = loader.replace_rows(con, REGISTRY[name], validated[name], key_column="document_id", key_value=document_ids,
+                                       inputs=labels, prevalidated=True)
             yield MaterializeResult(asset_key=name, metadata={
                 "dagster/row_count": rows, "documents": len(document_ids),
                 "landed": sum(1 for s in statuses.values() if s == "landed"),

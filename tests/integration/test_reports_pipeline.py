@@ -282,21 +282,24 @@ def test_ingest_into_a_warehouse_missing_a_table_builds_first_then_lands_the_doc
 
 def test_a_document_whose_rows_break_a_contract_is_quarantined_and_the_others_validated_once():
     """The batch is validated once per table and those validated frames are what the loader writes; when one
-    document's rows break a contract, that document alone is quarantined (with the violation) and nothing is
-    handed on as validated."""
-    from pipelines.assets.reports import _within_contracts
+    document's rows break a contract, that document alone is quarantined (with the violation) and the tables
+    handed on hold only the rows of the documents that passed."""
+    from pipelines.assets.reports import REPORT_TABLES, _within_contracts
     from sources.reports.batch import Job
 
     paths = [SEED, SEEDS / "002_7ce7f75d596f347a.txt"]
     good = [_frames(p) for p in paths]
     processed, validated = _within_contracts(good, [Job(p, p.name) for p in paths])
-    assert processed == good and validated is not None
+    assert processed == good and set(validated) == set(REPORT_TABLES)
     claims = pd.concat([p.frames["core_reports__claims"] for p in good], ignore_index=True)
     assert len(validated["core_reports__claims"]) == len(claims) > 0
 
     broken = [_frames(p) for p in paths]
     broken[1].frames["core_reports__claims"].loc[0, "kind"] = "not a kind of claim"
     processed, validated = _within_contracts(broken, [Job(p, p.name) for p in paths])
-    assert validated is None
     assert [p.intake.status for p in processed] == ["landed", "quarantined"]
     assert "rows break the warehouse contract" in processed[1].intake.reason and "kind" in processed[1].intake.reason
+    # what is written: the first document's claims only, and both documents' rows of core_reports__documents
+    assert set(validated["core_reports__claims"]["document_id"]) == {broken[0].document_id}
+    assert len(validated["core_reports__claims"]) == len(broken[0].frames["core_reports__claims"])
+    assert set(validated["core_reports__documents"]["status"]) == {"landed", "quarantined"}
