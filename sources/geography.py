@@ -355,8 +355,8 @@ class FootprintIndex:
         starts, ends = pd.to_datetime(footprints["valid_from"]), pd.to_datetime(footprints["valid_to"])
         for area, lad, start, end, raw in zip(footprints["area_code"], footprints["lad_code"], starts, ends, footprints["valid_from"]):
             self._spans[area].append((lad, start, end))
-            if as_date(raw):
-                self._starts[area].append(as_date(raw))
+            if (day := as_date(raw)) is not None:
+                self._starts[area].append(day)
 
     def lads_in(self, area_code: str, on: dt.date) -> list[str]:
         """The LADs that made up ``area_code`` on date ``on`` (sorted): a footprint holds from its start to its end,

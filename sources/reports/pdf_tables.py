@@ -42,7 +42,7 @@ How a page is read (:func:`extract_page`):
    like columns of prose is rejected.
 4. **Confidence** (:meth:`ExtractedTable.assess`): every table gets a quality score and fault flags
    (``merged columns``, ``merged rows``, ``sparse``) from its grid; ingest stores them with the table.
-5. **Across pages** (:func:`extract_document`): a table that starts a page continues the last table of the
+5. **Across pages** (:func:`merge_continuations`): a table that starts a page continues the last table of the
    previous page when both have the same column count and column positions; a repeated header is dropped.
 
 Speed (see benchmarks/pdf_extraction.py): a cheap pypdfium2 pre-scan skips pages with no text layer or no
@@ -477,27 +477,6 @@ def _tabular_line_count(boxes: list[tuple[float, float, float, float, bool, floa
 
 
 _NO_INK = frozenset((32, 10, 13, 9, 0xA0, 0xFFFE, 0))  # codes the pre-scan does not count as text
-
-
-def prescan(path: Path, password: str | None = None, pages: Iterable[int] | None = None) -> list[dict]:
-    """Per page, from pypdfium2 (C, ~100x faster than a full parse): chars, and how many lines look tabular."""
-    import pypdfium2 as pdfium
-
-    doc = pdfium.PdfDocument(str(path), password=password)
-    out = []
-    try:
-        wanted = [p - 1 for p in pages] if pages is not None else range(len(doc))
-        for i in wanted:
-            page = doc[i]
-            tp = page.get_textpage()
-            try:
-                out.append({"page": i + 1, **scan_textpage(tp)[0]})
-            finally:
-                tp.close()
-                page.close()
-    finally:
-        doc.close()
-    return out
 
 
 _TEXT_CALLS = {  # pdfium's per-char text functions and what they return
@@ -1707,11 +1686,6 @@ def merge_continuations(results: Sequence[PageResult]) -> list[ExtractedTable]:
             merged.append(replace(table, cells=list(table.cells)))
         previous_page_tables = result.tables
     return merged
-
-
-def extract_document(path: str | Path, password: str | None = None, pages: Iterable[int] | None = None) -> list[ExtractedTable]:
-    """Every table of a PDF, continuations merged."""
-    return merge_continuations(extract_pages(path, pages, password))
 
 
 def _extract_job(args: tuple[str, tuple[int, ...] | None, str | None]) -> tuple[str, list[PageResult] | str]:
