@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import Processed, failed_document, process_document
-from sources.reports.intake import MEGABYTES_ENV
+from sources.reports.intake import MEGABYTES, MEGABYTES_ENV
 from sources.reports.specs import Spec
 
 SECONDS_ENV = "OBSERVATORY_REPORT_SECONDS"
@@ -35,7 +35,7 @@ class Budget:
     """Most wall-clock time and resident memory one document may take (defaults generous for real reports)."""
 
     seconds: float = 120.0
-    megabytes: int = 768
+    megabytes: int = MEGABYTES
 
     @classmethod
     def from_env(cls) -> Budget:

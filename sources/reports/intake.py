@@ -34,6 +34,7 @@ TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown"
 MAX_BYTES_ENV = "OBSERVATORY_REPORT_MAX_BYTES"
 MAX_PAGES_ENV = "OBSERVATORY_REPORT_MAX_PAGES"
 MEGABYTES_ENV = "OBSERVATORY_REPORT_MEGABYTES"  # a document's memory budget: its worker's (batch.Budget), and its largest stream's
+MEGABYTES = 768  # that budget's default
 OnPage = Callable[[int, Any, Any], None]  # (page number, pypdfium2 page, its text page), while the page is loaded
 
 
@@ -43,7 +44,7 @@ class Limits:
 
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 1000
-    max_stream_mb: int = 768  # no single compressed stream may inflate past the memory budget of the document's worker
+    max_stream_mb: int = MEGABYTES  # no single compressed stream may inflate past the memory budget of the document's worker
 
     @classmethod
     def from_env(cls) -> Limits:
