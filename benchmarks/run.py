@@ -18,7 +18,8 @@ Measures, on this machine, in one run:
 * area-profile query: ``mart_area_profile`` for every LAD in the built warehouse (or, if the build has
   no such table, a representative query over ``core_indicators__values`` + ``core_geo__areas``);
 * where the time of a cold build goes: cProfile's top functions;
-* the reports extractor against pdfplumber's default, when ``benchmarks/pdf_extraction.py`` exists.
+* ``observatory ingest`` of the report corpus, end to end, against pdfplumber's default over the same pages, when
+  ``benchmarks/pdf_extraction.py`` exists (its own table, accuracy included, is printed after ours).
 
 ``--skip`` takes a comma-separated subset of: build, ui, profile, load, scale, query, pdf.
 """
@@ -281,21 +282,25 @@ def bench_query(warehouse: Path, runs: int = 25) -> Row:
                f"median of {runs}; {rows:,} rows; open + first query {first * 1000:.0f} ms")
 
 
-# --- reports extractor ---------------------------------------------------------------------------
+# --- reports: ingest vs pdfplumber --------------------------------------------------------------
 
 def bench_pdf() -> tuple[list[Row], str]:
     script = REPO / "benchmarks" / "pdf_extraction.py"
     if not script.exists():
-        return [Row("reports extractor vs pdfplumber default", None, "", ">= 2x pages/s", note="benchmarks/pdf_extraction.py not present")], ""
+        return [Row("observatory ingest vs pdfplumber default", None, "", ">= 2x pages/s", note="benchmarks/pdf_extraction.py not present")], ""
     result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=1800)
     text = result.stdout + (f"\n(exit {result.returncode}) {result.stderr[-1500:]}" if result.returncode not in (0, 1) else "")
-    match = re.search(r"pages per second \(whole corpus\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x", result.stdout)
-    if not match:
-        return [Row("reports extractor vs pdfplumber default", None, "", ">= 2x pages/s", note="see its own output below")], text
-    default, ours, ratio = (float(g) for g in match.groups())
-    accuracy = re.search(r"accuracy, all truth cells \(\d+\)\s+([\d.]+)%\s+([\d.]+)%", result.stdout)
-    note = f"pdfplumber default {default:.1f} pages/s" + (f"; cell accuracy {accuracy[2]}% vs {accuracy[1]}%" if accuracy else "")
-    return [Row("reports extractor (pages/s, vs pdfplumber default)", ours, "pages/s", ">= 2x default", ratio, ratio >= 2, note)], text
+    extractor = re.search(r"pages per second \(whole corpus\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x", result.stdout)
+    ingest = re.search(r"observatory ingest, end to end[^\n]*?\s([\d.]+)\s+([\d.]+)\s+([\d.]+)x", result.stdout)
+    if not (extractor and ingest):
+        return [Row("observatory ingest vs pdfplumber default", None, "", ">= 2x pages/s", note="see its own output below")], text
+    default = float(extractor[1])
+    pages_per_s, ratio = float(ingest[2]), float(ingest[3])
+    held_back = re.search(r"ours strict on dev-held-back: ([\d.]+)", result.stdout)
+    # the target is on the whole command (process start to published warehouse), not on the extractor alone
+    note = (f"pdfplumber default {default:.1f} pages/s (one process); our extractor alone {float(extractor[3]):.2f}x on every core"
+            + (f"; strict cell accuracy held back {held_back[1]}" if held_back else ""))
+    return [Row("observatory ingest of the corpus, end to end (pages/s)", pages_per_s, "pages/s", ">= 2x default", ratio, ratio >= 2, note)], text
 
 
 # --- main --------------------------------------------------------------------------------------
