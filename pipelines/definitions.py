@@ -7,8 +7,8 @@ import importlib
 from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, ScheduleDefinition, colored_console_logger, define_asset_job, in_process_executor
 
 from pipelines.assets import DOMAINS
-from pipelines.assets.pages import pages_asset
-from pipelines.assets.publish import publish_asset, report_asset
+from pipelines.assets.outputs import outputs_asset
+from pipelines.assets.publish import publish_asset
 from pipelines.progress import progress_logger
 from pipelines.resources import sources_from_env, warehouse_from_env
 
@@ -59,7 +59,7 @@ monthly_refresh = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[*domain_assets, publish, report_asset(), pages_asset()],
+    assets=[*domain_assets, publish, outputs_asset()],
     asset_checks=domain_checks,
     jobs=[refresh_job, *extra_jobs],
     schedules=[monthly_refresh, *extra_schedules],

@@ -16,6 +16,7 @@ import pandas as pd
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
+from pipelines import offload
 from sources.catalogue import entry, snapshot_file
 from sources.http import download, make_session
 from sources.landing import LandedFile, land_file
@@ -55,8 +56,10 @@ class WarehouseResource(ConfigurableResource):
             stack.close()
             raise
         self._lock = stack
+        offload.start()  # helper processes for work that can run beside the run's steps (parsing ahead, pages)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        offload.close()  # the run's helper processes end with it (what they parsed ahead and was not used is dropped)
         if self._lock is not None:
             self._lock.close()
             self._lock = None

@@ -30,6 +30,7 @@ from dagster import (
 )
 from python_calamine import CalamineError
 
+from pipelines import offload
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
@@ -81,17 +82,27 @@ Landed = LandedFile | list[LandedFile] | None
 LiveFetch = Callable[[AssetExecutionContext, WarehouseResource], Landed]
 
 
+# The parser that reads each source's files into a frame, as its raw asset declares it (see :func:`parse`).
+PARSERS: dict[str, Callable[[InputFile], pd.DataFrame]] = {}
+
+
 def raw_file_asset(name: str, source_id: str, group: str, *, live: LiveFetch | None = None, many: bool = False,
-                   description: str | None = None) -> AssetsDefinition:
+                   description: str | None = None, parser: Callable[[InputFile], pd.DataFrame] | None = None) -> AssetsDefinition:
     """The one way a raw file lands: the ``raw_<source>__<table>`` asset for ``source_id``.
 
     Offline it lands the bundled snapshot file (or nothing, for a live-only source); in live mode it runs
     ``live`` (the source's own client: paging, batching, change probes) or else downloads the catalogue's
     ``download_url``. Every file landed is recorded in ``core_provenance__files``. The asset's value is a
     ``LandedFile`` (``many``: a list of them), or None when a live-only source landed nothing.
+
+    ``parser`` is the function that reads the source's files into a frame: a file new to the warehouse is parsed
+    ahead in a helper process as soon as it lands (:mod:`pipelines.offload`), and the step that reads it takes the
+    frame with :func:`parse`.
     """
     credit = source_credit(source_id)
     bundled = source_id in catalogue()
+    if parser is not None:
+        PARSERS[source_id] = parser
 
     @asset(
         name=name,
@@ -114,6 +125,8 @@ def raw_file_asset(name: str, source_id: str, group: str, *, live: LiveFetch | N
             context.log.info(f"{source_id}: nothing to land ({'live-only source, offline build' if sources.mode != 'live' else 'no location named'})")
         for f in files:
             added = warehouse.record_provenance(f)
+            if added and parser is not None:  # new bytes: the table that reads them will be built (known files skip)
+                offload.parse_ahead(parser, input_file(f, warehouse))
             context.log.info(f"{source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
         context.add_output_metadata({
             "mode": sources.mode, "files": len(files),
@@ -129,6 +142,11 @@ def raw_file_asset(name: str, source_id: str, group: str, *, live: LiveFetch | N
 
 def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:
     return InputFile(landed.source_id, landed.path(warehouse.paths.data), landed.sha256)
+
+
+def parse(landed: LandedFile, warehouse: WarehouseResource) -> pd.DataFrame:
+    """The landed file read by its source's parser (declared by its raw asset): parsed ahead if it was."""
+    return offload.parsed(PARSERS[landed.source_id], input_file(landed, warehouse))
 
 
 @contextlib.contextmanager

@@ -3,21 +3,21 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
 from warehouse.transforms import deprivation
 
-RAW = {
-    "raw_mhclg__iod2019_file10": "mhclg_iod2019_file10",
-    "raw_mhclg__iod2019_lad_tidy": "mhclg_iod2019_lad_tidy",
-    "raw_mhclg__iod2025_lad_tidy": "mhclg_iod2025_lad_tidy",
+RAW = {  # raw asset: (source id, parser)
+    "raw_mhclg__iod2019_file10": ("mhclg_iod2019_file10", iod.parse_file10),
+    "raw_mhclg__iod2019_lad_tidy": ("mhclg_iod2019_lad_tidy", iod.parse_tidy),
+    "raw_mhclg__iod2025_lad_tidy": ("mhclg_iod2025_lad_tidy", iod.parse_tidy),
 }
 TABLES = ["core_deprivation__lad_summaries", "core_deprivation__indicator_values", "core_deprivation__indicator_definitions"]
 READS = ["core_geo__lad_footprints", "core_geo__areas", "core_population__estimates"]
 
-raw_assets = [raw_file_asset(name, source_id, group="deprivation") for name, source_id in RAW.items()]
+raw_assets = [raw_file_asset(name, source_id, group="deprivation", parser=parser) for name, (source_id, parser) in RAW.items()]
 
 
 @multi_asset(
@@ -30,12 +30,12 @@ def core_deprivation(context: AssetExecutionContext, warehouse: WarehouseResourc
     inputs = list(landed.values())
 
     def build() -> dict[str, pd.DataFrame]:
-        file10 = iod.parse_file10(input_file(landed["raw_mhclg__iod2019_file10"], warehouse))
-        tidy19 = iod.parse_tidy(input_file(landed["raw_mhclg__iod2019_lad_tidy"], warehouse))
+        file10 = parse(landed["raw_mhclg__iod2019_file10"], warehouse)
+        tidy19 = parse(landed["raw_mhclg__iod2019_lad_tidy"], warehouse)
         differ = deprivation.disagreements(file10, tidy19)
         if not differ.empty:
             raise ValueError(f"IoD2019: File 10 and the tidy CSV disagree on {len(differ)} LAD/domain rows, e.g. {differ.head(5).to_dict('records')}")
-        summaries = pd.concat([file10, iod.parse_tidy(input_file(landed["raw_mhclg__iod2025_lad_tidy"], warehouse))], ignore_index=True)
+        summaries = pd.concat([file10, parse(landed["raw_mhclg__iod2025_lad_tidy"], warehouse)], ignore_index=True)
         footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
         areas = warehouse.read("SELECT * FROM core_geo__areas")
         population = warehouse.read("SELECT * FROM core_population__estimates WHERE sex = 'persons' AND age = 'all' AND year = 2022")

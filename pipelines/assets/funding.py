@@ -25,7 +25,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
@@ -42,7 +42,8 @@ GAPS = "mart_north_south__gaps"
 # Award-level membership is taken on the day of the build unless this names a date (YYYY-MM-DD).
 ANALYSIS_DATE_ENV = "OBSERVATORY_FUNDING_ANALYSIS_DATE"
 
-published_raw = raw_file_asset(PUBLISHED_RAW, "observatory_nhsa_published_funding", group="funding")
+published_raw = raw_file_asset(PUBLISHED_RAW, "observatory_nhsa_published_funding", group="funding",
+                               parser=research_funding.parse_published_totals)
 
 
 # --- live-only raw sources: each lands through the one raw-file factory, with its client as the live fetch --------------
@@ -79,12 +80,14 @@ def _fetch_named(source_id: str, unset: str):
 
 
 live_raw = [
-    raw_file_asset("raw_ukri__gtr_projects", "ukri_gtr", "funding", live=_fetch_gtr),
-    raw_file_asset("raw_nihr__awards", "nihr_open_data", "funding", live=_fetch_nihr),
-    raw_file_asset("raw_innovate_uk__projects", "innovate_uk_projects", "funding", live=_fetch_innovate_uk, many=True),
-    raw_file_asset("raw_ukhra__awards", "ukhra_awards", "funding", live=_fetch_named("ukhra_awards", "no UKHRA award file this run")),
+    raw_file_asset("raw_ukri__gtr_projects", "ukri_gtr", "funding", live=_fetch_gtr, parser=gtr.parse),
+    raw_file_asset("raw_nihr__awards", "nihr_open_data", "funding", live=_fetch_nihr, parser=nihr.parse),
+    raw_file_asset("raw_innovate_uk__projects", "innovate_uk_projects", "funding", live=_fetch_innovate_uk, many=True,
+                   parser=research_funding.parse_innovate_uk),
+    raw_file_asset("raw_ukhra__awards", "ukhra_awards", "funding", live=_fetch_named("ukhra_awards", "no UKHRA award file this run"),
+                   parser=research_funding.parse_ukhra),
     raw_file_asset("raw_ons__postcode_lookup", "ons_postcode_lookup", "funding",
-                   live=_fetch_named("ons_postcode_lookup", "awards will be listed as unplaced (no lookup)")),
+                   live=_fetch_named("ons_postcode_lookup", "awards will be listed as unplaced (no lookup)"), parser=postcodes.read_lookup),
 ]
 
 
@@ -95,7 +98,7 @@ live_raw = [
 def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Published funding totals and per-head figures, with quotes and document lines."""
     f = landed[PUBLISHED_RAW]
-    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": research_funding.parse_published_totals(input_file(f, warehouse))})
+    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": parse(f, warehouse)})
 
 
 def _empty_awards() -> pd.DataFrame:
@@ -110,15 +113,13 @@ def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseReso
     lookup_file = landed.pop("raw_ons__postcode_lookup")
     award_files = [f for f in (*landed.values(), *iuk) if f is not None]
     inputs = [*award_files, *([lookup_file] if lookup_file else [])]
-    parsers = {"ukri_gtr": gtr.parse, "nihr_open_data": nihr.parse, "innovate_uk_projects": research_funding.parse_innovate_uk,
-               "ukhra_awards": research_funding.parse_ukhra}
 
     def build() -> dict[str, pd.DataFrame]:
         if not award_files:
             return {"core_funding__awards": _empty_awards()}
-        lookup = postcodes.read_lookup(input_file(lookup_file, warehouse)) if lookup_file else None
+        lookup = parse(lookup_file, warehouse) if lookup_file else None
         label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
-        placed = [research_funding.place(parsers[f.source_id](input_file(f, warehouse)), lookup, label) for f in award_files]
+        placed = [research_funding.place(parse(f, warehouse), lookup, label) for f in award_files]
         awards = funding.combine_awards(placed)
         return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
 

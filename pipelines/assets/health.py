@@ -36,7 +36,7 @@ from dagster import (
     schedule,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
@@ -149,7 +149,8 @@ def _fetch(src: ft.Source):
 
 
 # An earlier vintage (`archive`) is only ever the bundled file: the API serves the current vintage alone.
-raw_assets = [raw_file_asset(src.asset, src.source_id, GROUP, live=None if src.archive else _fetch(src), many=True) for src in SOURCES]
+raw_assets = [raw_file_asset(src.asset, src.source_id, GROUP, live=None if src.archive else _fetch(src), many=True,
+                             parser=ft.parse_metadata if src.metadata else ft.parse) for src in SOURCES]
 
 
 # --- raw: the user's selection of profiles and ids (sources/fingertips_selection.toml), live only ------------------
@@ -255,14 +256,14 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
         data_files = [f for f in inputs if not by_source[f.source_id].metadata and not by_source[f.source_id].archive]
         meta_files = [f for f in inputs if by_source[f.source_id].metadata]
         archived = [f for f in inputs if by_source[f.source_id].archive]
-        parsed = [ft.parse(input_file(f, warehouse)) for f in data_files]
+        parsed = [parse(f, warehouse) for f in data_files]
         catalogued = {s.source_id: entry(s.source_id) for s in SOURCES if not s.live_only}
-        vintages = [(ft.parse(input_file(f, warehouse)), catalogued[f.source_id].published if catalogued[f.source_id].sha256 == f.sha256 else None,
+        vintages = [(parse(f, warehouse), catalogued[f.source_id].published if catalogued[f.source_id].sha256 == f.sha256 else None,
                      catalogued[f.source_id].title) for f in archived]
         # a file's publication date only when it is the catalogued file itself (an edited or live copy has none)
         published = {f.source_id: catalogued[f.source_id].published or None for f in inputs
                      if f.source_id in catalogued and catalogued[f.source_id].sha256 == f.sha256}
-        metadata = pd.concat([ft.parse_metadata(input_file(f, warehouse)) for f in meta_files], ignore_index=True) if meta_files else None
+        metadata = pd.concat([parse(f, warehouse) for f in meta_files], ignore_index=True) if meta_files else None
         credits = {}
         for f in [*inputs, *selected]:
             credits[f.source_id] = (f.publisher, f.licence)

@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_census, ons_population
 from sources.landing import LandedFile
@@ -16,7 +16,7 @@ TABLES = ["core_population__estimates", "core_population__estimates_by_release"]
 # The England totals ONS publishes in each workbook, which the English LADs must sum to.
 PUBLISHED_ENGLAND = {"mid-2021": 56_536_419, "mid-2023": 57_690_323}
 
-raw_assets = [raw_file_asset(name, source_id, group="population") for name, source_id in RAW.items()]
+raw_assets = [raw_file_asset(name, source_id, group="population", parser=ons_population.parse_release) for name, source_id in RAW.items()]
 
 
 @multi_asset(
@@ -29,7 +29,7 @@ def core_population(context: AssetExecutionContext, warehouse: WarehouseResource
     inputs = list(landed.values())
 
     def build() -> dict[str, pd.DataFrame]:
-        releases = [ons_population.parse_release(input_file(f, warehouse)) for f in inputs]
+        releases = [parse(f, warehouse) for f in inputs]
         footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
         membership = warehouse.read("SELECT * FROM core_geo__area_membership")
         areas = warehouse.read("SELECT * FROM core_geo__areas_all")
@@ -66,7 +66,7 @@ def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResu
 
 
 CENSUS_RAW = "raw_ons__census2021_p01"
-census_raw = raw_file_asset(CENSUS_RAW, "ons_census2021_p01", group="population")
+census_raw = raw_file_asset(CENSUS_RAW, "ons_census2021_p01", group="population", parser=ons_census.parse_p01)
 CENSUS_GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
 
 
@@ -80,7 +80,7 @@ def core_population_census(context: AssetExecutionContext, warehouse: WarehouseR
     inputs = list(landed.values())
 
     def build() -> dict[str, pd.DataFrame]:
-        published = pd.concat([ons_census.parse_p01(input_file(f, warehouse)) for f in inputs], ignore_index=True)
+        published = pd.concat([parse(f, warehouse) for f in inputs], ignore_index=True)
         frame = population.build_census(
             published,
             warehouse.read("SELECT * FROM core_geo__lad_footprints"),

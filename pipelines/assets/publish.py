@@ -55,37 +55,3 @@ def publish_asset(upstream: Iterable[AssetKey], required: Iterable[AssetKey], re
         })
 
     return observatory_warehouse
-
-
-REPORT_ASSET = "observatory_report"
-
-
-def report_asset():
-    """The HTML report, regenerated from the published warehouse after each publish."""
-
-    @asset(
-        name=REPORT_ASSET,
-        group_name="publish",
-        deps=[AssetKey(PUBLISH_ASSET)],
-        kinds={"html"},
-        description="The observatory report: one self-contained HTML file of charts and tables drawn from the published "
-                    "warehouse (outputs/observatory_report.html in the data folder). `observatory report --out FILE` writes the same.",
-    )
-    def observatory_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        out = warehouse.paths.outputs / "observatory_report.html"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        published = warehouse.paths.published
-        if out.exists() and out.stat().st_mtime >= published.stat().st_mtime:
-            context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")
-            return MaterializeResult(metadata={"path": str(out), "skipped": "the published warehouse has not changed"})
-        from warehouse.outputs.report import write_report  # matplotlib: imported only when a report is drawn
-        sections = write_report(published, out)
-        missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
-        for line in missing:
-            context.log.warning(f"report section not shown: {line}")
-        return MaterializeResult(metadata={
-            "path": str(out), "sections": len(sections), "sections_missing": len(missing),
-            "missing": MetadataValue.md("\n".join(f"- {m}" for m in missing) or "none"),
-        })
-
-    return observatory_report

@@ -49,23 +49,21 @@ def _without_html_report() -> None:
     """Keep the ``observatory_report`` and ``observatory_pages`` assets but make them do nothing: they only read the
     published file after publishing and write HTML beside it, so they are not part of what a crash can damage,
     rendering them would be most of every short refresh, and a spine-only code location lacks the marts they draw."""
-    from dagster import AssetKey, asset
+    from dagster import AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-    import pipelines.assets.pages as pages_assets
-    import pipelines.assets.publish as publish_assets
+    import pipelines.assets.outputs as outputs
+    from pipelines.assets.publish import PUBLISH_ASSET
 
-    def stub(name: str):
-        def make():
-            @asset(name=name, group_name="publish", deps=[AssetKey(publish_assets.PUBLISH_ASSET)])
-            def _rendered() -> None:
-                return None
+    def stub():
+        @multi_asset(name="observatory_outputs", can_subset=True, specs=[
+            AssetSpec(name, group_name="publish", deps=[AssetKey(PUBLISH_ASSET)]) for name in (outputs.REPORT_ASSET, outputs.PAGES_ASSET)])
+        def _rendered(context):
+            for key in context.selected_asset_keys:
+                yield MaterializeResult(asset_key=key)
 
-            return _rendered
+        return _rendered
 
-        return make
-
-    publish_assets.report_asset = stub(publish_assets.REPORT_ASSET)
-    pages_assets.pages_asset = stub(pages_assets.PAGES_ASSET)
+    outputs.outputs_asset = stub
 
 
 def instrument() -> None:

@@ -411,6 +411,30 @@ def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_
     return target
 
 
+@dataclass(frozen=True)
+class PagesWritten:
+    index: Path
+    north_south: Path
+    pages: dict[str, PageInfo]
+
+
+def write_pages(published: Path, outputs: Path) -> PagesWritten:
+    """Every area's profile page (``outputs/profiles/``), their index, and the North against the Greater South East
+    page (``outputs/north_south.html``), read from the published warehouse file. The index is written after the
+    pages: its timestamp marks a complete set."""
+    from warehouse.outputs import north_south
+
+    out_dir = outputs / "profiles"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        pages = write_profiles(con, profile_codes(con), out_dir)
+        index = write_index(con, pages, out_dir)
+        north = north_south.write_page(con, outputs / "north_south.html")
+    finally:
+        con.close()
+    return PagesWritten(index, north, pages)
+
+
 def comparison(con: duckdb.DuckDBPyConnection, codes: list[str], search: str | None = None) -> pd.DataFrame:
     """Areas side by side: one row per indicator (and sex/age), each area's latest value and period, and England."""
     import pandas as pd

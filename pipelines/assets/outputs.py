@@ -1,0 +1,93 @@
+"""What each refresh draws from the published warehouse, once it is published: the HTML report and the analyst
+pages (a profile page for every area, with an index, and the North against the Greater South East page).
+
+One step makes both (``observatory_outputs``, subsettable: either can be materialised alone); when both are
+drawn, the pages are drawn in a helper process (:mod:`pipelines.offload`) while the report draws its charts.
+They go to ``<data folder>/outputs/``; `observatory report --out FILE` and `observatory profile AREA` write the
+same files on demand. They read the published file only (no pool needed), and are not redrawn when nothing was
+published since they last were.
+"""
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+
+from pipelines import offload
+from pipelines.assets.publish import PUBLISH_ASSET
+from pipelines.resources import WarehouseResource
+
+REPORT_ASSET = "observatory_report"
+PAGES_ASSET = "observatory_pages"
+REPORT_FILE = "observatory_report.html"
+
+
+def _newer_than(path: Path, published: Path) -> bool:
+    return path.exists() and path.stat().st_mtime >= published.stat().st_mtime
+
+
+def _report(context: AssetExecutionContext, out: Path, published: Path) -> MaterializeResult:
+    from warehouse.outputs.report import write_report  # matplotlib: imported only when a report is drawn
+
+    sections = write_report(published, out)
+    missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
+    for line in missing:
+        context.log.warning(f"report section not shown: {line}")
+    return MaterializeResult(asset_key=REPORT_ASSET, metadata={
+        "path": str(out), "sections": len(sections), "sections_missing": len(missing),
+        "missing": MetadataValue.md("\n".join(f"- {m}" for m in missing) or "none"),
+    })
+
+
+def _pages(written) -> MaterializeResult:
+    empty = sorted(code for code, page in written.pages.items() if page.rows == 0)
+    return MaterializeResult(asset_key=PAGES_ASSET, metadata={
+        "profiles": str(written.index), "north_south": str(written.north_south), "pages": len(written.pages),
+        "indicator_rows": sum(p.rows for p in written.pages.values()),
+        "areas_without_indicators": MetadataValue.md(", ".join(empty) or "none"),
+    })
+
+
+def outputs_asset():
+    """The report and the analyst pages, from the published warehouse."""
+
+    @multi_asset(
+        name="observatory_outputs",
+        can_subset=True,
+        specs=[
+            AssetSpec(REPORT_ASSET, group_name="publish", deps=[AssetKey(PUBLISH_ASSET)], kinds={"html"},
+                      description="The observatory report: one self-contained HTML file of charts and tables drawn from the "
+                                  f"published warehouse (outputs/{REPORT_FILE} in the data folder). "
+                                  "`observatory report --out FILE` writes the same."),
+            AssetSpec(PAGES_ASSET, group_name="publish", deps=[AssetKey(PUBLISH_ASSET)], kinds={"html"},
+                      description="Area profile pages (one self-contained HTML file per area, with spine charts, trends, "
+                                  "population pyramid and source links; index.html lists them) and the North against the "
+                                  "Greater South East page, in outputs/ in the data folder. `observatory profile AREA` "
+                                  "writes one page the same way."),
+        ],
+    )
+    def observatory_outputs(context: AssetExecutionContext, warehouse: WarehouseResource):
+        from warehouse.outputs import profiles
+
+        selected = {key.path[-1] for key in context.selected_asset_keys}
+        published, outputs = warehouse.paths.published, warehouse.paths.outputs
+        outputs.mkdir(parents=True, exist_ok=True)
+        pages = None
+        if PAGES_ASSET in selected:
+            if _newer_than(outputs / "profiles" / "index.html", published):
+                context.log.info("the pages are newer than the published warehouse (nothing was published): not redrawn")
+                yield MaterializeResult(asset_key=PAGES_ASSET, metadata={
+                    "path": str(outputs / "profiles"), "skipped": "the published warehouse has not changed"})
+            else:
+                pages = offload.beside(profiles.write_pages, published, outputs)  # drawn while the report is
+        if REPORT_ASSET in selected:
+            out = outputs / REPORT_FILE
+            if _newer_than(out, published):
+                context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")
+                yield MaterializeResult(asset_key=REPORT_ASSET, metadata={
+                    "path": str(out), "skipped": "the published warehouse has not changed"})
+            else:
+                yield _report(context, out, published)
+        if pages is not None:
+            yield _pages(pages.result())
+
+    return observatory_outputs

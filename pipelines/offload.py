@@ -1,0 +1,141 @@
+"""Work a run hands to helper processes, so it runs on the machine's other cores while the run goes on.
+
+A refresh runs its steps one at a time in one process (Dagster's in-process executor, one writer of the working
+database), so by itself it keeps one core busy. Work that needs nothing but its arguments can run beside it:
+
+* each raw file is parsed as soon as it has landed (:func:`parse_ahead`, called by the raw-file asset), so the
+  step that reads it, later in the run, finds the frame ready (:func:`parsed`);
+* the area pages are drawn while the report draws its charts (:func:`beside`).
+
+Nothing depends on a helper for being right. A frame parsed ahead is used only by a call of the same parser on a
+file with the same name and bytes; whatever failed in a helper (or a helper that died) is done again in the run's
+own process, so results and errors read exactly as they would without helpers. The helpers are started on first
+use (``spawn``: a fresh interpreter inherits no thread, lock or open database of the run) and :func:`close` ends
+them, dropping whatever was not used, when the run ends (the warehouse resource's teardown). With a single core
+there are no helpers and everything runs in the run's process as before.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from sources.inputs import InputFile
+
+MAX_HELPERS = 3  # parsing ahead rarely keeps more busy; each helper holds pandas (~150 MiB)
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_ahead: dict[tuple[str, str, str, str], Future] = {}
+# Since the process started: files given to helpers to parse ahead, frames taken from them, frames parsed here
+# after all (the helper failed or died), and started parses never taken (dropped at the end of their run).
+counts = {"ahead": 0, "taken": 0, "redone": 0, "dropped": 0}
+
+
+def helpers() -> int:
+    """How many helper processes a run uses: one per core beside the run's own, at most :data:`MAX_HELPERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, min(MAX_HELPERS, cores - 1))
+
+
+def _executor() -> ProcessPoolExecutor | None:
+    global _pool
+    with _lock:
+        if _pool is None and helpers():
+            _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _ready() -> None:
+    """What every helper needs, imported before the first file lands (a helper starts as a bare interpreter)."""
+    import pandas  # noqa: F401
+
+
+def start() -> None:
+    """Start the helpers now (the start of a run), so they are ready when the first file lands."""
+    pool = _executor()
+    if pool is not None:
+        for _ in range(helpers()):
+            pool.submit(_ready)
+
+
+def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:
+    return (f"{parser.__module__}:{parser.__qualname__}", file.source_id, file.path.name, file.sha256)
+
+
+def parse_ahead(parser: Callable, file: InputFile) -> None:
+    """Start ``parser(file)`` in a helper; :func:`parsed` with the same parser and file takes the frame."""
+    pool = _executor()
+    if pool is None or _key(parser, file) in _ahead:
+        return
+    try:
+        _ahead[_key(parser, file)] = pool.submit(parser, file)
+        counts["ahead"] += 1
+    except RuntimeError:  # the pool broke or was shut down: the step parses the file itself
+        pass
+
+
+def parsed(parser: Callable, file: InputFile):
+    """``parser(file)``: the frame parsed ahead when there is one, else parsed here (also when the helper failed,
+    so a bad file's error is raised here, as it would be without helpers)."""
+    future = _ahead.pop(_key(parser, file), None)
+    if future is not None:
+        try:
+            frame = future.result()
+            counts["taken"] += 1
+            return frame
+        except Exception:  # noqa: BLE001 - parsed again below, where the error (if any) is the caller's to see
+            counts["redone"] += 1
+    return parser(file)
+
+
+class Beside:
+    """Work started by :func:`beside`; :meth:`result` waits for it."""
+
+    def __init__(self, fn: Callable, args: tuple, future: Future | None):
+        self._fn, self._args, self._future = fn, args, future
+
+    def result(self):
+        """What ``fn(*args)`` returned: from the helper, or, when there was none or it failed, run here (so its
+        error, if any, is raised here as it would be without helpers)."""
+        if self._future is not None:
+            try:
+                return self._future.result()
+            except Exception:  # noqa: BLE001 - run again below
+                pass
+        return self._fn(*self._args)
+
+
+def beside(fn: Callable, *args) -> Beside:
+    """``fn(*args)`` started in a helper while the caller goes on; ``.result()`` takes it (or runs it there and then
+    when there is no helper)."""
+    pool = _executor()
+    future = None
+    if pool is not None:
+        try:
+            future = pool.submit(fn, *args)
+        except RuntimeError:
+            pass
+    return Beside(fn, args, future)
+
+
+def helper_pids() -> list[int]:
+    """The process ids of the helpers running now (none before the first use, or after :func:`close`)."""
+    with _lock:
+        return [p.pid for p in (_pool._processes or {}).values()] if _pool is not None else []  # noqa: SLF001 - the executor's own record
+
+
+def close() -> None:
+    """End the helpers and drop what was parsed ahead and not used (the end of a run)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+        for future in _ahead.values():
+            future.cancel()
+        counts["dropped"] += len(_ahead)
+        _ahead.clear()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,131 @@
+"""Work handed to helper processes (pipelines.offload): the same results as in the run's own process, in another
+process, and the run's own process taking over whenever a helper fails, dies or is not there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from pipelines import offload
+from sources import ons_population
+from sources.catalogue import entry
+from sources.inputs import InputFile, SourceFormatError
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _slow_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _fails(_) -> None:
+    raise ValueError("broken in the helper")
+
+
+@pytest.fixture(autouse=True)
+def fresh_helpers():
+    offload.close()
+    yield
+    offload.close()
+
+
+def _bundled(source_id: str) -> InputFile:
+    e = entry(source_id)
+    return InputFile(source_id, e.file, e.sha256)
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_a_file_parsed_ahead_is_the_frame_the_parser_gives():
+    f = _bundled("ons_mye2021")
+    before = dict(offload.counts)
+    offload.parse_ahead(ons_population.parse_release, f)
+    got = offload.parsed(ons_population.parse_release, f)
+    pd.testing.assert_frame_equal(got, ons_population.parse_release(f))
+    assert offload.counts["ahead"] == before["ahead"] + 1 and offload.counts["taken"] == before["taken"] + 1
+
+
+def test_another_parser_or_other_bytes_never_take_a_frame_parsed_ahead(tmp_path):
+    f = _bundled("ons_mye2021")
+    offload.parse_ahead(ons_population.parse_release, f)
+    copy = tmp_path / f.path.name
+    copy.write_bytes(f.path.read_bytes())
+    other = InputFile(f.source_id, copy, "0" * 64)  # same name, different hash: parsed here
+    taken = offload.counts["taken"]
+    offload.parsed(ons_population.parse_release, other)
+    assert offload.counts["taken"] == taken
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_work_beside_runs_in_another_process():
+    assert offload.beside(_pid).result() != os.getpid()
+
+
+def test_without_helpers_everything_runs_here(monkeypatch):
+    monkeypatch.setattr(offload, "helpers", lambda: 0)
+    f = _bundled("ons_mye2021")
+    offload.parse_ahead(ons_population.parse_release, f)
+    assert offload.helper_pids() == []
+    assert offload.beside(_pid).result() == os.getpid()
+    pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_a_bad_file_fails_here_with_the_parsers_own_error(tmp_path):
+    bad = tmp_path / "mye.xlsx"
+    bad.write_text("<html>not a workbook</html>")
+    f = InputFile("ons_mye2021", bad, "f" * 64)
+    offload.parse_ahead(ons_population.parse_release, f)
+    redone = offload.counts["redone"]
+    with pytest.raises((SourceFormatError, Exception)) as raised:
+        offload.parsed(ons_population.parse_release, f)
+    with pytest.raises(type(raised.value)):
+        ons_population.parse_release(f)
+    assert offload.counts["redone"] == redone + 1
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_work_that_fails_beside_is_run_again_here_and_raises_here():
+    with pytest.raises(ValueError, match="broken in the helper"):
+        offload.beside(_fails, None).result()
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_a_helper_killed_mid_parse_leaves_the_run_to_parse_it_itself():
+    pending = offload.beside(_slow_pid, 3)  # keeps the helper busy; it is killed before it ends
+    f = _bundled("ons_mye2021")
+    offload.parse_ahead(ons_population.parse_release, f)
+    deadline = time.monotonic() + 30
+    while not offload.helper_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in offload.helper_pids():
+        os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
+    assert pending.result() == os.getpid()  # the killed work was done here
+    assert time.monotonic() - started < 20  # a dead helper is noticed at once, not waited for
+    offload.parse_ahead(ons_population.parse_release, f)  # a broken pool takes no more work; nothing hangs
+    pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_close_ends_the_helpers_and_drops_what_was_not_taken():
+    offload.start()
+    offload.parse_ahead(ons_population.parse_release, _bundled("ons_mye2023"))
+    deadline = time.monotonic() + 30
+    while not offload.helper_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids = offload.helper_pids()
+    assert pids
+    dropped = offload.counts["dropped"]
+    offload.close()
+    assert offload.helper_pids() == [] and offload.counts["dropped"] == dropped + 1
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
