@@ -79,9 +79,13 @@ def parse_ahead(parser: Callable, file: InputFile) -> None:
 
 
 def parsed(parser: Callable, file: InputFile):
-    """``parser(file)``: the frame parsed ahead when there is one, else parsed here (also when the helper failed,
-    so a bad file's error is raised here, as it would be without helpers)."""
+    """``parser(file)``: the frame parsed ahead when a helper has it or is parsing it, else parsed here (also when it
+    was still queued, and when the helper failed, so a bad file's error is raised here as it would be without
+    helpers)."""
     future = _ahead.pop(_key(parser, file), None)
+    if future is not None and future.cancel():  # still queued behind other files: parsing it here is sooner
+        counts["dropped"] += 1
+        future = None
     if future is not None:
         try:
             frame = future.result()

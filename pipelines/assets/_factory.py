@@ -1,7 +1,8 @@
 """Building blocks shared by the asset modules: raw-file assets, core-table specs and loads.
 
-* :func:`raw_file_asset` makes the ``raw_<source>__<table>`` asset that lands one catalogued file
-  (bundled or downloaded) in the landing store and records it in ``core_provenance__files``.
+* :func:`raw_file_asset` makes the ``raw_<source>__<table>`` assets (one :class:`RawFile` each) that land
+  catalogued files (bundled or downloaded) in the landing store and record them in ``core_provenance__files``;
+  :func:`parse` reads a landed file with its source's parser.
 * :func:`table_spec` is the ``AssetSpec`` of a registry table, carrying its description and
   column schema so the Dagster UI shows the registry's words.
 * :func:`load_tables` validates and lands frames, skipping tables whose inputs are unchanged.
@@ -13,24 +14,29 @@
 import contextlib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetOut,
     AssetsDefinition,
     AssetSpec,
+    Failure,
     MaterializeResult,
     MetadataValue,
+    Output,
     TableColumn,
     TableColumnConstraints,
     TableSchema,
-    asset,
     asset_check,
+    multi_asset,
 )
 from python_calamine import CalamineError
 
 from pipelines import offload
+from pipelines.errors import user_message
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
@@ -82,62 +88,101 @@ Landed = LandedFile | list[LandedFile] | None
 LiveFetch = Callable[[AssetExecutionContext, WarehouseResource], Landed]
 
 
-# The parser that reads each source's files into a frame, as its raw asset declares it (see :func:`parse`).
+# The parser that reads each source's files into a frame, as its raw file declares it (see :func:`parse`).
 PARSERS: dict[str, Callable[[InputFile], pd.DataFrame]] = {}
 
 
-def raw_file_asset(name: str, source_id: str, group: str, *, live: LiveFetch | None = None, many: bool = False,
-                   description: str | None = None, parser: Callable[[InputFile], pd.DataFrame] | None = None) -> AssetsDefinition:
-    """The one way a raw file lands: the ``raw_<source>__<table>`` asset for ``source_id``.
+@dataclass(frozen=True)
+class RawFile:
+    """One ``raw_<source>__<table>`` asset: a catalogued source and how it lands (see :func:`raw_file_asset`).
 
-    Offline it lands the bundled snapshot file (or nothing, for a live-only source); in live mode it runs
-    ``live`` (the source's own client: paging, batching, change probes) or else downloads the catalogue's
-    ``download_url``. Every file landed is recorded in ``core_provenance__files``. The asset's value is a
-    ``LandedFile`` (``many``: a list of them), or None when a live-only source landed nothing.
-
-    ``parser`` is the function that reads the source's files into a frame: a file new to the warehouse is parsed
-    ahead in a helper process as soon as it lands (:mod:`pipelines.offload`), and the step that reads it takes the
-    frame with :func:`parse`.
+    ``live``: the source's own client in live mode (paging, batching, change probes), else the catalogue's
+    ``download_url``. ``many``: the asset's value is a list of files. ``parser``: the function that reads the
+    source's files into a frame (a file new to the warehouse is parsed ahead in a helper process as soon as it
+    lands, :mod:`pipelines.offload`; the step that reads it takes the frame with :func:`parse`).
     """
-    credit = source_credit(source_id)
-    bundled = source_id in catalogue()
-    if parser is not None:
-        PARSERS[source_id] = parser
 
-    @asset(
-        name=name,
-        group_name=group,
-        pool=POOL,
-        kinds={"file"},
-        description=description or (f"{credit.title}. Publisher: {credit.publisher}. Licence: {credit.licence}. "
-                                    f"Cadence: {credit.cadence}." + ("" if bundled else " Live mode only (nothing bundled).")),
-        metadata={"source_id": source_id, "url": MetadataValue.url(credit.url), "licence": credit.licence},
-    )
-    def _raw(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):  # -> Landed
-        if sources.mode == "live" and live is not None:
-            got = live(context, warehouse)
+    name: str
+    source_id: str
+    live: LiveFetch | None = None
+    many: bool = False
+    description: str | None = None
+    parser: Callable[[InputFile], pd.DataFrame] | None = None
+
+    def out(self, group: str) -> AssetOut:
+        credit = source_credit(self.source_id)
+        bundled = self.source_id in catalogue()
+        return AssetOut(
+            key=self.name,
+            group_name=group,
+            kinds={"file"},
+            description=self.description or (f"{credit.title}. Publisher: {credit.publisher}. Licence: {credit.licence}. "
+                                             f"Cadence: {credit.cadence}." + ("" if bundled else " Live mode only (nothing bundled).")),
+            metadata={"source_id": self.source_id, "url": MetadataValue.url(credit.url), "licence": credit.licence},
+        )
+
+    def land(self, context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> Landed:
+        """Land the file(s): the bundled snapshot file offline (nothing for a live-only source), else the live fetch.
+        Each is recorded in ``core_provenance__files``; a file new to the warehouse is parsed ahead."""
+        credit = source_credit(self.source_id)
+        bundled = self.source_id in catalogue()
+        if sources.mode == "live" and self.live is not None:
+            got = self.live(context, warehouse)
         elif sources.mode == "live" or bundled:
-            got = sources.land(source_id, warehouse) if bundled or credit.download_url else None
+            got = sources.land(self.source_id, warehouse) if bundled or credit.download_url else None
         else:
             got = None
         files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
         if not files:
-            context.log.info(f"{source_id}: nothing to land ({'live-only source, offline build' if sources.mode != 'live' else 'no location named'})")
+            context.log.info(f"{self.source_id}: nothing to land ({'live-only source, offline build' if sources.mode != 'live' else 'no location named'})")
         for f in files:
             added = warehouse.record_provenance(f)
-            if added and parser is not None:  # new bytes: the table that reads them will be built (known files skip)
-                offload.parse_ahead(parser, input_file(f, warehouse))
-            context.log.info(f"{source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
-        context.add_output_metadata({
-            "mode": sources.mode, "files": len(files),
-            "landed": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin,
-                                           "retrieved_at": f.retrieved_at.isoformat()} for f in files]),
-        })
-        if many:
+            if added and self.parser is not None:  # new bytes: the table that reads them will be built (known files skip)
+                offload.parse_ahead(self.parser, input_file(f, warehouse))
+            context.log.info(f"{self.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
+        if self.many:
             return files
         return files[0] if len(files) == 1 else (files or None)
 
-    return _raw
+
+def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> AssetsDefinition:
+    """The one way raw files land: one step, ``land_<step>``, making the ``raw_<source>__<table>`` asset of each
+    :class:`RawFile` (any subset of them can be materialised).
+
+    Each asset's value is a ``LandedFile`` (``many``: a list of them), or None when a live-only source landed
+    nothing. The files one table build reads land in one step (a step costs Dagster some 0.1 s whatever it does).
+    A source that fails to land fails the step after the others have landed, naming it, so nothing that
+    reads it is built.
+    """
+    raw_files = list(raw_files)
+    for raw in raw_files:
+        if raw.parser is not None:
+            PARSERS[raw.source_id] = raw.parser
+    by_name = {raw.name: raw for raw in raw_files}
+
+    @multi_asset(name=f"land_{step}", outs={raw.name: raw.out(group) for raw in raw_files}, can_subset=True, pool=POOL)
+    def _land(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
+        failed = []
+        for name in sorted(key.path[-1] for key in context.selected_asset_keys):
+            raw = by_name[name]
+            try:
+                got = raw.land(context, warehouse, sources)
+            except Exception as err:  # noqa: BLE001 - the others still land; the step fails below, naming each
+                context.log.error(f"{raw.source_id}: not landed: {user_message(err)}")
+                failed.append((raw, err))
+                continue
+            files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
+            yield Output(got, output_name=name, metadata={
+                "mode": sources.mode, "files": len(files),
+                "landed": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin,
+                                               "retrieved_at": f.retrieved_at.isoformat()} for f in files]),
+            })
+        if len(failed) == 1:
+            raise failed[0][1]
+        if failed:
+            raise Failure(description="; ".join(f"{raw.name} ({raw.source_id}): {user_message(err)}" for raw, err in failed))
+
+    return _land
 
 
 def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:

@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
@@ -17,7 +17,7 @@ RAW = {  # raw asset: (source id, parser)
 TABLES = ["core_deprivation__lad_summaries", "core_deprivation__indicator_values", "core_deprivation__indicator_definitions"]
 READS = ["core_geo__lad_footprints", "core_geo__areas", "core_population__estimates"]
 
-raw_assets = [raw_file_asset(name, source_id, group="deprivation", parser=parser) for name, (source_id, parser) in RAW.items()]
+raw_assets = [raw_file_asset("deprivation_files", "deprivation", [RawFile(name, source_id, parser=parser) for name, (source_id, parser) in RAW.items()])]
 
 
 @multi_asset(

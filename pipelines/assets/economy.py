@@ -14,7 +14,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_economy
 from sources.landing import LandedFile
@@ -26,7 +26,8 @@ TABLES = ["core_economy__itl_values", "core_economy__itl_areas", "core_economy__
           "core_economy__indicator_values", "core_economy__indicator_definitions"]
 GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"]
 
-raw_assets = [raw_file_asset(name, source_id, group="economy", parser=ons_economy.parse_workbook) for name, source_id in RAW.items()]
+raw_assets = [raw_file_asset("economy_files", "economy", [RawFile(name, source_id, parser=ons_economy.parse_workbook)
+                                                        for name, source_id in RAW.items()])]
 
 
 @multi_asset(

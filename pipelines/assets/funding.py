@@ -25,7 +25,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
@@ -42,8 +42,8 @@ GAPS = "mart_north_south__gaps"
 # Award-level membership is taken on the day of the build unless this names a date (YYYY-MM-DD).
 ANALYSIS_DATE_ENV = "OBSERVATORY_FUNDING_ANALYSIS_DATE"
 
-published_raw = raw_file_asset(PUBLISHED_RAW, "observatory_nhsa_published_funding", group="funding",
-                               parser=research_funding.parse_published_totals)
+published_raw = raw_file_asset("published_funding_files", "funding", [
+    RawFile(PUBLISHED_RAW, "observatory_nhsa_published_funding", parser=research_funding.parse_published_totals)])
 
 
 # --- live-only raw sources: each lands through the one raw-file factory, with its client as the live fetch --------------
@@ -79,16 +79,15 @@ def _fetch_named(source_id: str, unset: str):
     return fetch
 
 
-live_raw = [
-    raw_file_asset("raw_ukri__gtr_projects", "ukri_gtr", "funding", live=_fetch_gtr, parser=gtr.parse),
-    raw_file_asset("raw_nihr__awards", "nihr_open_data", "funding", live=_fetch_nihr, parser=nihr.parse),
-    raw_file_asset("raw_innovate_uk__projects", "innovate_uk_projects", "funding", live=_fetch_innovate_uk, many=True,
-                   parser=research_funding.parse_innovate_uk),
-    raw_file_asset("raw_ukhra__awards", "ukhra_awards", "funding", live=_fetch_named("ukhra_awards", "no UKHRA award file this run"),
-                   parser=research_funding.parse_ukhra),
-    raw_file_asset("raw_ons__postcode_lookup", "ons_postcode_lookup", "funding",
-                   live=_fetch_named("ons_postcode_lookup", "awards will be listed as unplaced (no lookup)"), parser=postcodes.read_lookup),
-]
+live_raw = raw_file_asset("award_files", "funding", [
+    RawFile("raw_ukri__gtr_projects", "ukri_gtr", live=_fetch_gtr, parser=gtr.parse),
+    RawFile("raw_nihr__awards", "nihr_open_data", live=_fetch_nihr, parser=nihr.parse),
+    RawFile("raw_innovate_uk__projects", "innovate_uk_projects", live=_fetch_innovate_uk, many=True, parser=research_funding.parse_innovate_uk),
+    RawFile("raw_ukhra__awards", "ukhra_awards", live=_fetch_named("ukhra_awards", "no UKHRA award file this run"),
+            parser=research_funding.parse_ukhra),
+    RawFile("raw_ons__postcode_lookup", "ons_postcode_lookup",
+            live=_fetch_named("ons_postcode_lookup", "awards will be listed as unplaced (no lookup)"), parser=postcodes.read_lookup),
+])
 
 
 # --- core tables -----------------------------------------------------------------------------------
@@ -236,7 +235,7 @@ funding_schedule = ScheduleDefinition(
     description="Weekly live refresh of the research-funding award sources (Mondays 04:00).",
 )
 
-assets = [published_raw, *live_raw,
+assets = [published_raw, live_raw,
           core_funding_published, core_funding_awards, funding_per_head, north_south_gaps]
 checks = [every_award_placed_or_listed, per_head_plausible, published_per_head_follows_from_its_total, gaps_cover_each_domain]
 jobs = [funding_job]

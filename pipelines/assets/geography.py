@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import geography
 from sources.landing import LandedFile
@@ -21,7 +21,7 @@ RAW = {
 }
 GEO_TABLES = ["core_geo__areas", "core_geo__former_areas", "core_geo__area_membership", "core_geo__lad_footprints"]
 
-raw_assets = [raw_file_asset(name, source_id, group="geography") for name, source_id in RAW.items()]
+raw_assets = [raw_file_asset("geography_files", "geography", [RawFile(name, source_id) for name, source_id in RAW.items()])]
 
 
 @multi_asset(

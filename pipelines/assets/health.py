@@ -36,7 +36,7 @@ from dagster import (
     schedule,
 )
 
-from pipelines.assets._factory import blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
@@ -149,8 +149,8 @@ def _fetch(src: ft.Source):
 
 
 # An earlier vintage (`archive`) is only ever the bundled file: the API serves the current vintage alone.
-raw_assets = [raw_file_asset(src.asset, src.source_id, GROUP, live=None if src.archive else _fetch(src), many=True,
-                             parser=ft.parse_metadata if src.metadata else ft.parse) for src in SOURCES]
+RAW_FILES = [RawFile(src.asset, src.source_id, live=None if src.archive else _fetch(src), many=True,
+                     parser=ft.parse_metadata if src.metadata else ft.parse) for src in SOURCES]
 
 
 # --- raw: the user's selection of profiles and ids (sources/fingertips_selection.toml), live only ------------------
@@ -235,7 +235,8 @@ def _fetch_selection(context: AssetExecutionContext, warehouse: WarehouseResourc
     return land_selection(warehouse, ft.FingertipsClient(), context.log)
 
 
-raw_assets.append(raw_file_asset(SELECTION_ASSET, selection.SOURCE_ID, GROUP, live=_fetch_selection, many=True))
+RAW_FILES.append(RawFile(SELECTION_ASSET, selection.SOURCE_ID, live=_fetch_selection, many=True))
+raw_assets = [raw_file_asset("fingertips_files", GROUP, RAW_FILES)]
 
 
 # --- core -------------------------------------------------------------------------------------------------------------

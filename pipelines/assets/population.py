@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import blocking_check, load_tables, parse, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_census, ons_population
 from sources.landing import LandedFile
@@ -16,7 +16,8 @@ TABLES = ["core_population__estimates", "core_population__estimates_by_release"]
 # The England totals ONS publishes in each workbook, which the English LADs must sum to.
 PUBLISHED_ENGLAND = {"mid-2021": 56_536_419, "mid-2023": 57_690_323}
 
-raw_assets = [raw_file_asset(name, source_id, group="population", parser=ons_population.parse_release) for name, source_id in RAW.items()]
+raw_assets = [raw_file_asset("population_files", "population", [RawFile(name, source_id, parser=ons_population.parse_release)
+                                                              for name, source_id in RAW.items()])]
 
 
 @multi_asset(
@@ -66,7 +67,7 @@ def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResu
 
 
 CENSUS_RAW = "raw_ons__census2021_p01"
-census_raw = raw_file_asset(CENSUS_RAW, "ons_census2021_p01", group="population", parser=ons_census.parse_p01)
+census_raw = raw_file_asset("census_files", "population", [RawFile(CENSUS_RAW, "ons_census2021_p01", parser=ons_census.parse_p01)])
 CENSUS_GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
 
 

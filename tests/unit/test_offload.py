@@ -129,3 +129,15 @@ def test_close_ends_the_helpers_and_drops_what_was_not_taken():
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(offload.helpers() != 1, reason="needs exactly one helper to keep busy")
+def test_a_file_still_queued_behind_other_work_is_parsed_here_at_once():
+    busy = offload.beside(_slow_pid, 3)
+    f = _bundled("ons_mye2021")
+    offload.parse_ahead(ons_population.parse_release, f)
+    dropped, taken = offload.counts["dropped"], offload.counts["taken"]
+    started = time.monotonic()
+    pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
+    assert offload.counts["dropped"] == dropped + 1 and offload.counts["taken"] == taken
+    assert busy.result() != os.getpid() and time.monotonic() - started < 3 + 10
