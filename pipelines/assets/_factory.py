@@ -36,7 +36,6 @@ from dagster import (
 from python_calamine import CalamineError
 
 from pipelines import offload
-from pipelines.errors import user_message
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
@@ -168,7 +167,7 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
             try:
                 got = raw.land(context, warehouse, sources)
             except Exception as err:  # noqa: BLE001 - the others still land; the step fails below, naming each
-                context.log.error(f"{raw.source_id}: not landed: {user_message(err)}")
+                context.log.error(f"{raw.source_id}: not landed: {err}")
                 failed.append((raw, err))
                 continue
             files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
@@ -180,7 +179,7 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
         if len(failed) == 1:
             raise failed[0][1]
         if failed:
-            raise Failure(description="; ".join(f"{raw.name} ({raw.source_id}): {user_message(err)}" for raw, err in failed))
+            raise Failure(description="; ".join(f"{raw.name} ({raw.source_id}): {err}" for raw, err in failed))
 
     return _land
 

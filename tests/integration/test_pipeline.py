@@ -162,3 +162,33 @@ def test_readers_never_see_errors_or_half_builds_during_a_full_refresh(warehouse
     assert summary["errors"] == 0, summary["error_texts"]
     assert summary["queries"] > 20
     assert summary["answers"] == ['[342, 57690323, 56536419]'] or len(summary["answers"]) == 1, summary["answers"]
+
+
+def test_a_source_that_cannot_land_fails_its_step_by_name_after_the_others_landed(scratch_snapshot, tmp_path):
+    from dagster import AssetKey
+
+    from pipelines.assets.geography import GEO_TABLES, RAW
+
+    scratch_snapshot.file("mysociety_local_authorities").unlink()  # one bundled file gone
+    result = run_refresh(tmp_path / "observatory.duckdb", raise_on_error=False,
+                         selection=[AssetKey(k) for k in [*RAW, *GEO_TABLES]])
+    assert not result.success
+    landed = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert landed == set(RAW) - {"raw_mysociety__local_authorities"}  # the others landed; nothing was built from them
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "land_geography_files"
+    assert "mysociety_local_authorities" in user_message(failure.step_failure_data.error)
+
+
+def test_every_source_that_cannot_land_is_named(scratch_snapshot, tmp_path):
+    from dagster import AssetKey
+
+    from pipelines.assets.geography import RAW
+
+    for source_id in ("mysociety_local_authorities", "ons_geo_lad18_rgn18"):
+        scratch_snapshot.file(source_id).unlink()
+    result = run_refresh(tmp_path / "observatory.duckdb", raise_on_error=False, selection=[AssetKey(k) for k in RAW])
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = user_message(failure.step_failure_data.error)
+    assert "raw_mysociety__local_authorities (mysociety_local_authorities)" in message
+    assert "raw_ons__lad18_rgn18 (ons_geo_lad18_rgn18)" in message
