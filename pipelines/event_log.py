@@ -1,18 +1,21 @@
 """Dagster's SQLite event log, with each database's SQLAlchemy engine made once per process and event batches
 written in one transaction.
 
-Dagster's ``SqliteEventLogStorage`` builds a new engine (dialect set-up, first-connect queries) for every event it
-stores and disposes of it afterwards: about 4 ms of each event, and a cold build stores some 700 events, an
-ingest one planned and one materialisation event per document and table. Dagster already hands events to the
+Dagster's ``SqliteEventLogStorage`` builds a new engine (dialect set-up, first-connect queries) and opens a new
+SQLite connection for every event it stores, and disposes of both afterwards: about 4 ms of each event, and a
+cold build stores some 500 events, an ingest one planned and one materialisation event per document and table. Dagster already hands events to the
 storage in batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set (`pipelines.instance` sets it; the planned events
 of a run, the materialisations of a multi-partition step), but the SQLite storage stores a batch one event at
 a time.
 
 ``ObservatoryEventLogStorage`` changes only that:
 
-* an engine per database file and process, with SQLAlchemy's ``NullPool`` as before, so a connection is still
-  opened per write and closed after it (nothing holds a SQLite file open between writes; the UI and other
-  processes see the same files and locks as with Dagster's own class);
+* an engine per database file and process, keeping one connection open between writes (SQLAlchemy's
+  ``QueuePool``; a connection is used by one thread at a time, and more are opened while one is in use).
+  SQLite locks per transaction, so the UI and other processes see the same files and locks as with Dagster's
+  own class; an open connection only keeps the file's handle. The engines of the :data:`OPEN_SHARDS` databases
+  used last stay open (a UI reading many runs does not gather open files), and :meth:`wipe` closes them
+  before Dagster deletes the run databases;
 * ``store_event_batch`` writes consecutive asset events of a batch (materialisations, planned
   materialisations, observations) with one multi-row insert into the run's database and one transaction on
   the index database, exactly the rows ``store_event`` writes for each; any other event is stored as Dagster
@@ -39,7 +42,9 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
+
+OPEN_SHARDS = 8  # databases (the index, a run's own) whose engine and connection a process keeps open
 
 
 class ObservatoryEventLogStorage(SqliteEventLogStorage):
@@ -55,11 +60,13 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
 
     def _engine(self, shard: str) -> Engine:
         key = (os.getpid(), shard)  # an engine never crosses a fork
-        engine = self._engines.get(key)
+        engine = self._engines.pop(key, None)
         if engine is None:
-            engine = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
-                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-            self._engines[key] = engine
+            engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1, max_overflow=8,
+                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+        self._engines[key] = engine  # most recently used last
+        while len(self._engines) > OPEN_SHARDS:
+            self._engines.pop(next(iter(self._engines))).dispose()
         return engine
 
     @contextlib.contextmanager
@@ -101,10 +108,18 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
                 for event, event_id in zip(group, ids):
                     self._store_asset_event(conn, event, event_id)
 
-    def dispose(self) -> None:
+    def wipe(self) -> None:
+        with self._db_lock:
+            self._dispose_engines()
+        super().wipe()
+
+    def _dispose_engines(self) -> None:
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
         super().dispose()
 
 

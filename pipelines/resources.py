@@ -115,15 +115,22 @@ class WarehouseResource(ConfigurableResource):
             loader.record_load(con, REGISTRY[HISTORY_TABLE], fingerprint, inputs=list(indicator_history.READS))
             return added
 
-    def record_provenance(self, landed: LandedFile) -> int:
-        """Record the file in ``core_provenance__files`` unless its bytes already are (returns rows added)."""
+    def record_provenance(self, files: Iterable[LandedFile]) -> set[str]:
+        """Record the files in ``core_provenance__files`` unless their bytes already are (one validation and insert for
+        all of them); returns the SHA-256 of the files recorded now."""
+        files = list({f.sha256: f for f in files}.values())  # the same bytes twice: recorded once, as first landed
+        if not files:
+            return set()
         with self.connect() as con:
-            if loader.table_exists(con, "core_provenance__files") and con.execute(
-                    "SELECT count(*) FROM core_provenance__files WHERE sha256 = ?", [landed.sha256]).fetchall()[0][0]:
-                return 0
-            return loader.insert_new_rows(
-                con, REGISTRY["core_provenance__files"], pd.DataFrame([landed.provenance_row()]), inputs=[landed.label]
-            )
+            known = set()
+            if loader.table_exists(con, "core_provenance__files"):
+                known = {row[0] for row in con.execute("SELECT sha256 FROM core_provenance__files WHERE list_contains(?, sha256)",
+                                                       [[f.sha256 for f in files]]).fetchall()}
+            new = [f for f in files if f.sha256 not in known]
+            if new:
+                loader.insert_new_rows(con, REGISTRY["core_provenance__files"], pd.DataFrame([f.provenance_row() for f in new]),
+                                       inputs=[f.label for f in new])
+            return {f.sha256 for f in new}
 
     def forget_rejected(self, inputs: Iterable[LandedFile]) -> int:
         """Drop the provenance rows of inputs whose load was refused (a contract or format failure), unless rows of

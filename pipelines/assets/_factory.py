@@ -121,8 +121,7 @@ class RawFile:
         )
 
     def land(self, context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> Landed:
-        """Land the file(s): the bundled snapshot file offline (nothing for a live-only source), else the live fetch.
-        Each is recorded in ``core_provenance__files``; a file new to the warehouse is parsed ahead."""
+        """Land the file(s): the bundled snapshot file offline (nothing for a live-only source), else the live fetch."""
         credit = source_credit(self.source_id)
         bundled = self.source_id in catalogue()
         if sources.mode == "live" and self.live is not None:
@@ -131,17 +130,16 @@ class RawFile:
             got = sources.land(self.source_id, warehouse) if bundled or credit.download_url else None
         else:
             got = None
-        files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
+        files = _files(got)
         if not files:
             context.log.info(f"{self.source_id}: nothing to land ({'live-only source, offline build' if sources.mode != 'live' else 'no location named'})")
-        for f in files:
-            added = warehouse.record_provenance(f)
-            if added and self.parser is not None:  # new bytes: the table that reads them will be built (known files skip)
-                offload.parse_ahead(self.parser, input_file(f, warehouse))
-            context.log.info(f"{self.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} ({'new' if added else 'already recorded'})")
         if self.many:
             return files
         return files[0] if len(files) == 1 else (files or None)
+
+
+def _files(got: Landed) -> list[LandedFile]:
+    return [f for f in (got if isinstance(got, list) else [got]) if f is not None]
 
 
 def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> AssetsDefinition:
@@ -149,7 +147,8 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
     :class:`RawFile` (any subset of them can be materialised).
 
     Each asset's value is a ``LandedFile`` (``many``: a list of them), or None when a live-only source landed
-    nothing. The files one table build reads land in one step (a step costs Dagster some 0.1 s whatever it does).
+    nothing. The files landed are recorded in ``core_provenance__files`` together, and those new to the warehouse
+    are parsed ahead. The files one table build reads land in one step (a step costs Dagster some 0.1 s whatever it does).
     A source that fails to land fails the step after the others have landed, naming it, so nothing that
     reads it is built.
     """
@@ -161,7 +160,7 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
 
     @multi_asset(name=f"land_{step}", outs={raw.name: raw.out(group) for raw in raw_files}, can_subset=True, pool=POOL)
     def _land(context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource):
-        failed = []
+        failed, landed = [], {}
         for name in sorted(key.path[-1] for key in context.selected_asset_keys):
             raw = by_name[name]
             try:
@@ -170,11 +169,18 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
                 context.log.error(f"{raw.source_id}: not landed: {err}")
                 failed.append((raw, err))
                 continue
-            files = [f for f in (got if isinstance(got, list) else [got]) if f is not None]
+            landed[name] = (raw, got)
+        new = warehouse.record_provenance(f for _, got in landed.values() for f in _files(got))
+        for name, (raw, got) in landed.items():
+            for f in _files(got):
+                if f.sha256 in new and raw.parser is not None:  # new bytes: the table that reads them will be built
+                    offload.parse_ahead(raw.parser, input_file(f, warehouse))
+                context.log.info(f"{raw.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} "
+                                 f"({'new' if f.sha256 in new else 'already recorded'})")
             yield Output(got, output_name=name, metadata={
-                "mode": sources.mode, "files": len(files),
+                "mode": sources.mode, "files": len(_files(got)),
                 "landed": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin,
-                                               "retrieved_at": f.retrieved_at.isoformat()} for f in files]),
+                                               "retrieved_at": f.retrieved_at.isoformat()} for f in _files(got)]),
             })
         if len(failed) == 1:
             raise failed[0][1]

@@ -133,3 +133,47 @@ def test_a_mixed_batch_is_stored_in_its_order(tmp_path, monkeypatch, batches_on)
         storage.store_event_batch(mixed)
         added = instance.all_logs(run.run_id)[before:]
         assert [e.dagster_event.event_type_value for e in added] == [e.dagster_event.event_type_value for e in mixed]
+
+
+def _open_databases_under(folder) -> int:
+    """SQLite databases under ``folder`` this process has open (a database in WAL mode holds three files)."""
+    import os
+    from pathlib import Path
+
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)) and target.endswith((".db", ".db-wal", ".db-shm")):
+            found.add(target.removesuffix("-wal").removesuffix("-shm"))
+    return len(found)
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_connections_stay_open_for_the_databases_used_last_only_and_a_wipe_starts_clean(tmp_path, monkeypatch):
+    """Connections are kept open between writes, but only for the OPEN_SHARDS databases used last (a UI reading many
+    runs gathers no open files), and a wipe closes them before the run databases are deleted (nothing is then
+    written into a deleted file)."""
+    from pipelines.event_log import OPEN_SHARDS
+    from pipelines.instance import shared_instance
+    from warehouse.engine.paths import warehouse_paths
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    paths = warehouse_paths(tmp_path / "wh" / "observatory.duckdb")
+    with shared_instance(paths) as instance:
+        instance.add_dynamic_partitions(PARTITIONS.name, KEYS)
+        for _ in range(OPEN_SHARDS + 3):  # one database per run
+            assert JOB.execute_in_process(instance=instance, tags={"dagster/asset_partition_range_start": KEYS[0],
+                                                                   "dagster/asset_partition_range_end": KEYS[0]}).success
+        runs = instance.get_runs()
+        assert len(runs) == OPEN_SHARDS + 3
+        for run in runs:  # every run's log read back, as the UI's run list does
+            assert instance.all_logs(run.run_id)
+        assert 0 < _open_databases_under(paths.dagster_home) <= OPEN_SHARDS
+        instance.wipe()
+        assert _open_databases_under(paths.dagster_home) <= 1  # at most the index, opened again by the wipe itself
+        _run(instance)
+        [run] = instance.get_runs()
+        assert any(e.dagster_event_type == DagsterEventType.RUN_SUCCESS for e in instance.all_logs(run.run_id) if e.is_dagster_event)
