@@ -7,8 +7,8 @@ Measures, on this machine, in one run:
 * machine speed: 10 million Python additions, so absolute times from different machines (or busier hours of one)
   can be compared;
 * cold build: ``observatory build`` of the bundled snapshot into an empty folder, in a subprocess
-  (wall time, and its peak resident memory: all its processes summed, sampled every 50 ms, and its largest one
-  from ``os.wait4``);
+  (wall time, and its peak memory: the proportional set sizes of all its processes summed, sampled every 50 ms,
+  and the peak RSS of its largest process from ``os.wait4``);
 * no-op refresh: the same command again, nothing changed (no run is launched: `pipelines.build_stamp`), and
   ``observatory build --rerun``, which launches the Dagster run anyway (every load then skips on its fingerprint);
 * UI refresh: ``refresh_all`` launched through the GraphQL API of ``observatory ui`` over another empty
@@ -72,15 +72,15 @@ def _env(warehouse: Path) -> dict[str, str]:
     return env
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and every process descended from it, now (Linux /proc; 0 elsewhere)."""
-    parents, rss = {}, {}
+def _tree_memory(root: int) -> int:
+    """Memory of ``root`` and every process descended from it, now: the sum of their proportional set sizes (PSS:
+    each page counted once, a shared library's pages split between the processes mapping it, where summing RSS would
+    count them once per process). Linux /proc; 0 elsewhere."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-            fields = text[text.rindex(")") + 2:].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-            rss[int(stat.parent.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2:].split()[1])
         except (OSError, ValueError, IndexError):
             continue
     tree, todo = set(), [root]
@@ -88,12 +88,19 @@ def _tree_rss(root: int) -> int:
         pid = todo.pop()
         tree.add(pid)
         todo.extend(child for child, parent in parents.items() if parent == pid and child not in tree)
-    return sum(rss.get(pid, 0) for pid in tree)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
 
 
 def timed_subprocess(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, int, int, int]:
-    """Wall seconds, peak RSS in bytes of its largest process (``os.wait4``), peak RSS of the whole process tree
-    (the command and its helper processes, summed, sampled every 50 ms) and exit status of ``cmd``."""
+    """Wall seconds, peak RSS in bytes of its largest process (``os.wait4``), peak memory of the whole process tree
+    (the command and its helper processes: :func:`_tree_memory`, sampled every 50 ms) and exit status of ``cmd``."""
     import threading
 
     with open(log, "ab") as out:
@@ -103,7 +110,7 @@ def timed_subprocess(cmd: list[str], env: dict[str, str], log: Path) -> tuple[fl
 
         def sample() -> None:
             while not done.wait(0.05):
-                tree_peak[0] = max(tree_peak[0], _tree_rss(proc.pid))
+                tree_peak[0] = max(tree_peak[0], _tree_memory(proc.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -151,8 +158,8 @@ def bench_build(work: Path) -> tuple[list[Row], Path]:
         raise SystemExit(f"no-op refresh with --rerun failed; see {work / 'build.log'}")
     return [
         Row("cold build, bundled snapshot (wall)", cold, "s", "<= 20 s", cold / 20, cold <= 20),
-        Row("cold build, peak memory (RSS, all its processes)", tree_peak / GIB, "GiB", "<= 1 GiB", tree_peak / GIB, tree_peak <= GIB,
-            f"the run's own process {peak / GIB:.2f} GiB at most; the rest is its helper processes (parsing, pages)"),
+        Row("cold build, peak memory (PSS, all its processes)", tree_peak / GIB, "GiB", "<= 1 GiB", tree_peak / GIB, tree_peak <= GIB,
+            f"sampled every 50 ms; the run's own process peaked at {peak / GIB:.2f} GiB RSS; the rest is its helper processes"),
         Row("no-op refresh (wall)", noop, "s", "<= 3 s", noop / 3, noop <= 3,
             f"peak {noop_peak / GIB:.2f} GiB; nothing changed, so no Dagster run is launched"),
         Row("no-op refresh through Dagster, `build --rerun` (wall)", rerun, "s", "-", None, None,
@@ -391,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = None
         speed = machine_speed()
         rows.append(Row("machine speed: 10 million Python additions", speed, "s", "-", None, None,
-                        "measured first, to compare figures across machines and busy hours (1.0 s at the start of the "
-                        "2026-12-01 session; a slower machine makes every time below longer in proportion)"))
+                        "measured first, to compare figures across machines and busy hours: a slower machine makes "
+                        "every time below longer in about the same proportion"))
         if "build" not in skip:
             print("cold build and no-op refresh ...", file=sys.stderr)
             build_rows, warehouse = bench_build(work)
