@@ -49,19 +49,6 @@ def _executor() -> ProcessPoolExecutor | None:
         return _pool
 
 
-def _ready() -> None:
-    """What every helper needs, imported before the first file lands (a helper starts as a bare interpreter)."""
-    import pandas  # noqa: F401
-
-
-def start() -> None:
-    """Start the helpers now (the start of a run), so they are ready when the first file lands."""
-    pool = _executor()
-    if pool is not None:
-        for _ in range(helpers()):
-            pool.submit(_ready)
-
-
 def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:
     return (f"{parser.__module__}:{parser.__qualname__}", file.source_id, file.path.name, file.sha256)
 

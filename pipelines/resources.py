@@ -56,7 +56,6 @@ class WarehouseResource(ConfigurableResource):
             stack.close()
             raise
         self._lock = stack
-        offload.start()  # helper processes for work that can run beside the run's steps (parsing ahead, pages)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         offload.close()  # the run's helper processes end with it (what they parsed ahead and was not used is dropped)

@@ -116,7 +116,6 @@ def test_a_helper_killed_mid_parse_leaves_the_run_to_parse_it_itself():
 
 @pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
 def test_close_ends_the_helpers_and_drops_what_was_not_taken():
-    offload.start()
     offload.parse_ahead(ons_population.parse_release, _bundled("ons_mye2023"))
     deadline = time.monotonic() + 30
     while not offload.helper_pids() and time.monotonic() < deadline:
