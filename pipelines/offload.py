@@ -11,7 +11,8 @@ Nothing depends on a helper for being right. A frame parsed ahead is used only b
 file with the same name and bytes; whatever failed in a helper (or a helper that died) is done again in the run's
 own process, so results and errors read exactly as they would without helpers. The helpers are started on first
 use (``spawn``: a fresh interpreter inherits no thread, lock or open database of the run) and :func:`close` ends
-them, dropping whatever was not used, when the run ends (the warehouse resource's teardown). With a single core
+them, dropping whatever was not used, when the run ends (the warehouse resource's teardown); a helper whose run
+process was killed ends by itself within half a second. With a single core
 there are no helpers and everything runs in the run's process as before.
 """
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from sources.inputs import InputFile
 
+PARENT_POLL = 0.5  # seconds between a helper's checks that the run's process is still there
 MAX_HELPERS = 3  # parsing ahead rarely keeps more busy; each helper holds pandas (~150 MiB)
 
 _lock = threading.Lock()
@@ -45,8 +48,21 @@ def _executor() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
         if _pool is None and helpers():
-            _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_end_with, initargs=(os.getpid(),))
         return _pool
+
+
+def _end_with(parent: int) -> None:
+    """In a helper: end it as soon as the run's process is gone (killed, crashed), within half a second, even in the
+    middle of its work. A pool's worker would otherwise wait for work forever, holding the run's output pipes open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-the-run", daemon=True).start()
 
 
 def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -140,3 +141,37 @@ def test_a_file_still_queued_behind_other_work_is_parsed_here_at_once():
     pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
     assert offload.counts["dropped"] == dropped + 1 and offload.counts["taken"] == taken
     assert busy.result() != os.getpid() and time.monotonic() - started < 3 + 10
+
+
+@pytest.mark.skipif(offload.helpers() == 0 or not hasattr(os, "getppid"), reason="one core: no helpers")
+def test_helpers_end_when_the_run_process_is_killed(tmp_path):
+    """A run killed mid-work (SIGKILL: no teardown) leaves no helper behind holding its output pipes open."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from pipelines import offload\n"
+        "from tests.unit.test_offload import _slow_pid\n"
+        "offload.beside(_slow_pid, 60)\n"
+        "while not offload.helper_pids():\n    time.sleep(0.05)\n"
+        "print(*offload.helper_pids(), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    pids = [int(p) for p in run.stdout.readline().split()]
+    assert pids
+    run.kill()
+    run.wait()
+    started = time.monotonic()
+    assert run.stdout.read() == ""  # EOF: no helper holds the pipe
+    run.stdout.close()
+    for pid in pids:
+        while time.monotonic() - started < 10:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"helper {pid} outlived its killed run by 10 s")
