@@ -10,6 +10,7 @@ import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
 
 from pipelines.assets import health as health_assets
+from pipelines.errors import user_message
 from pipelines.resources import SourcesResource, WarehouseResource
 from sources import fingertips as ft
 from tests.support.fingertips_recordings import QuickServer, changes_reply, data_path, recorded_bodies, run_health_live, serve_fingertips
@@ -92,8 +93,11 @@ def test_an_api_failure_part_way_loads_nothing(api, warehouse_copy, fault):
     api.route(data_path("93721", 501, 6), fault)  # one source of six fails; the others succeed
     result = _run_live(warehouse_copy, raise_on_error=False)
     assert not result.success
-    failed = {e.step_key for e in result.all_events if e.is_step_failure}
-    assert failed == {"raw_fingertips__u75_preventable_93721"}
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "land_fingertips_files"  # the step landing the Fingertips files, naming the one that failed
+    assert "93721" in user_message(failure.step_failure_data.error)  # the request that failed
+    landed = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "raw_fingertips__le_90366" in landed and "raw_fingertips__u75_preventable_93721" not in landed  # the others landed
     assert _fingerprints(working) == loads_before  # no health table (nor the union) was reloaded
     assert hashlib.sha256(warehouse_copy.read_bytes()).hexdigest() == published_before
     assert len(_values(warehouse_copy, "indicator_id = '93721'")) == 9801

@@ -46,6 +46,12 @@ def _publish_ids(path) -> list[str]:
         con.close()
 
 
+def _file_identity(path) -> tuple[int, int]:
+    """Which file is published now: inode and modification time (a freed inode number can be reused by the next file)."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def test_twenty_readers_see_only_complete_builds_through_three_full_refreshes(warehouse_copy, tmp_path):
     paths = warehouse_paths(warehouse_copy)
     expected = _answers(warehouse_copy)
@@ -56,7 +62,7 @@ def test_twenty_readers_see_only_complete_builds_through_three_full_refreshes(wa
                           "--interval", str(INTERVAL), "--build-id"], cwd=REPO_ROOT)
         for out in outputs
     ]
-    files_published, seconds = [paths.published.stat().st_ino], []
+    files_published, seconds = [_file_identity(paths.published)], []
     try:
         time.sleep(2.0)  # every reader is up and reading the first build
         for _ in range(REFRESHES):
@@ -66,7 +72,7 @@ def test_twenty_readers_see_only_complete_builds_through_three_full_refreshes(wa
             result = run_refresh(warehouse_copy)
             seconds.append(round(time.monotonic() - started, 1))
             assert result.success
-            files_published.append(paths.published.stat().st_ino)
+            files_published.append(_file_identity(paths.published))
         time.sleep(1.0)
     finally:
         stop.touch()
