@@ -12,8 +12,8 @@ file with the same name and bytes; whatever failed in a helper (or a helper that
 own process, so results and errors read exactly as they would without helpers. The helpers are started on first
 use (``spawn``: a fresh interpreter inherits no thread, lock or open database of the run) and :func:`close` ends
 them, dropping whatever was not used, when the run ends (the warehouse resource's teardown); a helper whose run
-process was killed ends by itself within half a second. With a single core
-there are no helpers and everything runs in the run's process as before.
+process was killed ends by itself within half a second. With a single core there are no helpers and everything
+runs in the run's process as before.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _ahead: dict[tuple[str, str, str, str], Future] = {}
 # Since the process started: files given to helpers to parse ahead, frames taken from them, frames parsed here
-# after all (the helper failed or died), and started parses never taken (dropped at the end of their run).
+# after all (the helper failed or died), and parses dropped (still queued when their step needed the file, so it
+# was parsed here at once, or never needed before their run ended).
 counts = {"ahead": 0, "taken": 0, "redone": 0, "dropped": 0}
 
 
