@@ -133,14 +133,15 @@ def test_close_ends_the_helpers_and_drops_what_was_not_taken():
 
 @pytest.mark.skipif(offload.helpers() != 1, reason="needs exactly one helper to keep busy")
 def test_a_file_still_queued_behind_other_work_is_parsed_here_at_once():
-    busy = offload.beside(_slow_pid, 3)
+    # the helper's work, and one more call the pool hands it in advance (concurrent.futures queues one extra call,
+    # which then counts as running): the file comes after both
+    busy = [offload.beside(_slow_pid, 3) for _ in range(2)]
     f = _bundled("ons_mye2021")
     offload.parse_ahead(ons_population.parse_release, f)
     dropped, taken = offload.counts["dropped"], offload.counts["taken"]
-    started = time.monotonic()
     pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
     assert offload.counts["dropped"] == dropped + 1 and offload.counts["taken"] == taken
-    assert busy.result() != os.getpid() and time.monotonic() - started < 3 + 10
+    assert all(b.result() != os.getpid() for b in busy)
 
 
 @pytest.mark.skipif(offload.helpers() == 0 or not hasattr(os, "getppid"), reason="one core: no helpers")
