@@ -32,10 +32,10 @@ MAX_HELPERS = 3  # parsing ahead rarely keeps more busy; each helper holds panda
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
-_ahead: dict[tuple[str, str, str, str], Future] = {}
-# Since the process started: files given to helpers to parse ahead, frames taken from them, frames parsed here
-# after all (the helper failed or died), and parses dropped (still queued when their step needed the file, so it
-# was parsed here at once, or never needed before their run ended).
+_ahead: dict[tuple[str, str, str, str], Beside] = {}
+# Since the process started: files given to helpers to parse ahead; results taken from helpers; work done here after
+# all because the helper failed or died; work dropped (still queued when it was needed, so done here at once, or
+# never needed before its run ended).
 counts = {"ahead": 0, "taken": 0, "redone": 0, "dropped": 0}
 
 
@@ -72,49 +72,50 @@ def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:
 
 def parse_ahead(parser: Callable, file: InputFile) -> None:
     """Start ``parser(file)`` in a helper; :func:`parsed` with the same parser and file takes the frame."""
-    pool = _executor()
-    if pool is None or _key(parser, file) in _ahead:
+    if _key(parser, file) in _ahead:
         return
-    try:
-        _ahead[_key(parser, file)] = pool.submit(parser, file)
+    work = beside(parser, file)
+    if work.started:  # no helper (one core, or the pool broke): the step parses the file itself
+        _ahead[_key(parser, file)] = work
         counts["ahead"] += 1
-    except RuntimeError:  # the pool broke or was shut down: the step parses the file itself
-        pass
 
 
 def parsed(parser: Callable, file: InputFile):
-    """``parser(file)``: the frame parsed ahead when a helper has it or is parsing it, else parsed here (also when it
-    was still queued, and when the helper failed, so a bad file's error is raised here as it would be without
-    helpers)."""
-    future = _ahead.pop(_key(parser, file), None)
-    if future is not None and future.cancel():  # still queued behind other files: parsing it here is sooner
-        counts["dropped"] += 1
-        future = None
-    if future is not None:
-        try:
-            frame = future.result()
-            counts["taken"] += 1
-            return frame
-        except Exception:  # noqa: BLE001 - parsed again below, where the error (if any) is the caller's to see
-            counts["redone"] += 1
-    return parser(file)
+    """``parser(file)``: the frame parsed ahead when there is one (see :meth:`Beside.result`), else parsed here."""
+    work = _ahead.pop(_key(parser, file), None)
+    return work.result() if work is not None else parser(file)
 
 
 class Beside:
-    """Work started by :func:`beside`; :meth:`result` waits for it."""
+    """Work started by :func:`beside`; :meth:`result` takes it."""
 
     def __init__(self, fn: Callable, args: tuple, future: Future | None):
         self._fn, self._args, self._future = fn, args, future
 
     def result(self):
-        """What ``fn(*args)`` returned: from the helper, or, when there was none or it failed, run here (so its
-        error, if any, is raised here as it would be without helpers)."""
-        if self._future is not None:
+        """What ``fn(*args)`` returned: from the helper when it has it or is working on it; else run here, at once, when
+        the work is still queued behind other work (sooner than waiting), when there is no helper, or when the helper
+        failed or died (so an error is raised here, as it would be without helpers)."""
+        future, self._future = self._future, None
+        if future is not None and future.cancel():
+            counts["dropped"] += 1
+        elif future is not None:
             try:
-                return self._future.result()
-            except Exception:  # noqa: BLE001 - run again below
-                pass
+                value = future.result()
+                counts["taken"] += 1
+                return value
+            except Exception:  # noqa: BLE001 - run again below, where the error (if any) is the caller's to see
+                counts["redone"] += 1
         return self._fn(*self._args)
+
+    @property
+    def started(self) -> bool:
+        """Whether a helper was given the work."""
+        return self._future is not None
+
+    def cancel(self) -> None:
+        if self._future is not None:
+            self._future.cancel()
 
 
 def beside(fn: Callable, *args) -> Beside:
@@ -141,8 +142,8 @@ def close() -> None:
     global _pool
     with _lock:
         pool, _pool = _pool, None
-        for future in _ahead.values():
-            future.cancel()
+        for work in _ahead.values():
+            work.cancel()
         counts["dropped"] += len(_ahead)
         _ahead.clear()
     if pool is not None:
