@@ -1,10 +1,10 @@
-"""Dagster's SQLite event log, with each database's SQLAlchemy engine made once per process and event batches
-written in one transaction.
+"""Dagster's SQLite event log, with each database's SQLAlchemy engine made once per process, its connection kept
+open between writes, and event batches written in one transaction.
 
 Dagster's ``SqliteEventLogStorage`` builds a new engine (dialect set-up, first-connect queries) and opens a new
 SQLite connection for every event it stores, and disposes of both afterwards: about 4 ms of each event, and a
-cold build stores some 500 events, an ingest one planned and one materialisation event per document and table. Dagster already hands events to the
-storage in batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set (`pipelines.instance` sets it; the planned events
+cold build stores some 500 events, an ingest one planned and one materialisation event per document and table.
+Dagster already hands events to the storage in batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set (`pipelines.instance` sets it; the planned events
 of a run, the materialisations of a multi-partition step), but the SQLite storage stores a batch one event at
 a time.
 

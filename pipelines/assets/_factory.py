@@ -108,9 +108,16 @@ class RawFile:
     description: str | None = None
     parser: Callable[[InputFile], pd.DataFrame] | None = None
 
+    @property
+    def credit(self):
+        return source_credit(self.source_id)
+
+    @property
+    def bundled(self) -> bool:
+        return self.source_id in catalogue()
+
     def out(self, group: str) -> AssetOut:
-        credit = source_credit(self.source_id)
-        bundled = self.source_id in catalogue()
+        credit, bundled = self.credit, self.bundled
         return AssetOut(
             key=self.name,
             group_name=group,
@@ -122,12 +129,10 @@ class RawFile:
 
     def land(self, context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource) -> Landed:
         """Land the file(s): the bundled snapshot file offline (nothing for a live-only source), else the live fetch."""
-        credit = source_credit(self.source_id)
-        bundled = self.source_id in catalogue()
         if sources.mode == "live" and self.live is not None:
             got = self.live(context, warehouse)
-        elif sources.mode == "live" or bundled:
-            got = sources.land(self.source_id, warehouse) if bundled or credit.download_url else None
+        elif sources.mode == "live" or self.bundled:
+            got = sources.land(self.source_id, warehouse) if self.bundled or self.credit.download_url else None
         else:
             got = None
         files = _files(got)
@@ -149,8 +154,9 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
     Each asset's value is a ``LandedFile`` (``many``: a list of them), or None when a live-only source landed
     nothing. The files landed are recorded in ``core_provenance__files`` together, and those new to the warehouse
     are parsed ahead. The files one table build reads land in one step (a step costs Dagster some 0.1 s whatever it does).
-    A source that fails to land fails the step after the others have landed, naming it, so nothing that
-    reads it is built.
+    A source that fails to land is logged by name and fails the step after the others have landed (with its own
+    error when it is the only one, so the message reads as the source's client wrote it; else with a ``Failure``
+    naming each), so nothing that reads it is built.
     """
     raw_files = list(raw_files)
     for raw in raw_files:

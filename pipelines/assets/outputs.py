@@ -21,8 +21,13 @@ PAGES_ASSET = "observatory_pages"
 REPORT_FILE = "observatory_report.html"
 
 
-def _newer_than(path: Path, published: Path) -> bool:
-    return path.exists() and path.stat().st_mtime >= published.stat().st_mtime
+def _skipped(context: AssetExecutionContext, asset: str, marker: Path, published: Path) -> MaterializeResult | None:
+    """The skipped materialisation of ``asset`` when ``marker`` (the file written last) is newer than the published
+    warehouse (nothing was published since it was drawn); None when it must be drawn."""
+    if not (marker.exists() and marker.stat().st_mtime >= published.stat().st_mtime):
+        return None
+    context.log.info(f"{asset}: {marker.name} is newer than the published warehouse (nothing was published): not redrawn")
+    return MaterializeResult(asset_key=asset, metadata={"path": str(marker), "skipped": "the published warehouse has not changed"})
 
 
 def _report(context: AssetExecutionContext, out: Path, published: Path) -> MaterializeResult:
@@ -73,20 +78,13 @@ def outputs_asset():
         outputs.mkdir(parents=True, exist_ok=True)
         pages = None
         if PAGES_ASSET in selected:
-            if _newer_than(outputs / "profiles" / "index.html", published):
-                context.log.info("the pages are newer than the published warehouse (nothing was published): not redrawn")
-                yield MaterializeResult(asset_key=PAGES_ASSET, metadata={
-                    "path": str(outputs / "profiles"), "skipped": "the published warehouse has not changed"})
+            skipped = _skipped(context, PAGES_ASSET, outputs / "profiles" / "index.html", published)
+            if skipped:
+                yield skipped
             else:
                 pages = offload.beside(profiles.write_pages, published, outputs)  # drawn while the report is
         if REPORT_ASSET in selected:
-            out = outputs / REPORT_FILE
-            if _newer_than(out, published):
-                context.log.info(f"{out.name} is newer than the published warehouse (nothing was published): not redrawn")
-                yield MaterializeResult(asset_key=REPORT_ASSET, metadata={
-                    "path": str(out), "skipped": "the published warehouse has not changed"})
-            else:
-                yield _report(context, out, published)
+            yield _skipped(context, REPORT_ASSET, outputs / REPORT_FILE, published) or _report(context, outputs / REPORT_FILE, published)
         if pages is not None:
             yield _pages(pages.result())
 
