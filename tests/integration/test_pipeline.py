@@ -215,3 +215,24 @@ def test_a_cold_build_hands_each_new_file_to_a_helper_and_uses_what_it_parsed(tm
         assert moved["ahead"] == 2 and moved["taken"] + moved["dropped"] == 2 and moved["redone"] == 0, moved
     else:
         assert moved == {k: 0 for k in moved}
+
+
+def test_the_outputs_step_draws_either_output_alone_and_skips_what_is_newer_than_the_publish(warehouse_copy):
+    from dagster import AssetKey
+
+    paths = warehouse_paths(warehouse_copy)
+    shutil.rmtree(paths.outputs)
+    report, index = paths.outputs / "observatory_report.html", paths.outputs / "profiles" / "index.html"
+
+    pages_only = run_refresh(warehouse_copy, selection=[AssetKey("observatory_pages")])
+    assert {m.asset_key.to_user_string() for m in pages_only.get_asset_materialization_events()} == {"observatory_pages"}
+    assert index.exists() and (paths.outputs / "north_south.html").exists() and not report.exists()
+    assert len(list(index.parent.glob("E*.html"))) > 300  # a page per area
+
+    report_only = run_refresh(warehouse_copy, selection=[AssetKey("observatory_report")])
+    assert {m.asset_key.to_user_string() for m in report_only.get_asset_materialization_events()} == {"observatory_report"}
+    assert report.exists() and "<img" in report.read_text()
+
+    again = run_refresh(warehouse_copy, selection=[AssetKey("observatory_report"), AssetKey("observatory_pages")])
+    skipped = {m.asset_key.to_user_string(): m.materialization.metadata.get("skipped") for m in again.get_asset_materialization_events()}
+    assert set(skipped) == {"observatory_report", "observatory_pages"} and all(skipped.values())  # nothing published since
