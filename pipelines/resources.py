@@ -20,7 +20,7 @@ from pipelines import offload
 from sources.catalogue import entry, snapshot_file
 from sources.http import download, make_session
 from sources.landing import LandedFile, land_file
-from warehouse.engine import loader
+from warehouse.engine import loader, queries
 from warehouse.engine.paths import WarehousePaths, warehouse_paths
 from warehouse.engine.registry import REGISTRY
 from warehouse.engine.writer_lock import writer_lock
@@ -78,7 +78,7 @@ class WarehouseResource(ConfigurableResource):
 
     def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
         with self.connect() as con:
-            return con.execute(sql, params).df()
+            return queries.fetch_frame(con, sql, params)
 
     def load_log(self) -> dict[str, loader.LoadRecord]:
         """Every table's last load (fingerprint, rows, time), read once."""
@@ -92,7 +92,6 @@ class WarehouseResource(ConfigurableResource):
 
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""
-        from warehouse.engine import queries
         from warehouse.engine.publish import catch_up_from_published
         from warehouse.engine.registry.indicators import HISTORY_TABLE
         from warehouse.transforms import indicator_history
@@ -144,7 +143,7 @@ class WarehouseResource(ConfigurableResource):
             for landed in inputs:
                 if any(con.execute(f'SELECT 1 FROM "{t}" WHERE source_sha256 = ? LIMIT 1', [landed.sha256]).fetchone() for t in tables):
                     continue
-                removed += con.execute("DELETE FROM core_provenance__files WHERE sha256 = ? RETURNING sha256", [landed.sha256]).df().shape[0]
+                removed += len(con.execute("DELETE FROM core_provenance__files WHERE sha256 = ? RETURNING sha256", [landed.sha256]).fetchall())
             return removed
 
 

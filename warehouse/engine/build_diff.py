@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from warehouse.engine import loader
+from warehouse.engine import loader, queries
 from warehouse.engine.ddl import quote_ident
 from warehouse.engine.registry import REGISTRY
 
@@ -90,7 +90,7 @@ def _compare(con: duckdb.DuckDBPyConnection, current_db: str, name: str) -> Tabl
     if change.rows_changed:
         select = ", ".join([*(f"c.{quote_ident(k)}" for k in key), *(f"p.{quote_ident(o)} AS {quote_ident('before__' + o)}" for o in others),
                             *(f"c.{quote_ident(o)} AS {quote_ident('after__' + o)}" for o in others)])
-        rows = con.execute(f"SELECT {select} FROM {cur} c JOIN {prev} p USING ({using}) WHERE {differs} LIMIT {_SAMPLE}").df()
+        rows = queries.fetch_frame(con, f"SELECT {select} FROM {cur} c JOIN {prev} p USING ({using}) WHERE {differs} LIMIT {_SAMPLE}")
         for _, row in rows.iterrows():
             for o in others:
                 before, after = row[f"before__{o}"], row[f"after__{o}"]

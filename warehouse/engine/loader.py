@@ -176,7 +176,7 @@ def insert_new_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pd.Data
     key_match = " AND ".join(f"t.{ddl.quote_ident(k)} = n.{ddl.quote_ident(k)}" for k in table.primary_key)
     with transaction(con):
         create_if_missing(con, table)
-        con.register("_incoming_frame", validated)
+        con.register("_incoming_frame", _as_arrow(validated))
         try:
             before = con.execute(f"SELECT count(*) FROM {ddl.quote_ident(table.name)}").fetchall()[0][0]
             con.execute(

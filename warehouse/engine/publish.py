@@ -21,7 +21,7 @@ from sources.landing import pid_alive, remove_stale_partials
 from warehouse.engine import build_diff, loader
 from warehouse.engine.ddl import quote_ident, quote_literal
 from warehouse.engine.paths import WarehousePaths
-from warehouse.engine.queries import table_counts
+from warehouse.engine.queries import fetch_frame, table_counts
 from warehouse.engine.registry import REGISTRY
 
 _TMP_MARK = ".publishing-"
@@ -102,7 +102,7 @@ def catch_up_from_published(con: duckdb.DuckDBPyConnection, paths: WarehousePath
             if (working, name) in present:
                 key = ", ".join(quote_ident(k) for k in table.primary_key)
                 sql += f" ANTI JOIN {quote_ident(working)}.{quote_ident(name)} w USING ({key})"
-            frame = con.execute(sql).df()
+            frame = fetch_frame(con, sql)
             if len(frame):
                 frames[name] = frame
     finally:

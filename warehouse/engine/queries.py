@@ -50,7 +50,52 @@ def sql_text(name: str) -> str:
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     """Run the SELECT in ``<name>.sql`` (named ``$params``) and return its result."""
-    return con.execute(sql_text(name), params or None).df()
+    return fetch_frame(con, sql_text(name), params or None)
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+    """The result of ``sql`` as a pandas frame: the frame DuckDB's ``.df()`` gives, column for column and dtype for
+    dtype, fetched through Arrow, which is several times faster for text (``.df()`` makes a Python string of every
+    value, which pandas then converts back into Arrow-backed strings).
+
+    ``.df()``'s conventions, kept: an integer or boolean column with a NULL is pandas' nullable type, else NumPy's;
+    a text column with no value at all is ``object`` (``None``); dates and timestamps are ``datetime64[us]``; a
+    repeated column name gets ``_1``, ``_2``… A result with any other type (decimals, whose conversion to ``float64``
+    must round as DuckDB's does; lists, structs, intervals…) is converted by DuckDB itself, from the fetched Arrow
+    table (``sql`` runs once).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    table = con.execute(sql, params).to_arrow_table()
+    names: list[str] = []
+    for name in table.column_names:
+        names.append(name if name not in names else f"{name}_{sum(n == name for n in table.column_names[:len(names)])}")
+    table = table.rename_columns(names)
+    columns = {name: _column(column, pa, pd) for name, column in zip(names, table.columns)}
+    if not columns or any(c is None for c in columns.values()):
+        return duckdb.from_arrow(table).df()
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def _column(column, pa, pd):
+    """One Arrow column as ``.df()`` would give it (see :func:`frame`); None for a type it leaves to DuckDB."""
+    import numpy as np
+
+    kind, nulls = column.type, column.null_count
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return column.to_pandas(types_mapper=pd.ArrowDtype).astype(_NULLABLE[str(kind)]) if nulls else column.to_numpy()
+    if pa.types.is_floating(kind):
+        return column.to_numpy()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.full(len(column), None, dtype=object) if nulls == len(column) else column.to_pandas()
+    if pa.types.is_date(kind) or (pa.types.is_timestamp(kind) and kind.tz is None):
+        return column.cast(pa.timestamp("us")).to_pandas(coerce_temporal_nanoseconds=False)
+    return None
+
+
+_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64", "uint8": "UInt8", "uint16": "UInt16",
+             "uint32": "UInt32", "uint64": "UInt64", "bool": "boolean"}
 
 
 def execute_script(con: duckdb.DuckDBPyConnection, name: str) -> None:

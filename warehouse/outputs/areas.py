@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 from rapidfuzz import fuzz, process
 
-from warehouse.engine.queries import sql_text
+from warehouse.engine.queries import query, sql_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,7 +140,7 @@ def search_areas(con: duckdb.DuckDBPyConnection, search: str | None = None, area
 
 def search_indicators(con: duckdb.DuckDBPyConnection, search: str | None = None) -> pd.DataFrame:
     """Indicators whose id, name, domain or unit contains every typed word (case-insensitive)."""
-    frame = con.execute(sql_text("analyst_indicators")).df()
+    frame = query(con, "analyst_indicators")
     if not search:
         return frame
     haystack = (frame["indicator_id"] + " " + frame["name"] + " " + frame["domain"].fillna("") + " " + frame["unit"].fillna("")).str.lower()

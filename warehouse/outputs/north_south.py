@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.engine.output_guard import MARKER
-from warehouse.engine.queries import sql_text
+from warehouse.engine.queries import query
 from warehouse.outputs.formatting import format_percent, format_value
 
 CLIP = 1.0  # the diverging scale runs from -100% to +100%; beyond that a bar is clipped and labelled
@@ -30,7 +30,7 @@ DOMAIN_TITLES = {"health": "Health", "economy": "Economy and productivity", "dep
 
 def load(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every period of every comparable measure (``north_south_page.sql``)."""
-    return con.execute(sql_text("north_south_page")).df()
+    return query(con, "north_south_page")
 
 
 def row_label(row) -> str:

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 import duckdb
 
 from warehouse.engine.output_guard import MARKER
-from warehouse.engine.queries import sql_text
+from warehouse.engine.queries import query, sql_text
 from warehouse.outputs.formatting import format_ci, format_value
 
 PROFILE_AREA_TYPES = ("country", "group", "region", "combined_authority", "county", "lad")
@@ -394,7 +394,7 @@ def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Pa
 
 def write_index(con: duckdb.DuckDBPyConnection, pages: dict[str, PageInfo], out_dir: Path) -> Path:
     """An index page linking every profile, grouped by area type."""
-    areas = con.execute(sql_text("profile_areas"), {"codes": list(pages)}).df()
+    areas = query(con, "profile_areas", codes=list(pages))
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='{MARKER}'>"
              f"<title>Area profiles</title><style>{CSS}</style></head><body>",
              "<h1>Area profiles</h1>"]

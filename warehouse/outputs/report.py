@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from warehouse.engine.loader import table_exists
 from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
-from warehouse.engine.queries import sql_text  # noqa: E402
+from warehouse.engine.queries import fetch_frame, query, sql_text  # noqa: E402
 from warehouse.outputs.formatting import format_percent, format_value, header  # noqa: E402
 
 NORTH_COLOUR, OTHER_COLOUR, ENGLAND_COLOUR = "#1b6f8a", "#b8c4cc", "#c0392b"
@@ -55,14 +55,14 @@ class Missing(Exception):
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     try:
-        return con.execute(sql_text(name), params or None).df()
+        return fetch_frame(con, sql_text(name), params or None)
     except duckdb.CatalogException as err:
         raise Missing(f"the warehouse lacks what this chart needs ({str(err).splitlines()[0]})") from None
 
 
 def _source_note(con, indicator_id: str) -> str:
     try:
-        notes = con.execute(sql_text("report_source_note"), {"indicator_id": indicator_id}).df()
+        notes = query(con, "report_source_note", indicator_id=indicator_id)
     except duckdb.CatalogException:
         return ""
     return "; ".join(f"{r.publisher}, {r.title} (file {r.file_name}, retrieved {r.retrieved})" for r in notes.itertuples())
@@ -148,7 +148,7 @@ def funding_per_head(con) -> Section:
                       "Health research funding per person (£) by combined authority (London as its region), computed from totals and the population of the same year and footprint.")
     if not table_exists(con, "mart_funding__per_head"):
         raise Missing("mart_funding__per_head is not in the warehouse")
-    data = con.execute(sql_text("report_funding_per_head")).df()
+    data = query(con, "report_funding_per_head")
     if data.empty:
         raise Missing("mart_funding__per_head has no rows for combined authorities")
     all_rows = data.copy()

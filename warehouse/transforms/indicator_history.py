@@ -26,6 +26,7 @@ import pandas as pd
 
 from sources.catalogue import catalogue
 from warehouse.engine import ddl, loader
+from warehouse.engine.queries import fetch_frame
 from warehouse.engine.registry import REGISTRY
 from warehouse.engine.registry.indicators import HISTORY_TABLE, VALUE_KEY, VALUES_TABLE
 
@@ -68,7 +69,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'", [HISTORY_TABLE]).fetchall()}
     if set(table.column_names) <= columns:
         return
-    old = con.execute(f"SELECT * FROM {ddl.quote_ident(HISTORY_TABLE)}").df()
+    old = fetch_frame(con, f"SELECT * FROM {ddl.quote_ident(HISTORY_TABLE)}")
     old = old.sort_values([*KEY, "recorded_at", "source_sha256"]).reset_index(drop=True)
     old["version"] = old.groupby(KEY, dropna=False).cumcount() + 1
     previous = old.groupby(KEY, dropna=False)["value"].shift()
@@ -98,7 +99,7 @@ def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> in
     now = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     _migrate(con)
     value_columns = [f.name for f in REGISTRY[VALUES_TABLE].fields]
-    history = (con.execute(f"SELECT * FROM {ddl.quote_ident(HISTORY_TABLE)}").df()
+    history = (fetch_frame(con, f"SELECT * FROM {ddl.quote_ident(HISTORY_TABLE)}")
                if loader.table_exists(con, HISTORY_TABLE) else pd.DataFrame(columns=table.column_names))
     history = history.assign(_new=False, effective_from=pd.to_datetime(history["effective_from"]))
     dates = published_dates()
@@ -112,7 +113,7 @@ def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> in
     # 1. earlier vintages: once per file and key, dated by publication
     archived_shas: set[str] = set()
     for name in vintage_tables(con):
-        vint = con.execute(f"SELECT {select}, published_at FROM {ddl.quote_ident(name)}").df()
+        vint = fetch_frame(con, f"SELECT {select}, published_at FROM {ddl.quote_ident(name)}")
         archived_shas |= set(vint["source_sha256"])
         if not history.empty:
             seen = history[history["change"] != "removed"][[*KEY, "source_sha256"]].drop_duplicates()
@@ -126,7 +127,7 @@ def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> in
         new_rows.append(stamp(vint))
         history = _with_versions(history, stamp(vint))
     # 2. current values against each key's latest version
-    current = con.execute(f"SELECT {select} FROM {ddl.quote_ident(VALUES_TABLE)}").df()
+    current = fetch_frame(con, f"SELECT {select} FROM {ddl.quote_ident(VALUES_TABLE)}")
     current["published_at"] = current["source_sha256"].map(dates)
     latest = _latest(history)
     prev = ["value", "source_sha256", "change", "effective_from"]

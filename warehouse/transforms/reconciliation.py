@@ -38,7 +38,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.engine.loader import table_exists
-from warehouse.engine.queries import sql_text
+from warehouse.engine.queries import fetch_frame, sql_text
 
 COLUMNS = ["claim_id", "document_id", "page", "line", "claim_text", "figure", "claim_kind", "measure", "area_code", "place_name",
            "sex", "period", "published_value", "unit", "warehouse_value", "earlier_value", "earlier_vintage", "tolerance",
@@ -82,7 +82,7 @@ def _text(value) -> str | None:
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame | None:
-    return con.execute(f'SELECT * FROM "{name}"').df() if table_exists(con, name) else None
+    return fetch_frame(con, f'SELECT * FROM "{name}"') if table_exists(con, name) else None
 
 
 def printed_tolerance(figure: str, scale: float = 1.0) -> float:
@@ -192,7 +192,7 @@ class Context:
     @functools.cached_property
     def areas(self) -> pd.DataFrame | None:
         if self.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'core_geo__areas_all'").fetchall()[0][0]:
-            return self.con.execute("SELECT area_code, area_name FROM core_geo__areas_all").df()
+            return fetch_frame(self.con, "SELECT area_code, area_name FROM core_geo__areas_all")
         return _table(self.con, "core_geo__areas")
 
     def area_name(self, code: str | None) -> str | None:
