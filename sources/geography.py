@@ -353,7 +353,7 @@ class FootprintIndex:
         self._spans: dict[str, list[tuple[str, pd.Timestamp, pd.Timestamp]]] = defaultdict(list)
         self._starts: dict[str, list[dt.date]] = defaultdict(list)
         starts, ends = pd.to_datetime(footprints["valid_from"]), pd.to_datetime(footprints["valid_to"])
-        for area, lad, start, end, raw in zip(footprints["area_code"], footprints["lad_code"], starts, ends, footprints["valid_from"]):
+        for area, lad, start, end, raw in zip(footprints["area_code"].tolist(), footprints["lad_code"].tolist(), starts, ends, footprints["valid_from"]):
             self._spans[area].append((lad, start, end))
             if (day := as_date(raw)) is not None:
                 self._starts[area].append(day)

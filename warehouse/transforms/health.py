@@ -293,7 +293,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
         first = group.iloc[0]
         base = {"indicator_id": indicator_id, "sex": sex, "age": age, "period_label": period, "geography_vintage": vintage,
                 "source_id": first["source_id"], "source_sha256": first["source_sha256"]}
-        present = dict(zip(group["area_code"], group["source_locator"]))
+        present = dict(zip(group["area_code"].tolist(), group["source_locator"].tolist()))
         if with_coverage:
             for area in aggregate_areas:
                 if area in present:
@@ -311,7 +311,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
         own = group[group["geography_vintage"] == vintage]
         unit_rows = {
             code: (_num(value), _num(count), _num(denominator))
-            for code, value, count, denominator in zip(own["area_code"], own["value"], own["count"], own["denominator"])
+            for code, value, count, denominator in zip(own["area_code"].tolist(), own["value"], own["count"], own["denominator"])
             if geo.type_of.get(code) in UNIT_TYPES
         }
         targets = {area: spec for (area, y), spec in targets_by_vintage[v].items() if y == year}
@@ -612,7 +612,7 @@ def invalid_codes(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     life = {c: (as_date(f), as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
     gss = re.compile(r"^E\d{8}$")
     reasons = []
-    for code, vintage in zip(frame["area_code"], frame["geography_vintage"]):
+    for code, vintage in zip(frame["area_code"].tolist(), frame["geography_vintage"].tolist()):
         if code in ("north", "greater_south_east"):
             reasons.append(None)
         elif not gss.match(str(code)):
@@ -646,7 +646,7 @@ def shrinking_periods(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataF
         periods = group.groupby("period_label").agg(period_end=("period_end", "max"), period_start=("period_start", "min")).sort_values(["period_end", "period_start"])
         previous = None
         for period in periods.index:
-            codes = set(group.loc[group["period_label"] == period, "area_code"])
+            codes = set(group.loc[group["period_label"] == period, "area_code"].tolist())
             covered = _forward(codes, successors_of)
             if previous is not None and len(covered) < len(previous[1]):
                 rows.append({"indicator_id": indicator_id, "sex": sex, "age": age, "period_label": period, "areas": len(covered),

@@ -114,7 +114,7 @@ def append(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> in
     archived_shas: set[str] = set()
     for name in vintage_tables(con):
         vint = fetch_frame(con, f"SELECT {select}, published_at FROM {ddl.quote_ident(name)}")
-        archived_shas |= set(vint["source_sha256"])
+        archived_shas |= set(vint["source_sha256"].tolist())
         if not history.empty:
             seen = history[history["change"] != "removed"][[*KEY, "source_sha256"]].drop_duplicates()
             vint = vint.merge(seen, on=[*KEY, "source_sha256"], how="left", indicator=True)

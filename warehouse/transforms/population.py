@@ -26,7 +26,7 @@ def aggregate_release(release: pd.DataFrame, footprints: pd.DataFrame, membershi
     lad_rows = release[release["area_code"].str.match(_LAD)].copy()
     lad_rows["population"] = pd.to_numeric(lad_rows["population"], errors="coerce")
     years = sorted(lad_rows["year"].unique())
-    present = {int(y): set(lad_rows.loc[lad_rows["year"] == y, "area_code"]) for y in years}
+    present = {int(y): set(lad_rows.loc[lad_rows["year"] == y, "area_code"].tolist()) for y in years}
     targets = areas.loc[areas["area_type"].isin(AGGREGATED_TYPES), "area_code"].tolist()
     members = member_lads(footprints, membership, targets, [int(y) for y in years], present)
     summed = sum_over_members(lad_rows[["area_code", "year", "sex", "age", "population"]], members, ["sex", "age"], "population")
