@@ -241,8 +241,8 @@ def load_tables(
 ) -> Iterator[MaterializeResult]:
     """Build and land the tables of this asset, unless nothing they depend on changed since the last load.
 
-    ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (every frame is
-    validated against its contract before any is loaded, so a bad file loads nothing) or yields
+    ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (loaded together, in one
+    transaction: one frame that breaks its contract, and no table of the build changes) or yields
     ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them). What the
     load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
     tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
@@ -260,11 +260,9 @@ def load_tables(
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()
         if isinstance(built, Mapping):
-            labels = [i.label for i in inputs]
-            pairs, prevalidated = [(name, contracts.validate(REGISTRY[name], built[name], labels)) for name in names], True
+            loaded = warehouse.load_all({name: built[name] for name in names}, inputs, fp).items()
         else:
-            pairs, prevalidated = built, False
-        for name, frame in pairs:
-            rows = warehouse.load(name, frame, inputs, fp, prevalidated=prevalidated)
+            loaded = ((name, warehouse.load(name, frame, inputs, fp)) for name, frame in built)
+        for name, rows in loaded:
             context.log.info(f"{name}: {rows:,} rows landed")
             yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})

@@ -106,6 +106,7 @@ def instrument() -> None:
 
     loader.ddl.create_table_sql = create_table_sql_marked
     _wrap(loader, "replace_table", "load", lambda con, table, *a, **k: table.name)
+    _wrap(loader, "replace_tables", "load", lambda con, frames, *a, **k: ",".join(t.name for t, _ in frames))
     _wrap(loader, "insert_new_rows", "load", lambda con, table, *a, **k: table.name)
     _wrap(publish_module, "publish", "publish")
     import pipelines.assets.publish as publish_asset

@@ -80,6 +80,52 @@ def test_failure_after_staging_rolls_back(con, monkeypatch):
     assert "_staging__core_test__things" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
+OTHER = Table(
+    name="core_test__others",
+    description="Another test table.",
+    grain="area",
+    primary_key=("area_code",),
+    fields=(AREA_CODE, Field("amount", "bigint", "An amount.", unit="persons", ge=0)),
+)
+
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_replace_tables_loads_every_table_with_its_comments_and_load_record(con):
+    rows = loader.replace_tables(con, [(TABLE, _frame()), (OTHER, pd.DataFrame({"area_code": ["E06000001"], "amount": [7]}))],
+                                 inputs=["f.csv"], fingerprint="fp1")
+    assert rows == {"core_test__things": 2, "core_test__others": 1}
+    assert con.execute("SELECT sum(amount) FROM core_test__things").fetchall()[0][0] == 30
+    assert con.execute("SELECT amount FROM core_test__others").fetchall() == [(7,)]
+    assert "Grain: area" in con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'core_test__others'").fetchall()[0][0]
+    assert loader.last_fingerprint(con, "core_test__things") == loader.last_fingerprint(con, "core_test__others") == "fp1"
+    assert not {t for t in _tables(con) if t.startswith("_staging__")}
+
+
+def test_replace_tables_changes_no_table_when_a_later_frame_breaks_its_contract(con):
+    """The first frame is already written (on the writer thread) when the second fails validation: rolled back."""
+    loader.replace_tables(con, [(TABLE, _frame()), (OTHER, pd.DataFrame({"area_code": ["E06000001"], "amount": [7]}))], fingerprint="fp1")
+    with pytest.raises(ContractViolation, match="core_test__others: 1 problem"):
+        loader.replace_tables(con, [(TABLE, _frame(amount=[1, 2])), (OTHER, pd.DataFrame({"area_code": ["E06000001"], "amount": [-7]}))],
+                              inputs=["bad.csv"], fingerprint="fp2")
+    assert con.execute("SELECT sum(amount) FROM core_test__things").fetchall()[0][0] == 30
+    assert con.execute("SELECT amount FROM core_test__others").fetchall() == [(7,)]
+    assert loader.last_fingerprint(con, "core_test__things") == "fp1"
+    assert not {t for t in _tables(con) if t.startswith("_staging__")}
+    assert loader.replace_table(con, TABLE, _frame(amount=[3, 4])) == 2  # the connection is usable: no transaction left open
+
+
+def test_replace_tables_rolls_back_when_writing_fails(con, monkeypatch):
+    loader.replace_tables(con, [(TABLE, _frame())], fingerprint="fp1")
+    monkeypatch.setattr(ddl, "comment_sql", lambda table: (_ for _ in ()).throw(RuntimeError("disk full (simulated)")) if table is OTHER else [])
+    with pytest.raises(RuntimeError, match="disk full"):
+        loader.replace_tables(con, [(TABLE, _frame(amount=[1, 2])), (OTHER, pd.DataFrame({"area_code": ["E06000001"], "amount": [7]}))])
+    assert con.execute("SELECT sum(amount) FROM core_test__things").fetchall()[0][0] == 30
+    assert "core_test__others" not in _tables(con) and not {t for t in _tables(con) if t.startswith("_staging__")}
+
+
 def test_insert_new_rows_is_idempotent(con):
     assert loader.insert_new_rows(con, TABLE, _frame()) == 2
     assert loader.insert_new_rows(con, TABLE, _frame()) == 0

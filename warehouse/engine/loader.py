@@ -1,4 +1,5 @@
-"""Landing validated frames in DuckDB: contract first, then staging table, then swap, in one transaction.
+"""Landing validated frames in DuckDB: contract first, then staging table, then swap, in one transaction
+(one for all the tables of a build, with :func:`replace_tables`).
 
 If validation fails nothing is written. If anything fails after validation the transaction is
 rolled back and the live table is untouched. Every load is recorded in ``_observatory_loads`` with
@@ -7,6 +8,7 @@ a fingerprint of its inputs, so a refresh can skip tables whose inputs have not 
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
@@ -122,30 +124,68 @@ def replace_table(
     *,
     inputs: list[str] | None = None,
     fingerprint: str | None = None,
-    prevalidated: bool = False,
 ) -> int:
-    """Validate ``frame`` against ``table`` (unless the caller already did: ``validated``) and make it the
-    table's whole content. Returns the row count."""
+    """Validate ``frame`` against ``table`` and make it the table's whole content. Returns the row count."""
     inputs = inputs or []
-    validated = frame if prevalidated else validate(table, frame, inputs)
-    staging = f"_staging__{table.name}"
+    validated = validate(table, frame, inputs)
     with transaction(con):
-        con.execute(ddl.create_table_sql(table, staging))
-        con.register("_incoming_frame", _as_arrow(validated))
-        ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-        if len(validated) >= PARALLEL_INSERT_ROWS:
-            con.execute("SET preserve_insertion_order = false")  # lets DuckDB insert a big frame on every core
-        try:
-            con.execute(f"INSERT INTO {ddl.quote_ident(staging)} BY NAME SELECT * FROM _incoming_frame")
-        finally:
-            con.unregister("_incoming_frame")
-            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
-        con.execute(f"DROP TABLE IF EXISTS {ddl.quote_ident(table.name)}")
-        con.execute(f"ALTER TABLE {ddl.quote_ident(staging)} RENAME TO {ddl.quote_ident(table.name)}")
-        for statement in ddl.comment_sql(table):
-            con.execute(statement)
-        _record_load(con, table, fingerprint, len(validated), inputs)
+        _stage_and_swap(con, table, validated, fingerprint, inputs)
     return len(validated)
+
+
+def replace_tables(
+    con: duckdb.DuckDBPyConnection,
+    frames: Iterable[tuple[Table, pd.DataFrame]],
+    *,
+    inputs: list[str] | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, int]:
+    """Validate each frame and make it its table's whole content, all in one transaction: no table changes unless
+    every frame passes its contract and is written. Returns row counts by table name.
+
+    Each validated frame is written on a thread of its own while the next one is validated: DuckDB writes without
+    holding Python's lock, so writing and validating use two cores. The connection is used by that thread alone
+    from ``BEGIN`` to ``COMMIT`` (or ``ROLLBACK``), so a failure, or a killed process, leaves nothing behind.
+    """
+    inputs = inputs or []
+    rows: dict[str, int] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer") as writer:
+        written = [writer.submit(con.execute, "BEGIN TRANSACTION")]
+        try:
+            for table, frame in frames:
+                validated = validate(table, frame, inputs)
+                rows[table.name] = len(validated)
+                written.append(writer.submit(_stage_and_swap, con, table, validated, fingerprint, inputs))
+            for step in written:
+                step.result()
+            writer.submit(con.execute, "COMMIT").result()
+        except BaseException:
+            concurrent.futures.wait(written)  # the writer finishes what it was given before it is told to roll back
+            writer.submit(rollback, con).result()
+            raise
+    return rows
+
+
+def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.DataFrame, fingerprint: str | None,
+                    inputs: list[str]) -> None:
+    """Within the caller's transaction: write the validated frame into a staging table, put it in the table's place
+    (with the registry's comments) and record the load."""
+    staging = f"_staging__{table.name}"
+    con.execute(ddl.create_table_sql(table, staging))
+    con.register("_incoming_frame", _as_arrow(validated))
+    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    if len(validated) >= PARALLEL_INSERT_ROWS:
+        con.execute("SET preserve_insertion_order = false")  # lets DuckDB insert a big frame on every core
+    try:
+        con.execute(f"INSERT INTO {ddl.quote_ident(staging)} BY NAME SELECT * FROM _incoming_frame")
+    finally:
+        con.unregister("_incoming_frame")
+        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+    con.execute(f"DROP TABLE IF EXISTS {ddl.quote_ident(table.name)}")
+    con.execute(f"ALTER TABLE {ddl.quote_ident(staging)} RENAME TO {ddl.quote_ident(table.name)}")
+    for statement in ddl.comment_sql(table):
+        con.execute(statement)
+    _record_load(con, table, fingerprint, len(validated), inputs)
 
 
 @contextlib.contextmanager
