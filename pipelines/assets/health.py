@@ -36,6 +36,7 @@ from dagster import (
     schedule,
 )
 
+from pipelines import offload
 from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
@@ -283,6 +284,7 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
             membership=warehouse.read("SELECT * FROM core_geo__area_membership"),
             population=warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'"),
             credits=credits, metadata=metadata, vintages=vintages, published=published,
+            beside=offload.beside,  # the earlier vintages are built in a helper while the current aggregates are built here
         )
         return {name: frames[name] for name in CORE}  # all validated before any is loaded: a bad file loads nothing
 

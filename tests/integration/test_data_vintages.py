@@ -193,3 +193,34 @@ def test_a_wrong_value_in_and_back_out_through_the_real_job(warehouse_copy, scra
         con.close()
     assert versions == [(right, "new", good_sha), (right + 5, "revised", bad_sha), (right, "revised", good_sha)]
     assert now == [(right, good_sha)] and credited == 0  # every current LE value is credited to the restored file
+
+
+def test_an_earlier_vintage_built_in_a_helper_is_the_one_built_here(built_warehouse):
+    """`build_health` builds the earlier vintages with the ``beside`` it is given (the refresh gives
+    `pipelines.offload.beside`: a helper process): the tables are the same as when built in this process."""
+    import duckdb
+    import pandas as pd
+
+    from pipelines import offload
+    from warehouse.engine.queries import fetch_frame
+    from warehouse.transforms import health
+
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    try:
+        tables = {name: fetch_frame(con, f"SELECT * FROM {name}") for name in ("core_geo__areas_all", "core_geo__lad_footprints", "core_geo__area_membership")}
+        population = fetch_frame(con, "SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'")
+    finally:
+        con.close()
+    current, earlier = (ft.parse(_bundled(s)) for s in ("fingertips_90362_hle_2024_07", "fingertips_90362_hle_2020_06"))
+    common = dict(cat=ft.catalogue(), areas=tables["core_geo__areas_all"], footprints=tables["core_geo__lad_footprints"],
+                  membership=tables["core_geo__area_membership"], population=population, credits={},
+                  vintages=[(earlier, "2020-06-02", "HLE as published in June 2020")])
+    here = health.build_health([current], **common)
+    try:
+        beside = health.build_health([current], **common, beside=offload.beside)
+        assert offload.helper_pids() or offload.helpers() == 0, "a helper process built the vintage"
+    finally:
+        offload.close()
+    assert len(here["core_health__indicator_vintages"]) > 1000
+    for name, frame in here.items():
+        pd.testing.assert_frame_equal(beside[name], frame, check_exact=True, obj=name)

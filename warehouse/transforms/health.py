@@ -24,6 +24,8 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -554,15 +556,31 @@ def build_vintage(parsed: pd.DataFrame, cat: Catalogue, geo: _Geography, areas: 
     return frame.assign(vintage_label=label), coverage
 
 
+@dataclass(frozen=True)
+class _Done:
+    value: object
+
+    def result(self):
+        return self.value
+
+
+def _here(fn: Callable, *args) -> _Done:
+    """``fn(*args)`` run at once (the default ``beside`` of :func:`build_health`)."""
+    return _Done(fn(*args))
+
+
 def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame, footprints: pd.DataFrame,
                  membership: pd.DataFrame, population: pd.DataFrame, credits: dict[str, tuple[str, str]],
                  metadata: pd.DataFrame | None = None, vintages: list[tuple[pd.DataFrame, str | None, str]] = (),
-                 published: dict[str, str | None] | None = None) -> dict[str, pd.DataFrame]:
+                 published: dict[str, str | None] | None = None, beside: Callable | None = None) -> dict[str, pd.DataFrame]:
     """The core health tables from parsed Fingertips frames and the geography and population tables.
 
     ``parsed`` are the current files; ``vintages`` the archived earlier vintages as (parsed frame,
     publication date, title), each built on its own (its own boundary vintage, its own aggregates).
     ``published`` maps source ids to their publication dates (catalogue ``published``) for coverage rows.
+    ``beside(fn, *args)`` says where work independent of the current files runs (the earlier vintages): it returns
+    an object whose ``result()`` is ``fn(*args)``, e.g. `pipelines.offload.beside`, which runs it in a helper
+    process while this one builds the current aggregates; by default it runs here.
     """
     published = dict(published or {})
     frames = [p for p in parsed if p is not None and not p.empty]
@@ -572,13 +590,13 @@ def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame
 
     persons = population[(population["sex"] == "persons") & (population["age"] == "all")]
     geo = _Geography(areas, footprints, membership, persons)
+    vintages = [(frame, published_at, title) for frame, published_at, title in vintages if frame is not None and not frame.empty]
+    building = [(beside or _here)(build_vintage, frame, cat, geo, areas, published_at, title) for frame, published_at, title in vintages]
     aggregates, coverage = build_aggregates(values, cat, indicator_of, primary, geo, with_coverage=True)
     definitions = build_definitions(values, indicator_of, credits, metadata)
     archived, archived_coverage = [], []
-    for frame, published_at, title in vintages:
-        if frame is None or frame.empty:
-            continue
-        rows, cov = build_vintage(frame, cat, geo, areas, published_at, title)
+    for (frame, published_at, _), built in zip(vintages, building):
+        rows, cov = built.result()
         published.update({s: published_at for s in frame["source_id"].unique()})
         archived.append(rows)
         archived_coverage.append(cov)
