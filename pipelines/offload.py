@@ -5,7 +5,8 @@ database), so by itself it keeps one core busy. Work that needs nothing but its 
 
 * each raw file is parsed as soon as it has landed (:func:`parse_ahead`, called by the raw-file asset), so the
   step that reads it, later in the run, finds the frame ready (:func:`parsed`);
-* the area pages are drawn while the report draws its charts (:func:`beside`).
+* the area pages are drawn while the report draws its charts, and the earlier Fingertips vintages are built while
+  the current aggregates are (:func:`beside`).
 
 Nothing depends on a helper for being right. A frame parsed ahead is used only by a call of the same parser on a
 file with the same name and bytes; whatever failed in a helper (or a helper that died) is done again in the run's
