@@ -59,28 +59,29 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | 
     value, which pandas then converts back into Arrow-backed strings).
 
     ``.df()``'s conventions, kept: an integer or boolean column with a NULL is pandas' nullable type, else NumPy's;
-    a text column with no value at all is ``object`` (``None``); dates and timestamps are ``datetime64[us]``; a
-    repeated column name gets ``_1``, ``_2``… A result with any other type (decimals, whose conversion to ``float64``
-    must round as DuckDB's does; lists, structs, intervals…) is converted by DuckDB itself, from the fetched Arrow
-    table (``sql`` runs once).
+    a text column with no value at all is ``object`` (``None``); dates and timestamps are ``datetime64[us]``. A
+    result with repeated column names is fetched with ``.df()`` itself (which names the repeats), and one with any
+    other type (decimals, whose conversion to ``float64`` must round as DuckDB's does; lists, structs, intervals…)
+    is converted by DuckDB from the fetched Arrow table. ``sql`` runs once.
     """
     import pandas as pd
-    import pyarrow as pa
 
-    table = con.execute(sql, params).to_arrow_table()
-    names: list[str] = []
-    for name in table.column_names:
-        names.append(name if name not in names else f"{name}_{sum(n == name for n in table.column_names[:len(names)])}")
-    table = table.rename_columns(names)
-    columns = {name: _column(column, pa, pd) for name, column in zip(names, table.columns)}
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    if len(set(names)) < len(names):
+        return cursor.df()
+    table = cursor.to_arrow_table()
+    columns = {name: _column(column) for name, column in zip(names, table.columns)}
     if not columns or any(c is None for c in columns.values()):
         return duckdb.from_arrow(table).df()
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
 
 
-def _column(column, pa, pd):
-    """One Arrow column as ``.df()`` would give it (see :func:`frame`); None for a type it leaves to DuckDB."""
+def _column(column):
+    """One Arrow column as ``.df()`` would give it (see :func:`fetch_frame`); None for a type it leaves to DuckDB."""
     import numpy as np
+    import pandas as pd
+    import pyarrow as pa
 
     kind, nulls = column.type, column.null_count
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
