@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from warehouse.engine.loader import table_exists
 from warehouse.engine.output_guard import MARKER, write_bytes_atomic, write_text_atomic  # noqa: E402
-from warehouse.engine.queries import fetch_frame, query, sql_text  # noqa: E402
+from warehouse.engine.queries import query  # noqa: E402
 from warehouse.outputs.formatting import format_percent, format_value, header  # noqa: E402
 
 NORTH_COLOUR, OTHER_COLOUR, ENGLAND_COLOUR = "#1b6f8a", "#b8c4cc", "#c0392b"
@@ -55,7 +55,7 @@ class Missing(Exception):
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     try:
-        return fetch_frame(con, sql_text(name), params or None)
+        return query(con, name, **params)
     except duckdb.CatalogException as err:
         raise Missing(f"the warehouse lacks what this chart needs ({str(err).splitlines()[0]})") from None
 
