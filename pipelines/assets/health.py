@@ -5,7 +5,7 @@
   the indicators are unchanged since the last landing, reuses that landing; otherwise it fetches
   ``all_data/csv/by_indicator_id`` (or the indicator metadata), checks the CSV parses, and lands it
   with its URL as origin. Live-only sources (under-75 mortality by cause, metadata) land nothing offline.
-* ``core_health``: values, aggregates, definitions and inequalities, all validated before any is loaded.
+* ``core_health``: values, aggregates, definitions and inequalities, loaded in one transaction.
 * ``health_marts``: benchmarks against England and region, then the area profile (SQL in `warehouse/transforms/sql`).
 * ``raw_fingertips__selection`` (live only): the profiles and ids named in ``sources/fingertips_selection.toml``
   beyond the catalogued ones, landed with a manifest of their metadata (see :mod:`sources.fingertips_selection`);
@@ -286,7 +286,7 @@ def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **
             credits=credits, metadata=metadata, vintages=vintages, published=published,
             beside=offload.beside,  # the earlier vintages are built in a helper while the current aggregates are built here
         )
-        return {name: frames[name] for name in CORE}  # all validated before any is loaded: a bad file loads nothing
+        return {name: frames[name] for name in CORE}  # loaded in one transaction: a bad file loads none of them
 
     yield from load_tables(context, warehouse, [*inputs, *selected], build, reads=[*GEO, "core_population__estimates"])
 

@@ -135,7 +135,7 @@ def replace_table(
 
 def replace_tables(
     con: duckdb.DuckDBPyConnection,
-    frames: Iterable[tuple[Table, pd.DataFrame]],
+    frames: Sequence[tuple[Table, pd.DataFrame]],
     *,
     inputs: list[str] | None = None,
     fingerprint: str | None = None,
