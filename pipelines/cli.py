@@ -206,12 +206,10 @@ def _execute_refresh(live: bool):
     """``refresh_all`` in-process, with a progress bar fed by Dagster's step events (the caller holds the writer lock)."""
     import warnings
 
-    from pipelines import offload
     from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from pipelines.progress import PROGRESS_LOGGER
 
     warnings.filterwarnings("ignore")
-    offload.start("pipelines.definitions")  # the helpers load the asset modules while this process does
     from pipelines.definitions import defs
     from pipelines.resources import run_config
 

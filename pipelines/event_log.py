@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
 
 from dagster._core.errors import DagsterInvariantViolationError
@@ -42,7 +41,6 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
@@ -66,7 +64,6 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
         if engine is None:
             engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1, max_overflow=8,
                                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
-            sqlalchemy_event.listen(engine, "connect", _write_ahead_log)
         self._engines[key] = engine  # most recently used last
         while len(self._engines) > OPEN_SHARDS:
             self._engines.pop(next(iter(self._engines))).dispose()
@@ -124,20 +121,6 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
-
-
-def _write_ahead_log(dbapi_connection, _record) -> None:  # noqa: ANN001 - SQLAlchemy's connect event
-    """SQLite's write-ahead log, synced at its checkpoints rather than at every commit: readers (the UI) no longer
-    block the writer, and a commit costs no disk sync. A power cut can lose the last events of a run, never corrupt
-    the file. The mode stays with the file; Dagster's own storage class opens it as it is."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.OperationalError:  # another process holds the file this instant: keep its mode for this connection
-        pass
-    finally:
-        cursor.close()
 
 
 def _is_asset_event(event: EventLogEntry) -> bool:

@@ -58,7 +58,7 @@ class WarehouseResource(ConfigurableResource):
         self._lock = stack
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        offload.close()  # the run's helper processes end with it (what they built ahead and was not taken is dropped)
+        offload.close()  # the run's helper processes end with it (what they parsed ahead and was not used is dropped)
         if self._lock is not None:
             self._lock.close()
             self._lock = None

@@ -1,12 +1,11 @@
 """Building blocks shared by the asset modules: raw-file assets, core-table specs and loads.
 
 * :func:`raw_file_asset` makes the ``raw_<source>__<table>`` assets (one :class:`RawFile` each) that land
-  catalogued files (bundled or downloaded) in the landing store and record them in ``core_provenance__files``.
+  catalogued files (bundled or downloaded) in the landing store and record them in ``core_provenance__files``;
+  :func:`parse` reads a landed file with its source's parser.
 * :func:`table_spec` is the ``AssetSpec`` of a registry table, carrying its description and
   column schema so the Dagster UI shows the registry's words.
-* :class:`TableBuild` declares how an asset's tables are built from its landed files and warehouse queries, as a
-  pure function, so a helper process can build them ahead (:mod:`pipelines.offload`) as soon as their inputs are in
-  place; :func:`load_tables` validates and lands them, skipping tables whose inputs are unchanged.
+* :func:`load_tables` validates and lands frames, skipping tables whose inputs are unchanged.
 * :func:`blocking_check` / :func:`warning_check`: the two kinds of asset check (a failed blocking check stops
   the publish; a warning never does).
 """
@@ -15,8 +14,7 @@
 import contextlib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 from dagster import (
@@ -43,7 +41,7 @@ from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
 from sources.inputs import InputFile, SourceFormatError
 from sources.landing import LandedFile
-from warehouse.engine import contracts, loader, queries
+from warehouse.engine import contracts, loader
 from warehouse.engine.ddl import column_comment, duckdb_type
 from warehouse.engine.registry import REGISTRY, Table
 
@@ -89,7 +87,7 @@ Landed = LandedFile | list[LandedFile] | None
 LiveFetch = Callable[[AssetExecutionContext, WarehouseResource], Landed]
 
 
-# The parser that reads each source's files into a frame, as its raw file declares it (see :meth:`BuildInputs.parse`).
+# The parser that reads each source's files into a frame, as its raw file declares it (see :func:`parse`).
 PARSERS: dict[str, Callable[[InputFile], pd.DataFrame]] = {}
 
 
@@ -99,7 +97,8 @@ class RawFile:
 
     ``live``: the source's own client in live mode (paging, batching, change probes), else the catalogue's
     ``download_url``. ``many``: the asset's value is a list of files. ``parser``: the function that reads the
-    source's files into a frame (:meth:`BuildInputs.parse`).
+    source's files into a frame (a file new to the warehouse is parsed ahead in a helper process as soon as it
+    lands, :mod:`pipelines.offload`; the step that reads it takes the frame with :func:`parse`).
     """
 
     name: str
@@ -153,9 +152,8 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
     :class:`RawFile` (any subset of them can be materialised).
 
     Each asset's value is a ``LandedFile`` (``many``: a list of them), or None when a live-only source landed
-    nothing. The files landed are recorded in ``core_provenance__files`` together; a table build that reads them
-    starts ahead once its other inputs are in place (:func:`build_ahead`). The files one table build reads land in
-    one step (a step costs Dagster some 0.1 s whatever it does).
+    nothing. The files landed are recorded in ``core_provenance__files`` together, and those new to the warehouse
+    are parsed ahead. The files one table build reads land in one step (a step costs Dagster some 0.1 s whatever it does).
     A source that fails to land is logged by name and fails the step after the others have landed (with its own
     error when it is the only one, so the message reads as the source's client wrote it; else with a ``Failure``
     naming each), so nothing that reads it is built.
@@ -179,9 +177,10 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
                 continue
             landed[name] = (raw, got)
         new = warehouse.record_provenance(f for _, got in landed.values() for f in _files(got))
-        _run(context).landed.update({name: got for name, (_, got) in landed.items()})
         for name, (raw, got) in landed.items():
             for f in _files(got):
+                if f.sha256 in new and raw.parser is not None:  # new bytes: the table that reads them will be built
+                    offload.parse_ahead(raw.parser, input_file(f, warehouse))
                 context.log.info(f"{raw.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} "
                                  f"({'new' if f.sha256 in new else 'already recorded'})")
             yield Output(got, output_name=name, metadata={
@@ -189,7 +188,6 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
                 "landed": MetadataValue.json([{"sha256": f.sha256, "bytes": f.bytes, "origin": f.origin,
                                                "retrieved_at": f.retrieved_at.isoformat()} for f in _files(got)]),
             })
-        build_ahead(context, warehouse)
         if len(failed) == 1:
             raise failed[0][1]
         if failed:
@@ -198,115 +196,13 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
     return _land
 
 
-# --- table builds -------------------------------------------------------------------------------------------------
+def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:
+    return InputFile(landed.source_id, landed.path(warehouse.paths.data), landed.sha256)
 
 
-@dataclass(frozen=True)
-class BuildInputs:
-    """What a :class:`TableBuild` function is given: the landed files by raw asset name, the results of its queries
-    by name, the data folder holding the landing store and the parsers of its sources (so it needs nothing else,
-    and builds the same in a helper process)."""
-
-    landed: Mapping[str, Landed]
-    frames: Mapping[str, pd.DataFrame]
-    data: Path
-    parsers: Mapping[str, Callable[[InputFile], pd.DataFrame]]
-
-    def files(self, *names: str) -> list[LandedFile]:
-        """The files landed for raw assets ``names`` (all of them when none is named), in that order."""
-        return [f for name in (names or self.landed) for f in _files(self.landed.get(name))]
-
-    def file(self, landed: LandedFile) -> InputFile:
-        return InputFile(landed.source_id, landed.path(self.data), landed.sha256)
-
-    def parse(self, landed: LandedFile) -> pd.DataFrame:
-        """The landed file read by its source's parser (declared by its raw asset)."""
-        return self.parsers[landed.source_id](self.file(landed))
-
-
-@dataclass(frozen=True)
-class TableBuild:
-    """How an asset's ``tables`` are built: ``fn``, a module-level function of :class:`BuildInputs` returning
-    ``{table: frame}``, given the files of the raw assets ``raw`` and the results of ``queries`` (name -> SQL over
-    the warehouse tables ``reads``). Being a pure function of those, it can run in a helper process as soon as they
-    are all in place in a run (:func:`build_ahead`), instead of when its step comes. ``views``: the ``.sql`` script
-    of views over its tables, run after each load (or skip), before anything that reads them may start."""
-
-    tables: tuple[str, ...]
-    fn: Callable[[BuildInputs], Mapping[str, pd.DataFrame]]
-    raw: tuple[str, ...] = ()
-    reads: tuple[str, ...] = ()
-    queries: Mapping[str, str] = field(default_factory=dict)
-    views: str | None = None
-
-    def __post_init__(self):
-        BUILDS[self.tables] = self
-
-    def inputs(self, landed: Mapping[str, Landed], warehouse: WarehouseResource) -> BuildInputs:
-        """The build's inputs: ``landed`` files, and its queries run on the warehouse now."""
-        files = [f for got in landed.values() for f in _files(got)]
-        return BuildInputs(landed={name: landed.get(name) for name in self.raw},
-                           frames={name: warehouse.read(sql) for name, sql in self.queries.items()},
-                           data=warehouse.paths.data,
-                           parsers={f.source_id: PARSERS[f.source_id] for f in files if f.source_id in PARSERS})
-
-
-BUILDS: dict[tuple[str, ...], TableBuild] = {}
-
-# The op tags of a step whose tables a TableBuild reads: Dagster runs it before other steps that are ready at the
-# same time (``dagster/priority``), so the builds it feeds start ahead in a helper while those steps run.
-# tests/integration/test_dagster_graph.py holds every such step to it.
-FEEDS_BUILDS = {"dagster/priority": "1"}
-
-
-def validated_build(build: TableBuild, inputs: BuildInputs, labels: list[str]) -> dict[str, contracts.Validated]:
-    """``build`` run on ``inputs`` and each frame validated against its contract (what a helper does ahead)."""
-    built = build.fn(inputs)
-    return {name: contracts.Validated(name, contracts.validate(REGISTRY[name], built[name], labels)) for name in build.tables}
-
-
-@dataclass
-class _RunState:
-    """What this process has seen of the run it is executing: files landed, tables loaded or skipped, builds begun."""
-
-    run_id: str = ""
-    landed: dict[str, Landed] = field(default_factory=dict)
-    settled: set[str] = field(default_factory=set)
-    begun: set[tuple[str, ...]] = field(default_factory=set)
-
-
-_state = _RunState()
-
-
-def _run(context: AssetExecutionContext) -> _RunState:
-    global _state
-    if _state.run_id != context.run_id:
-        _state = _RunState(run_id=context.run_id)
-    return _state
-
-
-def build_ahead(context: AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    """Start in a helper every table build of this run whose inputs are now all in place: its raw files landed in
-    this run, and the warehouse tables it reads loaded (or found unchanged) in this run. A build whose tables are
-    up to date (the fingerprint its step will compute matches the last load) is not started: the step will skip it.
-    What it returns is taken by its step under that fingerprint (:func:`load_tables`); a build that reads anything
-    else of the run's doing is never started early (its step builds it, as without helpers)."""
-    if not offload.helpers():
-        return
-    state, log = _run(context), None
-    for build in BUILDS.values():
-        if build.tables in state.begun or not build.raw and not build.reads:
-            continue
-        if not all(name in state.landed for name in build.raw) or not all(name in state.settled for name in build.reads):
-            continue
-        state.begun.add(build.tables)
-        log = log if log is not None else warehouse.load_log()
-        landed = {name: state.landed[name] for name in build.raw}
-        files = [f for got in landed.values() for f in _files(got)]
-        fp = fingerprint(files, build.tables, build.fn, loader.stamp(log, build.reads))
-        if all(name in log and log[name].fingerprint == fp for name in build.tables):
-            continue
-        offload.ahead(fp, validated_build, build, build.inputs(landed, warehouse), [f.label for f in files])
+def parse(landed: LandedFile, warehouse: WarehouseResource) -> pd.DataFrame:
+    """The landed file read by its source's parser (declared by its raw asset): parsed ahead if it was."""
+    return offload.parsed(PARSERS[landed.source_id], input_file(landed, warehouse))
 
 
 @contextlib.contextmanager
@@ -339,42 +235,30 @@ def forget_if_rejected(warehouse: WarehouseResource, inputs: list[LandedFile]) -
 def load_tables(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
-    landed: Mapping[str, Landed] | list[LandedFile],
-    build: TableBuild | Callable[[], Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]]],
+    inputs: list[LandedFile],
+    build: Callable[[], Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]]],
     reads: Iterable[str] = (),
 ) -> Iterator[MaterializeResult]:
     """Build and land the tables of this asset, unless nothing they depend on changed since the last load.
 
-    ``context.selected_asset_keys`` names the tables. ``build`` is a :class:`TableBuild` given the step's ``landed``
-    files by raw asset name (taken from a helper when it was built ahead) or, for a build that queries the working
-    database as it goes (SQL marts), a function of nothing, given its ``landed`` files as a list. It returns
-    ``{table: frame}``, loaded together in one transaction (one frame that breaks its contract, and no table of the
-    build changes), or yields ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before
-    them). What the load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` (a
-    ``TableBuild``'s own) names the warehouse tables the build queries. Each table yields a ``MaterializeResult``
-    with its row count, also when skipped.
+    ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (loaded together, in one
+    transaction: one frame that breaks its contract, and no table of the build changes) or yields
+    ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them). What the
+    load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
+    tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
     names = [key.path[-1] for key in context.selected_asset_keys]
-    if isinstance(build, TableBuild):
-        landed, reads, fn = {name: landed.get(name) for name in build.raw}, build.reads, build.fn
-        inputs = [f for got in landed.values() for f in _files(got)]
-    else:
-        inputs, fn = list(landed), build
     log = warehouse.load_log()
-    fp = fingerprint(inputs, names, fn, loader.stamp(log, reads))
+    fp = fingerprint(inputs, names, build, loader.stamp(log, reads))
     meta_inputs = MetadataValue.json([{"source_id": i.source_id, "sha256": i.sha256, "file": i.file_name} for i in inputs])
     if all(name in log and log[name].fingerprint == fp for name in names):
         context.log.info(f"{', '.join(names)}: nothing they depend on changed since the last load; not built again")
         for name in names:
             yield MaterializeResult(asset_key=name, metadata={
                 "dagster/row_count": log[name].row_count, "skipped": "inputs unchanged", "inputs": meta_inputs})
-        _settled(context, warehouse, names, build)
         return
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
-        if isinstance(build, TableBuild):
-            built = offload.take(fp, lambda: build.fn(build.inputs(landed, warehouse)))
-        else:
-            built = build()
+        built = build()
         if isinstance(built, Mapping):
             loaded = warehouse.load_all({name: built[name] for name in names}, inputs, fp).items()
         else:
@@ -382,13 +266,3 @@ def load_tables(
         for name, rows in loaded:
             context.log.info(f"{name}: {rows:,} rows landed")
             yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})
-    _settled(context, warehouse, names, build)
-
-
-def _settled(context: AssetExecutionContext, warehouse: WarehouseResource, names: Iterable[str], build) -> None:
-    """Tables final for this run (with their views): builds that read them may start ahead."""
-    if isinstance(build, TableBuild) and build.views:
-        with warehouse.connect() as con:
-            queries.execute_script(con, build.views)
-    _run(context).settled.update(names)
-    build_ahead(context, warehouse)

@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
@@ -20,25 +20,6 @@ READS = ["core_geo__lad_footprints", "core_geo__areas", "core_population__estima
 raw_assets = [raw_file_asset("deprivation_files", "deprivation", [RawFile(name, source_id, parser=parser) for name, (source_id, parser) in RAW.items()])]
 
 
-def build_deprivation(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    [file10] = [inputs.parse(f) for f in inputs.files("raw_mhclg__iod2019_file10")]
-    [tidy19] = [inputs.parse(f) for f in inputs.files("raw_mhclg__iod2019_lad_tidy")]
-    differ = deprivation.disagreements(file10, tidy19)
-    if not differ.empty:
-        raise ValueError(f"IoD2019: File 10 and the tidy CSV disagree on {len(differ)} LAD/domain rows, e.g. {differ.head(5).to_dict('records')}")
-    summaries = pd.concat([file10, *(inputs.parse(f) for f in inputs.files("raw_mhclg__iod2025_lad_tidy"))], ignore_index=True)
-    return {
-        "core_deprivation__lad_summaries": summaries,
-        "core_deprivation__indicator_values": deprivation.indicator_values(summaries, **inputs.frames),
-        "core_deprivation__indicator_definitions": deprivation.indicator_definitions(summaries),
-    }
-
-
-BUILD = TableBuild(tuple(TABLES), build_deprivation, raw=tuple(RAW), reads=tuple(READS), queries={
-    "footprints": "SELECT * FROM core_geo__lad_footprints", "areas": "SELECT * FROM core_geo__areas",
-    "population": "SELECT * FROM core_population__estimates WHERE sex = 'persons' AND age = 'all' AND year = 2022"})
-
-
 @multi_asset(
     specs=[table_spec(name, deps=[*RAW, *READS], group="deprivation") for name in TABLES],
     ins={name: AssetIn(name) for name in RAW},
@@ -46,7 +27,25 @@ BUILD = TableBuild(tuple(TABLES), build_deprivation, raw=tuple(RAW), reads=tuple
 )
 def core_deprivation(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """IoD2019 (File 10, cross-checked against the tidy re-shape) and IoD2025 LAD summaries, and IMD indicators."""
-    yield from load_tables(context, warehouse, landed, BUILD)
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        file10 = parse(landed["raw_mhclg__iod2019_file10"], warehouse)
+        tidy19 = parse(landed["raw_mhclg__iod2019_lad_tidy"], warehouse)
+        differ = deprivation.disagreements(file10, tidy19)
+        if not differ.empty:
+            raise ValueError(f"IoD2019: File 10 and the tidy CSV disagree on {len(differ)} LAD/domain rows, e.g. {differ.head(5).to_dict('records')}")
+        summaries = pd.concat([file10, parse(landed["raw_mhclg__iod2025_lad_tidy"], warehouse)], ignore_index=True)
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        areas = warehouse.read("SELECT * FROM core_geo__areas")
+        population = warehouse.read("SELECT * FROM core_population__estimates WHERE sex = 'persons' AND age = 'all' AND year = 2022")
+        return {
+            "core_deprivation__lad_summaries": summaries,
+            "core_deprivation__indicator_values": deprivation.indicator_values(summaries, footprints, areas, population),
+            "core_deprivation__indicator_definitions": deprivation.indicator_definitions(summaries),
+        }
+
+    yield from load_tables(context, warehouse, inputs, build, reads=READS)
 
 
 @blocking_check(asset="core_deprivation__lad_summaries",

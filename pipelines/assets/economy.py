@@ -14,7 +14,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_economy
 from sources.landing import LandedFile
@@ -30,26 +30,6 @@ raw_assets = [raw_file_asset("economy_files", "economy", [RawFile(name, source_i
                                                         for name, source_id in RAW.items()])]
 
 
-def build_economy(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    values = pd.concat([inputs.parse(f) for f in inputs.files(*RAW)], ignore_index=True)
-    [lookup_file] = inputs.files(LOOKUP)
-    lookup = ons_economy.parse_itl_lookup(inputs.file(lookup_file))
-    frames = inputs.frames
-    areas = economy.itl_areas(values, lookup, frames["membership"])
-    return {
-        "core_economy__itl_values": values,
-        "core_economy__itl_areas": areas,
-        "core_economy__lad_itl3": economy.lad_itl3(lookup),
-        "core_economy__indicator_values": economy.indicator_values(values, areas, lookup, frames["footprints"], frames["areas"], dt.date.today()),
-        "core_economy__indicator_definitions": economy.indicator_definitions(values),
-    }
-
-
-ECONOMY = TableBuild(tuple(TABLES), build_economy, raw=(*RAW, LOOKUP), reads=tuple(GEO), queries={
-    "membership": "SELECT * FROM core_geo__area_membership", "footprints": "SELECT * FROM core_geo__lad_footprints",
-    "areas": "SELECT * FROM core_geo__areas"})
-
-
 @multi_asset(
     specs=[table_spec(name, deps=[*RAW, LOOKUP, *GEO], group="economy") for name in TABLES],
     ins={name: AssetIn(name) for name in [*RAW, LOOKUP]},
@@ -57,7 +37,25 @@ ECONOMY = TableBuild(tuple(TABLES), build_economy, raw=(*RAW, LOOKUP), reads=tup
 )
 def core_economy(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """ITL figures as published, their GSS equivalents, and economy indicators for regions, LADs, combined authorities and groups."""
-    yield from load_tables(context, warehouse, landed, ECONOMY)
+    inputs = list(landed.values())
+    workbooks = [landed[name] for name in RAW]
+
+    def build() -> dict[str, pd.DataFrame]:
+        values = pd.concat([parse(f, warehouse) for f in workbooks], ignore_index=True)
+        lookup = ons_economy.parse_itl_lookup(input_file(landed[LOOKUP], warehouse))
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        geo_areas = warehouse.read("SELECT * FROM core_geo__areas")
+        areas = economy.itl_areas(values, lookup, membership)
+        return {
+            "core_economy__itl_values": values,
+            "core_economy__itl_areas": areas,
+            "core_economy__lad_itl3": economy.lad_itl3(lookup),
+            "core_economy__indicator_values": economy.indicator_values(values, areas, lookup, footprints, geo_areas, dt.date.today()),
+            "core_economy__indicator_definitions": economy.indicator_definitions(values),
+        }
+
+    yield from load_tables(context, warehouse, inputs, build, reads=GEO)
 
 
 @blocking_check(asset="core_economy__itl_values",

@@ -25,7 +25,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.assets._factory import BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
@@ -35,8 +35,7 @@ from warehouse.engine.registry import REGISTRY, indicators
 from warehouse.transforms import funding
 
 PUBLISHED_RAW = "raw_observatory__nhsa_published_funding"
-POSTCODES_RAW = "raw_ons__postcode_lookup"  # places the awards of the other live sources
-LIVE_RAW = ["raw_ukri__gtr_projects", "raw_nihr__awards", "raw_innovate_uk__projects", "raw_ukhra__awards", POSTCODES_RAW]
+LIVE_RAW = ["raw_ukri__gtr_projects", "raw_nihr__awards", "raw_innovate_uk__projects", "raw_ukhra__awards", "raw_ons__postcode_lookup"]
 PER_HEAD_TABLES = ["mart_funding__per_head", "core_funding__indicator_values", "core_funding__indicator_definitions"]
 GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"]
 GAPS = "mart_north_south__gaps"
@@ -93,44 +92,37 @@ live_raw = raw_file_asset("award_files", "funding", [
 
 # --- core tables -----------------------------------------------------------------------------------
 
-def build_published(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    return {"core_funding__published_totals": pd.concat([inputs.parse(f) for f in inputs.files()], ignore_index=True)}
-
-
-PUBLISHED = TableBuild(("core_funding__published_totals",), build_published, raw=(PUBLISHED_RAW,))
-
-
 @multi_asset(specs=[table_spec("core_funding__published_totals", deps=[PUBLISHED_RAW], group="funding")],
              ins={PUBLISHED_RAW: AssetIn(PUBLISHED_RAW)}, pool=POOL)
 def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Published funding totals and per-head figures, with quotes and document lines."""
-    yield from load_tables(context, warehouse, landed, PUBLISHED)
+    f = landed[PUBLISHED_RAW]
+    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": parse(f, warehouse)})
 
 
 def _empty_awards() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in REGISTRY["core_funding__awards"].column_names})
 
 
-def build_awards(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    award_files = inputs.files("raw_ukri__gtr_projects", "raw_nihr__awards", "raw_ukhra__awards", "raw_innovate_uk__projects")
-    if not award_files:
-        return {"core_funding__awards": _empty_awards()}
-    lookup_file = next(iter(inputs.files(POSTCODES_RAW)), None)
-    lookup = inputs.parse(lookup_file) if lookup_file else None
-    label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
-    placed = [research_funding.place(inputs.parse(f), lookup, label) for f in award_files]
-    awards = funding.combine_awards(placed)
-    return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
-
-
-AWARDS = TableBuild(("core_funding__awards",), build_awards, raw=tuple(LIVE_RAW))
-
-
 @multi_asset(specs=[table_spec("core_funding__awards", deps=LIVE_RAW, group="funding")],
              ins={name: AssetIn(name) for name in LIVE_RAW}, pool=POOL)
 def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseResource, **landed):
     """Awards from every live source, classified and placed in LADs by postcode (unplaced ones listed with the reason)."""
-    yield from load_tables(context, warehouse, landed, AWARDS)
+    iuk = landed.pop("raw_innovate_uk__projects") or []
+    lookup_file = landed.pop("raw_ons__postcode_lookup")
+    award_files = [f for f in (*landed.values(), *iuk) if f is not None]
+    inputs = [*award_files, *([lookup_file] if lookup_file else [])]
+
+    def build() -> dict[str, pd.DataFrame]:
+        if not award_files:
+            return {"core_funding__awards": _empty_awards()}
+        lookup = parse(lookup_file, warehouse) if lookup_file else None
+        label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
+        placed = [research_funding.place(parse(f, warehouse), lookup, label) for f in award_files]
+        awards = funding.combine_awards(placed)
+        return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
+
+    yield from load_tables(context, warehouse, inputs, build)
 
 
 def _analysis_date() -> dt.date:

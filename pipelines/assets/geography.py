@@ -4,10 +4,11 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import FEEDS_BUILDS, BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import geography
 from sources.landing import LandedFile
+from warehouse.engine import queries
 
 RAW = {
     "raw_ons__lad23_itl21": "ons_geo_lad23_itl21",
@@ -23,29 +24,28 @@ GEO_TABLES = ["core_geo__areas", "core_geo__former_areas", "core_geo__area_membe
 raw_assets = [raw_file_asset("geography_files", "geography", [RawFile(name, source_id) for name, source_id in RAW.items()])]
 
 
-def build_geo(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    bridge = geography.build_bridge({f.source_id: inputs.file(f) for f in inputs.files()})
-    all_areas = pd.concat([bridge.areas, bridge.former_areas], ignore_index=True)
-    return {
-        "core_geo__areas": bridge.areas,
-        "core_geo__former_areas": bridge.former_areas,
-        "core_geo__area_membership": bridge.membership,
-        "core_geo__lad_footprints": geography.lad_footprints(bridge.membership, all_areas),
-    }
-
-
-GEO_BUILD = TableBuild(tuple(GEO_TABLES), build_geo, raw=tuple(RAW), views="geo_views")
-
-
 @multi_asset(
     specs=[table_spec(name, deps=RAW, group="geography") for name in GEO_TABLES],
     ins={name: AssetIn(name) for name in RAW},
     pool=POOL,
-    op_tags=FEEDS_BUILDS,
 )
 def core_geo(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Areas, dated membership and LAD footprints from the lookups."""
-    yield from load_tables(context, warehouse, landed, GEO_BUILD)
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        bridge = geography.build_bridge({f.source_id: input_file(f, warehouse) for f in inputs})
+        all_areas = pd.concat([bridge.areas, bridge.former_areas], ignore_index=True)
+        return {
+            "core_geo__areas": bridge.areas,
+            "core_geo__former_areas": bridge.former_areas,
+            "core_geo__area_membership": bridge.membership,
+            "core_geo__lad_footprints": geography.lad_footprints(bridge.membership, all_areas),
+        }
+
+    yield from load_tables(context, warehouse, inputs, build)
+    with warehouse.connect() as con:
+        queries.execute_script(con, "geo_views")
 
 
 @blocking_check(asset="core_geo__areas", description="The current geography has 296 English LADs, 9 regions and England, and every current LAD is in exactly one region.")

@@ -37,7 +37,7 @@ from dagster import (
 )
 
 from pipelines import offload
-from pipelines.assets._factory import BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec, warning_check
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
@@ -243,46 +243,6 @@ raw_assets = [raw_file_asset("fingertips_files", GROUP, RAW_FILES)]
 # --- core -------------------------------------------------------------------------------------------------------------
 
 
-def build_core(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    by_source = {src.source_id: src for src in SOURCES}
-    selected = inputs.files(SELECTION_ASSET)  # the user's selection: a manifest + data batches (live only)
-    landed = inputs.files(*(src.asset for src in SOURCES))
-    data_files = [f for f in landed if not by_source[f.source_id].metadata and not by_source[f.source_id].archive]
-    meta_files = [f for f in landed if by_source[f.source_id].metadata]
-    archived = [f for f in landed if by_source[f.source_id].archive]
-    parsed = [inputs.parse(f) for f in data_files]
-    catalogued = {s.source_id: entry(s.source_id) for s in SOURCES if not s.live_only}
-    vintages = [(inputs.parse(f), catalogued[f.source_id].published if catalogued[f.source_id].sha256 == f.sha256 else None,
-                 catalogued[f.source_id].title) for f in archived]
-    # a file's publication date only when it is the catalogued file itself (an edited or live copy has none)
-    published = {f.source_id: catalogued[f.source_id].published or None for f in landed
-                 if f.source_id in catalogued and catalogued[f.source_id].sha256 == f.sha256}
-    metadata = pd.concat([inputs.parse(f) for f in meta_files], ignore_index=True) if meta_files else None
-    credits = {}
-    for f in [*landed, *selected]:
-        credits[f.source_id] = (f.publisher, f.licence)
-    cat = ft.catalogue()
-    manifests = [f for f in selected if f.file_name == selection.MANIFEST_NAME]
-    for m in manifests:  # the selection's indicators, with the metadata landed beside their data
-        manifest = selection.read_manifest(inputs.file(m).path.read_bytes(), m.label)
-        cat = selection.extend(cat, manifest.indicators)
-        parsed += [selection.current_rows(ft.parse(inputs.file(f)), manifest, f.sha256) for f in selected if f not in manifests]
-        described = selection.metadata_frame(manifest, inputs.file(m))
-        metadata = described if metadata is None else pd.concat([metadata, described], ignore_index=True)
-    frames = health.build_health(
-        parsed, cat, **inputs.frames, credits=credits, metadata=metadata, vintages=vintages, published=published,
-        beside=offload.beside,  # the earlier vintages are built in a helper while the current aggregates are built here
-    )
-    return {name: frames[name] for name in CORE}  # loaded in one transaction: a bad file loads none of them
-
-
-CORE_BUILD = TableBuild(tuple(CORE), build_core, raw=(*(s.asset for s in SOURCES), SELECTION_ASSET), reads=(*GEO, "core_population__estimates"),
-                        queries={"areas": "SELECT * FROM core_geo__areas_all", "footprints": "SELECT * FROM core_geo__lad_footprints",
-                                 "membership": "SELECT * FROM core_geo__area_membership",
-                                 "population": "SELECT area_code, year, sex, age, population FROM core_population__estimates "
-                                               "WHERE sex = 'persons' AND age = 'all'"})
-
-
 @multi_asset(
     specs=[table_spec(name, deps=[*(s.asset for s in SOURCES), SELECTION_ASSET, *GEO, "core_population__estimates"], group=GROUP) for name in CORE],
     ins={**{src.asset: AssetIn(src.asset) for src in SOURCES}, SELECTION_ASSET: AssetIn(SELECTION_ASSET)},
@@ -290,7 +250,45 @@ CORE_BUILD = TableBuild(tuple(CORE), build_core, raw=(*(s.asset for s in SOURCES
 )
 def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: list[LandedFile]):
     """Fingertips values (headline and inequalities), aggregates for combined authorities, regions and groups, and definitions."""
-    yield from load_tables(context, warehouse, landed, CORE_BUILD)
+    by_source = {src.source_id: src for src in SOURCES}
+    selected = landed.pop(SELECTION_ASSET, None) or []  # the user's selection: a manifest + data batches (live only)
+    inputs = [f for files in landed.values() for f in (files or [])]
+
+    def build() -> dict[str, pd.DataFrame]:
+        data_files = [f for f in inputs if not by_source[f.source_id].metadata and not by_source[f.source_id].archive]
+        meta_files = [f for f in inputs if by_source[f.source_id].metadata]
+        archived = [f for f in inputs if by_source[f.source_id].archive]
+        parsed = [parse(f, warehouse) for f in data_files]
+        catalogued = {s.source_id: entry(s.source_id) for s in SOURCES if not s.live_only}
+        vintages = [(parse(f, warehouse), catalogued[f.source_id].published if catalogued[f.source_id].sha256 == f.sha256 else None,
+                     catalogued[f.source_id].title) for f in archived]
+        # a file's publication date only when it is the catalogued file itself (an edited or live copy has none)
+        published = {f.source_id: catalogued[f.source_id].published or None for f in inputs
+                     if f.source_id in catalogued and catalogued[f.source_id].sha256 == f.sha256}
+        metadata = pd.concat([parse(f, warehouse) for f in meta_files], ignore_index=True) if meta_files else None
+        credits = {}
+        for f in [*inputs, *selected]:
+            credits[f.source_id] = (f.publisher, f.licence)
+        cat = ft.catalogue()
+        manifests = [f for f in selected if f.file_name == selection.MANIFEST_NAME]
+        for m in manifests:  # the selection's indicators, with the metadata landed beside their data
+            manifest = selection.read_manifest(input_file(m, warehouse).path.read_bytes(), m.label)
+            cat = selection.extend(cat, manifest.indicators)
+            parsed += [selection.current_rows(ft.parse(input_file(f, warehouse)), manifest, f.sha256) for f in selected if f not in manifests]
+            described = selection.metadata_frame(manifest, input_file(m, warehouse))
+            metadata = described if metadata is None else pd.concat([metadata, described], ignore_index=True)
+        frames = health.build_health(
+            parsed, cat,
+            areas=warehouse.read("SELECT * FROM core_geo__areas_all"),
+            footprints=warehouse.read("SELECT * FROM core_geo__lad_footprints"),
+            membership=warehouse.read("SELECT * FROM core_geo__area_membership"),
+            population=warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'"),
+            credits=credits, metadata=metadata, vintages=vintages, published=published,
+            beside=offload.beside,  # the earlier vintages are built in a helper while the current aggregates are built here
+        )
+        return {name: frames[name] for name in CORE}  # loaded in one transaction: a bad file loads none of them
+
+    yield from load_tables(context, warehouse, [*inputs, *selected], build, reads=[*GEO, "core_population__estimates"])
 
 
 # --- marts -------------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
 
-from pipelines.assets._factory import FEEDS_BUILDS, BuildInputs, RawFile, TableBuild, blocking_check, load_tables, raw_file_asset, table_spec
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
 from pipelines.resources import POOL, WarehouseResource
 from sources import ons_census, ons_population
 from sources.landing import LandedFile
@@ -20,30 +20,25 @@ raw_assets = [raw_file_asset("population_files", "population", [RawFile(name, so
                                                               for name, source_id in RAW.items()])]
 
 
-# The geography every population build reads: the bridge's tables (and core_geo__areas_all, their view).
-GEO = ("core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas")
-GEO_QUERIES = {"footprints": "SELECT * FROM core_geo__lad_footprints", "membership": "SELECT * FROM core_geo__area_membership",
-               "areas": "SELECT * FROM core_geo__areas_all"}
-
-
-def build_estimates(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    releases = [inputs.parse(f) for f in inputs.files()]
-    estimates, by_release = population.build_population(releases, **inputs.frames)
-    return {"core_population__estimates": estimates, "core_population__estimates_by_release": by_release}
-
-
-ESTIMATES = TableBuild(tuple(TABLES), build_estimates, raw=tuple(RAW), reads=GEO, queries=GEO_QUERIES)
-
-
 @multi_asset(
     specs=[table_spec(name, deps=[*RAW, "core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"], group="population") for name in TABLES],
     ins={name: AssetIn(name) for name in RAW},
     pool=POOL,
-    op_tags=FEEDS_BUILDS,
 )
 def core_population(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Mid-year estimates: every release as published, plus combined authorities and groups summed through the bridge."""
-    yield from load_tables(context, warehouse, landed, ESTIMATES)
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        releases = [parse(f, warehouse) for f in inputs]
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        areas = warehouse.read("SELECT * FROM core_geo__areas_all")
+        estimates, by_release = population.build_population(releases, footprints, membership, areas)
+        return {"core_population__estimates": estimates, "core_population__estimates_by_release": by_release}
+
+    geo = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
+    yield from load_tables(context, warehouse, inputs, build, reads=geo)
 
 
 @blocking_check(asset="core_population__estimates_by_release", description="In each release the English LADs sum to the England total ONS publishes (56,536,419 for mid-2021; 57,690,323 for mid-2023), and every region's published total equals the sum of its LADs.")
@@ -73,24 +68,29 @@ def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResu
 
 CENSUS_RAW = "raw_ons__census2021_p01"
 census_raw = raw_file_asset("census_files", "population", [RawFile(CENSUS_RAW, "ons_census2021_p01", parser=ons_census.parse_p01)])
-
-
-def build_census(inputs: BuildInputs) -> dict[str, pd.DataFrame]:
-    published = pd.concat([inputs.parse(f) for f in inputs.files()], ignore_index=True)
-    return {"core_population__census2021": population.build_census(published, **inputs.frames)}
-
-
-CENSUS = TableBuild(("core_population__census2021",), build_census, raw=(CENSUS_RAW,), reads=GEO, queries=GEO_QUERIES)
+CENSUS_GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
 
 
 @multi_asset(
-    specs=[table_spec("core_population__census2021", deps=[CENSUS_RAW, *GEO], group="population")],
+    specs=[table_spec("core_population__census2021", deps=[CENSUS_RAW, *CENSUS_GEO], group="population")],
     ins={CENSUS_RAW: AssetIn(CENSUS_RAW)},
     pool=POOL,
 )
 def core_population_census(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Census 2021 usual residents by sex as published, plus combined authorities and groups summed through the bridge."""
-    yield from load_tables(context, warehouse, landed, CENSUS)
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        published = pd.concat([parse(f, warehouse) for f in inputs], ignore_index=True)
+        frame = population.build_census(
+            published,
+            warehouse.read("SELECT * FROM core_geo__lad_footprints"),
+            warehouse.read("SELECT * FROM core_geo__area_membership"),
+            warehouse.read("SELECT * FROM core_geo__areas_all"),
+        )
+        return {"core_population__census2021": frame}
+
+    yield from load_tables(context, warehouse, inputs, build, reads=CENSUS_GEO)
 
 
 @blocking_check(asset="core_population__census2021",

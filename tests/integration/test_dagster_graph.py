@@ -71,23 +71,3 @@ def test_snapshot_sees_every_check_and_group_the_definitions_declare():
     assert declared and declared <= recorded
     assert {node["group"] for node in data["assets"].values()} >= {"publish", "reports"}
     assert any(node["in_refresh_all"] for node in data["assets"].values())
-
-
-def test_the_steps_whose_tables_a_table_build_reads_run_first_and_only_they():
-    """Dagster's ``dagster/priority`` goes to exactly the steps that feed a table build (`_factory.FEEDS_BUILDS`), so
-    the builds reading them start ahead in a helper while other steps run."""
-    from dagster import AssetsDefinition
-
-    from pipelines.assets._factory import BUILDS, FEEDS_BUILDS
-    from pipelines.definitions import defs
-
-    read = {table for build in BUILDS.values() for table in build.reads}
-    tagged, feeding = set(), set()
-    for assets_def in defs.assets or []:
-        if not isinstance(assets_def, AssetsDefinition) or not assets_def.is_executable:
-            continue
-        if FEEDS_BUILDS.items() <= assets_def.op.tags.items():
-            tagged.add(assets_def.op.name)
-        if {key.to_user_string() for key in assets_def.keys} & read:
-            feeding.add(assets_def.op.name)
-    assert feeding and tagged == feeding

@@ -3,13 +3,10 @@
 ``validate(table, frame, inputs)`` coerces a frame to the table's types and checks every
 constraint lazily, so one run reports every failing column at once. A failure raises
 :class:`ContractViolation`, whose message names the table, the source files, each failing column
-and check, and the first failing values. What it returns can travel as :class:`Validated` (from a helper
-process that built and validated a table ahead of its load), which ``validate`` passes through as it is.
+and check, and the first failing values.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -213,21 +210,8 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
     return coerced
 
 
-@dataclass(frozen=True)
-class Validated:
-    """A frame :func:`validate` returned for ``table`` (in another process); validating it again returns it as it is."""
-
-    table: str
-    frame: pd.DataFrame
-
-
-def validate(table: Table, frame: pd.DataFrame | Validated, inputs: list[str] | None = None) -> pd.DataFrame:
-    """The frame coerced to the contract, or :class:`ContractViolation` listing every failure (a :class:`Validated`
-    frame of this table: its frame)."""
-    if isinstance(frame, Validated):
-        if frame.table == table.name:
-            return frame.frame
-        frame = frame.frame
+def validate(table: Table, frame: pd.DataFrame, inputs: list[str] | None = None) -> pd.DataFrame:
+    """The frame coerced to the contract, or :class:`ContractViolation` listing every failure."""
     inputs = inputs or []
     missing = [c for c in table.column_names if c not in frame.columns]
     if missing:
