@@ -20,7 +20,8 @@ Measures, on this machine, in one run:
 * scale: the same at ``--scale`` times the rows, and how our time grows;
 * area-profile query: ``mart_area_profile`` for every LAD in the built warehouse (or, if the build has
   no such table, a representative query over ``core_indicators__values`` + ``core_geo__areas``);
-* where the time of a cold build goes: cProfile's top functions;
+* where the time of a cold build goes: before, in and after its Dagster run, its longest steps (from the step
+  events of the median build) and the cores it kept busy; and cProfile's top functions (``profile``);
 * ``observatory ingest`` of the report corpus, end to end, against pdfplumber's default over the same pages, when
   ``benchmarks/pdf_extraction.py`` exists (its own table, accuracy included, is printed after ours).
 
@@ -98,12 +99,24 @@ def _tree_memory(root: int) -> int:
     return total
 
 
-def timed_subprocess(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, int, int, int]:
-    """Wall seconds, peak RSS in bytes of its largest process (``os.wait4``), peak memory of the whole process tree
-    (the command and its helper processes: :func:`_tree_memory`, sampled every 50 ms) and exit status of ``cmd``."""
+@dataclass
+class Timed:
+    """One run of a command (:func:`timed_subprocess`)."""
+
+    wall: float  # seconds
+    rss: int  # peak RSS in bytes of its largest process (``os.wait4``)
+    tree_peak: int  # peak memory of the whole process tree (the command and its helpers: :func:`_tree_memory`)
+    status: int
+    cpu: float  # user + system seconds of the command and the processes it waited for (its helpers)
+    started_at: float  # epoch seconds, to line its start up with the times it logged
+
+
+def timed_subprocess(cmd: list[str], env: dict[str, str], log: Path) -> Timed:
+    """Run ``cmd`` and measure it (see :class:`Timed`; the tree's memory is sampled every 50 ms)."""
     import threading
 
     with open(log, "ab") as out:
+        started_at = time.time()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         tree_peak, done = [0], threading.Event()
@@ -119,7 +132,7 @@ def timed_subprocess(cmd: list[str], env: dict[str, str], log: Path) -> tuple[fl
         done.set()
         sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, tree_peak[0], proc.returncode
+    return Timed(wall, usage.ru_maxrss * 1024, tree_peak[0], proc.returncode, usage.ru_utime + usage.ru_stime, started_at)
 
 
 # --- builds ------------------------------------------------------------------------------------
@@ -143,37 +156,69 @@ def machine_speed(repeat: int = 3) -> float:
     return best
 
 
-def bench_build(work: Path, cold_builds: int = 3) -> tuple[list[Row], Path]:
+def bench_build(work: Path, cold_builds: int = 3) -> tuple[list[Row], Path, str]:
     """Cold builds into empty folders (the figure is their median: one build on a shared machine varies by a fifth
-    from minute to minute), then a no-op refresh of the last, with and without a Dagster run."""
+    from minute to minute), then a no-op refresh of the last, with and without a Dagster run. Also returns where
+    the median build's time went (:func:`breakdown`)."""
     cmd = [str(BIN / "observatory"), "build"]
-    colds, peak, tree_peak = [], 0, 0
+    colds: list[tuple[Timed, Path]] = []
     for n in range(cold_builds):
         warehouse = work / f"build-{n + 1}" / "observatory.duckdb"
         warehouse.parent.mkdir(parents=True)
-        seconds, rss, pss, status = timed_subprocess(cmd, _env(warehouse), work / "build.log")
-        if status != 0:
+        timed = timed_subprocess(cmd, _env(warehouse), work / "build.log")
+        if timed.status != 0:
             raise SystemExit(f"cold build failed; see {work / 'build.log'}")
-        colds.append(seconds)
-        peak, tree_peak = max(peak, rss), max(tree_peak, pss)
-    cold = statistics.median(colds)
-    noop, noop_peak, _, status = timed_subprocess(cmd, _env(warehouse), work / "build.log")
-    if status != 0:
+        colds.append((timed, warehouse))
+    walls = [t.wall for t, _ in colds]
+    cold = statistics.median(walls)
+    peak, tree_peak = max(t.rss for t, _ in colds), max(t.tree_peak for t, _ in colds)
+    median_build = sorted(colds, key=lambda c: c[0].wall)[(len(colds) - 1) // 2]
+    noop = timed_subprocess(cmd, _env(warehouse), work / "build.log")
+    if noop.status != 0:
         raise SystemExit(f"no-op refresh failed; see {work / 'build.log'}")
-    rerun, _, _, status = timed_subprocess([*cmd, "--rerun"], _env(warehouse), work / "build.log")
-    if status != 0:
+    rerun = timed_subprocess([*cmd, "--rerun"], _env(warehouse), work / "build.log")
+    if rerun.status != 0:
         raise SystemExit(f"no-op refresh with --rerun failed; see {work / 'build.log'}")
     return [
         Row("cold build, bundled snapshot (wall)", cold, "s", "<= 20 s", cold / 20, cold <= 20,
-            f"median of {len(colds)} builds, one after another: {', '.join(f'{c:.1f}' for c in colds)} s"),
+            f"median of {len(colds)} builds, one after another: {', '.join(f'{c:.1f}' for c in walls)} s"),
         Row("cold build, peak memory (PSS, all its processes)", tree_peak / GIB, "GiB", "<= 1 GiB", tree_peak / GIB, tree_peak <= GIB,
             f"the most of the {len(colds)} builds, sampled every 50 ms; the run's own process peaked at {peak / GIB:.2f} GiB RSS; "
             "the rest is its helper processes"),
-        Row("no-op refresh (wall)", noop, "s", "<= 3 s", noop / 3, noop <= 3,
-            f"peak {noop_peak / GIB:.2f} GiB; nothing changed, so no Dagster run is launched"),
-        Row("no-op refresh through Dagster, `build --rerun` (wall)", rerun, "s", "-", None, None,
+        Row("no-op refresh (wall)", noop.wall, "s", "<= 3 s", noop.wall / 3, noop.wall <= 3,
+            f"peak {noop.rss / GIB:.2f} GiB; nothing changed, so no Dagster run is launched"),
+        Row("no-op refresh through Dagster, `build --rerun` (wall)", rerun.wall, "s", "-", None, None,
             f"the run launched anyway: {_steps()} steps, every load skipped on its fingerprint"),
-    ], warehouse
+    ], warehouse, breakdown(*median_build)
+
+
+def breakdown(timed: Timed, warehouse: Path, top: int = 10) -> str:
+    """Where a cold build's wall time went, from the step events its run recorded in the data folder's Dagster
+    instance: before the run (start-up: imports, instance, run creation), the run's steps (the longest ``top``, with
+    when each started), and after it; and how many cores it kept busy on average (its CPU time over its wall time)."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from warehouse.engine.paths import warehouse_paths
+
+    with DagsterInstance.from_config(str(warehouse_paths(warehouse).dagster_home)) as instance:
+        run = instance.get_runs()[-1]  # the first in its folder: the cold build (the no-op refreshes come after)
+        events = [e for e in instance.all_logs(run.run_id) if e.is_dagster_event]
+    first, last = events[0].timestamp, events[-1].timestamp
+    started, steps = {}, []
+    for e in events:
+        if e.dagster_event.event_type == DagsterEventType.STEP_START:
+            started[e.step_key] = e.timestamp
+        elif e.dagster_event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            steps.append((e.timestamp - started[e.step_key], started[e.step_key] - first, e.step_key))
+    in_steps = sum(d for d, _, _ in steps)
+    lines = [f"where the median cold build's {timed.wall:.1f} s went (from its run's step events): "
+             f"{first - timed.started_at:.1f} s before the run (start-up), {last - first:.1f} s run "
+             f"({in_steps:.1f} s in its {len(steps)} steps, one at a time), {timed.started_at + timed.wall - last:.1f} s after it; "
+             f"{timed.cpu:.1f} s of CPU, {timed.cpu / timed.wall:.2f} cores busy on average (the run's process and its helpers)",
+             "", "| step | seconds | started at (s into the run) |", "|---|---|---|"]
+    lines += [f"| {key} | {d:.2f} | {at:.1f} |" for d, at, key in sorted(steps, reverse=True)[:top]]
+    lines.append(f"| the other {max(0, len(steps) - top)} steps | {sum(d for d, _, _ in sorted(steps, reverse=True)[top:]):.2f} | |")
+    return "\n".join(lines)
 
 
 def _profile(warehouse: Path, stats_file: Path, log: Path) -> None:
@@ -412,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
                         "every time below longer in about the same proportion"))
         if "build" not in skip:
             print("cold build and no-op refresh ...", file=sys.stderr)
-            build_rows, warehouse = bench_build(work, args.cold_builds)
+            build_rows, warehouse, went = bench_build(work, args.cold_builds)
             rows += build_rows
+            extra.append(went)
             if "ui" not in skip:
                 print("refresh_all launched from the UI (benchmarks/ui_refresh.py) ...", file=sys.stderr)
                 from benchmarks.ui_refresh import ui_refresh
