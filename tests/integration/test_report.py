@@ -57,3 +57,30 @@ def test_report_reads_right(built_warehouse, tmp_path):
     for raw in ("per_head_gbp", "north_value", "gse_value", "relative_gap", "funding_type</th>"):
         assert f">{raw}<" not in text, f"raw column name {raw} in a table header"
     assert not re.search(r"<td[^>]*>-?\d+\.\d{4,}</td>", text), "unformatted float in a table"
+
+
+def test_each_chart_is_drawn_once_to_the_pixels_its_layout_gives(built_warehouse, monkeypatch):
+    """``savefig`` draws a figure twice while a layout engine (even tight_layout's placeholder) is attached; the report
+    detaches it, so each chart is drawn once, and the PNG is byte-identical to the one drawn twice."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from warehouse.outputs import report
+
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    try:
+        twice, once = report.build_sections(con), report.build_sections(con)
+    finally:
+        con.close()
+    charts = [(a.figure, b.figure) for a, b in zip(twice, once) if a.figure is not None]
+    assert charts
+    draws = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(self) or original(self, renderer))
+    for attached, detached in charts:
+        buffer = io.BytesIO()
+        attached.savefig(buffer, format="png", dpi=110, metadata={"Software": report.MARKER})
+        before = len(draws)
+        assert report._png(detached) == buffer.getvalue()
+        assert len(draws) - before == 1

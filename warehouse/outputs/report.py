@@ -272,7 +272,11 @@ def build_sections(con: duckdb.DuckDBPyConnection) -> list[Section]:
 
 
 def _png(fig: plt.Figure) -> bytes:
+    """The figure as PNG, drawn once. Its layout was fixed by ``tight_layout`` when it was made, which leaves a
+    placeholder layout engine behind, and ``savefig`` draws a figure with any engine twice (once without rendering,
+    to lay it out); with none it draws it once, to the same pixels."""
     buffer = io.BytesIO()
+    fig.set_layout_engine(None)
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": MARKER})
     plt.close(fig)
     return buffer.getvalue()
