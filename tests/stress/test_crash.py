@@ -339,8 +339,11 @@ def test_sigkill_at_random_points_never_costs_the_published_warehouse(baseline, 
                 for o in outcomes if o.problems}
     assert not failures, json.dumps(failures, indent=2, default=str)
     assert summary["killed"] >= 20
+    # Where a kill lands is timing: a delay drawn within a phase's window (as the uninterrupted twin measured it) may
+    # fall into the next phase when the machine runs slower or faster, so coverage is asked of families of phases:
+    # parsing, loading (load, validate, stage) and publishing (publish, publish-record, publish-copy, publish-replace).
     covered = set(summary["killed_in_phase"])
-    assert {"parse", "publish"} <= covered and covered & {"load", "validate", "stage"}, summary
+    assert "parse" in covered and covered & {"load", "validate", "stage"} and any(p.startswith("publish") for p in covered), summary
 
 
 def _dead_pid() -> int:
