@@ -114,7 +114,6 @@ def hle_yorkshire(con) -> Section:
         ax.set_xlim(left=min(45, data["value"].min() - 2))
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Healthy life expectancy by local authority, Yorkshire and the Humber ({latest} vs {BASELINE_PERIOD})")
-    fig.tight_layout()
     section.figure, section.source = fig, _source_note(con, "90362")
     return section
 
@@ -137,7 +136,6 @@ def productivity_by_region(con) -> Section:
         ax.text(v + 0.3, i, f"£{v:.2f}", va="center", fontsize=8)
     ax.set_xlabel("GVA per hour worked (£)")
     ax.set_title(f"GVA per hour worked by region, {latest} (North in blue, England in red)")
-    fig.tight_layout()
     section.figure, section.source = fig, _source_note(con, indicator)
     return section
 
@@ -167,7 +165,6 @@ def funding_per_head(con) -> Section:
         ax.text(v * 1.01 + 1, i, f"£{v:,.2f}", va="center", fontsize=8)
     ax.set_xlabel("Funding per head (£)")
     ax.set_title("Research funding per head (North in blue)")
-    fig.tight_layout()
     section.figure = fig
     details = all_rows["basis_detail"] if "basis_detail" in all_rows else all_rows["basis"]
     # One line per source document (the per-row line numbers and footprints are in mart_funding__per_head.basis_detail).
@@ -235,7 +232,6 @@ def hle_trend_northern_cas(con) -> Section:
     axes.flat[0].legend(fontsize=8)
     methods = ", ".join(sorted(data["method"].unique()))
     fig.suptitle(f"Healthy life expectancy, northern combined authorities (method: {methods})")
-    fig.tight_layout()
     section.figure, section.source = fig, _source_note(con, "90362")
     return section
 
@@ -272,10 +268,11 @@ def build_sections(con: duckdb.DuckDBPyConnection) -> list[Section]:
 
 
 def _png(fig: plt.Figure) -> bytes:
-    """The figure as PNG, drawn once. Its layout was fixed by ``tight_layout`` when it was made, which leaves a
-    placeholder layout engine behind, and ``savefig`` draws a figure with any engine twice (once without rendering,
-    to lay it out); with none it draws it once, to the same pixels."""
+    """The figure laid out (``tight_layout``) and drawn once, as PNG. ``tight_layout`` leaves a placeholder layout
+    engine on the figure, and ``savefig`` draws a figure with any engine twice (once without rendering, to lay it
+    out); the layout is fixed by then, so the engine is detached and the figure drawn once, to the same pixels."""
     buffer = io.BytesIO()
+    fig.tight_layout()
     fig.set_layout_engine(None)
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": MARKER})
     plt.close(fig)
