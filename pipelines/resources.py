@@ -85,13 +85,9 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as con:
             return loader.load_log(con)
 
-    def load(self, table_name: str, frame: pd.DataFrame, inputs: list[LandedFile], fingerprint: str) -> int:
-        """Validate one table's frame and make it the table's content; returns its row count."""
-        with self.connect() as con:
-            return loader.replace_table(con, REGISTRY[table_name], frame, inputs=[i.label for i in inputs], fingerprint=fingerprint)
-
-    def load_all(self, frames: Mapping[str, pd.DataFrame], inputs: list[LandedFile], fingerprint: str) -> dict[str, int]:
-        """Validate the frames of several tables and make each its table's content, all or none; row counts by name."""
+    def load(self, frames: Mapping[str, pd.DataFrame], inputs: list[LandedFile], fingerprint: str) -> dict[str, int]:
+        """Validate the frames of one or more tables and make each its table's content, all or none (one
+        transaction: `loader.replace_tables`); row counts by name."""
         with self.connect() as con:
             return loader.replace_tables(con, [(REGISTRY[name], frame) for name, frame in frames.items()],
                                          inputs=[i.label for i in inputs], fingerprint=fingerprint)

@@ -260,9 +260,9 @@ def load_tables(
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()
         if isinstance(built, Mapping):
-            loaded = warehouse.load_all({name: built[name] for name in names}, inputs, fp).items()
+            loaded = warehouse.load({name: built[name] for name in names}, inputs, fp).items()
         else:
-            loaded = ((name, warehouse.load(name, frame, inputs, fp)) for name, frame in built)
+            loaded = (item for name, frame in built for item in warehouse.load({name: frame}, inputs, fp).items())
         for name, rows in loaded:
             context.log.info(f"{name}: {rows:,} rows landed")
             yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "inputs": meta_inputs})
