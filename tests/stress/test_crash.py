@@ -206,13 +206,14 @@ def baseline(tmp_path_factory):
 
 
 def plan(twins: dict) -> list[Trial]:
-    """Seeded kill points: targets round-robin, a random occurrence of the phase and a random delay within it.
+    """Seeded kill points: targets round-robin, a random occurrence of the phase and a random delay within it (the first
+    kill aimed at each phase in the first half of its window).
 
     The last trial kills a full-pipeline refresh (every domain) while it parses.
     """
     rng = random.Random(SEED)
     targets = [("spine", *TARGETS[n % len(TARGETS)]) for n in range(TRIALS - 1)] + [("full", "parse", "rebuild")]
-    trials = []
+    trials, aimed = [], set()
     for number, (scope, phase, kind) in enumerate(targets):
         markers = twins[(scope, kind)]["markers"]
         occurrences = [i for i, m in enumerate(markers) if m[1] == phase]
@@ -220,7 +221,11 @@ def plan(twins: dict) -> list[Trial]:
         nth = rng.randrange(len(occurrences))
         index = occurrences[nth]
         window = markers[index + 1][0] - markers[index][0] if index + 1 < len(markers) else 0.05
-        delay = rng.uniform(0, 1.25 * window)
+        # The first kill aimed at a phase falls in the first half of its window (where it lands is timing: it stays
+        # in the phase unless the machine runs twice as fast there as in the twin); later ones may run past its end,
+        # so the boundaries between phases are hit too.
+        delay = rng.uniform(0, (1.25 if phase in aimed else 0.5) * window)
+        aimed.add(phase)
         kill_recovery = rng.uniform(0.5, twins[(scope, kind)]["seconds"]) if rng.random() < 0.1 else None
         trials.append(Trial(number, scope, phase, kind, nth, delay, kill_recovery))
     full = trials.pop()
@@ -339,11 +344,8 @@ def test_sigkill_at_random_points_never_costs_the_published_warehouse(baseline, 
                 for o in outcomes if o.problems}
     assert not failures, json.dumps(failures, indent=2, default=str)
     assert summary["killed"] >= 20
-    # Where a kill lands is timing: a delay drawn within a phase's window (as the uninterrupted twin measured it) may
-    # fall into the next phase when the machine runs slower or faster, so coverage is asked of families of phases:
-    # parsing, loading (load, validate, stage) and publishing (publish, publish-record, publish-copy, publish-replace).
     covered = set(summary["killed_in_phase"])
-    assert "parse" in covered and covered & {"load", "validate", "stage"} and any(p.startswith("publish") for p in covered), summary
+    assert {"parse", "publish"} <= covered and covered & {"load", "validate", "stage"}, summary
 
 
 def _dead_pid() -> int:
