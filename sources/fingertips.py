@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import requests
 
 from sources.catalogue import CATALOGUE_PATH as CATALOGUE_FILE
 from sources.catalogue import live_sources
 from sources.http import Fetched, FetchError, TruncatedBody, default_timeout, fetch, make_session
-from sources.inputs import InputFile, SourceFormatError, numeric_or_original
+from sources.inputs import InputFile, SourceFormatError, map_distinct, numeric_or_original
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "fingertips_indicators.toml"
 DEFAULT_BASE_URL = "https://fingertips.phe.org.uk/api/"
@@ -372,29 +373,32 @@ def _declared_vintage(area_type: str | None) -> str | None:
 
 
 def _blank_to_none(series: pd.Series) -> pd.Series:
-    s = series.astype("object").map(lambda v: v.strip() if isinstance(v, str) else v)
+    s = map_distinct(series.astype("object"), lambda v: v.strip() if isinstance(v, str) else v)
     return s.where(~s.isin(["", None]), None)
 
 
 def _sex(series: pd.Series) -> pd.Series:
     """persons/male/female; anything else is passed on unchanged so the contract names it."""
-    return series.map(lambda v: _SEXES.get(str(v).strip().lower(), v))
+    return map_distinct(series, lambda v: _SEXES.get(str(v).strip().lower(), v))
 
 
 def _age(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: "all" if str(v).strip().lower() == "all ages" else str(v).strip())
+    return map_distinct(series, lambda v: "all" if str(v).strip().lower() == "all ages" else str(v).strip())
 
 
 def _periods(frame: pd.DataFrame, year_types: dict[str, str], label: str) -> pd.DataFrame:
-    starts, ends = [], []
-    for ind, period, locator in zip(frame["indicator_id"], frame["period_label"], frame["source_locator"]):
+    """Each row's first and last day, parsed once per distinct (indicator, period label); an unreadable label is
+    reported at the first row holding it (so at the first unreadable row of the file)."""
+    codes, _ = pd.MultiIndex.from_arrays([frame["indicator_id"], frame["period_label"]]).factorize()
+    first = np.unique(codes, return_index=True)[1]
+    spans = []
+    for ind, period, locator in zip(frame["indicator_id"].iloc[first], frame["period_label"].iloc[first], frame["source_locator"].iloc[first]):
         try:
-            s, e = parse_period(period, year_types.get(ind, "calendar"))
+            spans.append(parse_period(period, year_types.get(ind, "calendar")))
         except ValueError as err:
             raise SourceFormatError(f"{label}, {locator}: {err}") from None
-        starts.append(s)
-        ends.append(e)
-    return frame.assign(period_start=starts, period_end=ends)
+    starts, ends = (np.array([span[i] for span in spans] or [None], dtype=object).take(codes) for i in (0, 1))
+    return frame.assign(period_start=list(starts), period_end=list(ends))
 
 
 def _year_types() -> dict[str, str]:
@@ -425,8 +429,8 @@ def parse_fingertips_bytes(data: bytes, f: InputFile) -> pd.DataFrame:
         bad = out[out["indicator_id"].isna() | out["area_code"].isna() | out["period_label"].isna()]
         raise SourceFormatError(f"{f.label}: {len(bad)} record(s) lack an indicator id, area code or time period, first at {bad['source_locator'].iloc[0]}")
     out["indicator_id"] = out["indicator_id"].astype(str).str.strip()
-    out["indicator_name"] = out["indicator_name"].map(lambda v: re.sub(r"\s+", " ", v).strip() if isinstance(v, str) else v)
-    out["declared_vintage"] = out["publisher_area_type"].map(_declared_vintage)
+    out["indicator_name"] = map_distinct(out["indicator_name"], lambda v: re.sub(r"\s+", " ", v).strip() if isinstance(v, str) else v)
+    out["declared_vintage"] = map_distinct(out["publisher_area_type"], _declared_vintage)
     out["sex"] = _sex(out["sex"])
     out["age"] = _age(out["age"].fillna("All ages"))
     out["period_sortable"] = pd.to_numeric(out["period_sortable"], errors="coerce")
@@ -483,7 +487,7 @@ def _single_indicator(raw: pd.DataFrame, f: InputFile) -> Indicator:
     if len(src.indicators) != 1:
         raise SourceFormatError(f"{f.label}: a re-shaped file maps to one indicator, but {CATALOGUE_PATH.name} lists {list(src.indicators)}")
     ind = cat.indicator(src.indicators[0])
-    names = set(raw["indicator"].map(lambda v: re.sub(r"\s+", " ", v).strip()))
+    names = set(map_distinct(raw["indicator"], lambda v: re.sub(r"\s+", " ", v).strip()))
     wrong = sorted(n for n in names if not ind.matches_name(n))
     if wrong:
         raise SourceFormatError(f"{f.label}: holds indicator(s) {wrong}, but the catalogue maps {f.source_id} to {ind.id} {ind.name!r}")
@@ -491,19 +495,19 @@ def _single_indicator(raw: pd.DataFrame, f: InputFile) -> Indicator:
 
 
 def _values(series: pd.Series) -> pd.Series:
-    return numeric_or_original(series.map(lambda v: None if str(v).strip() in _NULL_TOKENS else v))
+    return numeric_or_original(map_distinct(series, lambda v: None if str(v).strip() in _NULL_TOKENS else v))
 
 
 def _trafford_out(raw: pd.DataFrame, ind: Indicator, sex: pd.Series, compared: pd.Series, area_type, f: InputFile) -> pd.DataFrame:
     out = pd.DataFrame({
         "indicator_id": ind.id,
-        "indicator_name": raw["indicator"].map(lambda v: re.sub(r"\s+", " ", v).strip()),
+        "indicator_name": map_distinct(raw["indicator"], lambda v: re.sub(r"\s+", " ", v).strip()),
         "area_code": raw["area_code"].str.strip(),
         "area_name": raw["area_name"].str.strip(),
         "publisher_area_type": area_type,
         "sex": _sex(sex),
         "age": ind.age,
-        "period_label": raw["period"].map(canonical_period_label),
+        "period_label": map_distinct(raw["period"], canonical_period_label),
         "value": _values(raw["value"]),
         "compared_to_england": _blank_to_none(compared),
         "source_locator": raw["source_locator"],
