@@ -313,7 +313,7 @@ def build_aggregates(values: pd.DataFrame, cat: Catalogue, indicator_of: dict[st
         own = group[group["geography_vintage"] == vintage]
         unit_rows = {
             code: (_num(value), _num(count), _num(denominator))
-            for code, value, count, denominator in zip(own["area_code"].tolist(), own["value"], own["count"], own["denominator"])
+            for code, value, count, denominator in zip(own["area_code"].tolist(), own["value"].tolist(), own["count"].tolist(), own["denominator"].tolist())
             if geo.type_of.get(code) in UNIT_TYPES
         }
         targets = {area: spec for (area, y), spec in targets_by_vintage[v].items() if y == year}
@@ -491,9 +491,10 @@ def build_definitions(values: pd.DataFrame, indicator_of: dict[str, Indicator], 
     """One row per indicator with values: the catalogue's words, or the publisher's metadata where landed (live)."""
     meta = metadata.set_index("indicator_id") if metadata is not None and not metadata.empty else None
     rows = []
-    for indicator_id, group in values.groupby("indicator_id", sort=True):
+    line = values["source_locator"].str.extract(r"(\d+)")[0].astype(float)  # the row's line number, for every row at once
+    for indicator_id, group in values.assign(_line=line).groupby("indicator_id", sort=True):
         ind = indicator_of[indicator_id]
-        first = group.sort_values("source_locator", key=lambda s: s.str.extract(r"(\d+)")[0].astype(float)).iloc[0]
+        first = group.sort_values("_line").iloc[0]  # the first published row (the same sort as by the locator's number)
         publisher, licence = credits.get(first["source_id"], ("Office for Health Improvement and Disparities (Fingertips)", "OGL-UK-3.0"))
         row = {
             "indicator_id": indicator_id, "name": ind.name, "short_name": ind.short_name, "definition": ind.definition,
