@@ -28,7 +28,7 @@ from warehouse.engine.paths import ENV_VAR, warehouse_paths
 from warehouse.engine.writer_lock import writer_lock
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, log_path=False)  # "landed X" lines without the meaningless "cli.py:152"
 # At exit, after the other exit handlers (registered later, so run earlier), the objects still alive are moved
 # out of the garbage collector's reach: the interpreter's last collection then skips a heap of Dagster and
 # pandas objects the process is about to give back whole (about 0.5 s at the end of a build or an ingest).
