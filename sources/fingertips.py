@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import requests
 
@@ -388,17 +387,18 @@ def _age(series: pd.Series) -> pd.Series:
 
 def _periods(frame: pd.DataFrame, year_types: dict[str, str], label: str) -> pd.DataFrame:
     """Each row's first and last day, parsed once per distinct (indicator, period label); an unreadable label is
-    reported at the first row holding it (so at the first unreadable row of the file)."""
-    codes, _ = pd.MultiIndex.from_arrays([frame["indicator_id"], frame["period_label"]]).factorize()
-    first = np.unique(codes, return_index=True)[1]
-    spans = []
-    for ind, period, locator in zip(frame["indicator_id"].iloc[first], frame["period_label"].iloc[first], frame["source_locator"].iloc[first]):
-        try:
-            spans.append(parse_period(period, year_types.get(ind, "calendar")))
-        except ValueError as err:
-            raise SourceFormatError(f"{label}, {locator}: {err}") from None
-    starts, ends = (np.array([span[i] for span in spans] or [None], dtype=object).take(codes) for i in (0, 1))
-    return frame.assign(period_start=list(starts), period_end=list(ends))
+    reported at the first row of the file that holds one."""
+    pairs = pd.Series(list(zip(frame["indicator_id"], frame["period_label"])), index=frame.index, dtype=object)
+    try:
+        spans = map_distinct(pairs, lambda pair: parse_period(pair[1], year_types.get(pair[0], "calendar"))).tolist()
+    except ValueError:
+        for (ind, period), locator in zip(pairs, frame["source_locator"]):  # name the first row that fails
+            try:
+                parse_period(period, year_types.get(ind, "calendar"))
+            except ValueError as err:
+                raise SourceFormatError(f"{label}, {locator}: {err}") from None
+        raise
+    return frame.assign(period_start=[start for start, _ in spans], period_end=[end for _, end in spans])
 
 
 def _year_types() -> dict[str, str]:
@@ -429,7 +429,7 @@ def parse_fingertips_bytes(data: bytes, f: InputFile) -> pd.DataFrame:
         bad = out[out["indicator_id"].isna() | out["area_code"].isna() | out["period_label"].isna()]
         raise SourceFormatError(f"{f.label}: {len(bad)} record(s) lack an indicator id, area code or time period, first at {bad['source_locator'].iloc[0]}")
     out["indicator_id"] = out["indicator_id"].astype(str).str.strip()
-    out["indicator_name"] = map_distinct(out["indicator_name"], lambda v: re.sub(r"\s+", " ", v).strip() if isinstance(v, str) else v)
+    out["indicator_name"] = map_distinct(out["indicator_name"], _one_spaced)
     out["declared_vintage"] = map_distinct(out["publisher_area_type"], _declared_vintage)
     out["sex"] = _sex(out["sex"])
     out["age"] = _age(out["age"].fillna("All ages"))
@@ -480,15 +480,20 @@ def _trafford_frame(f: InputFile, required: list[str]) -> pd.DataFrame:
     return raw
 
 
-def _single_indicator(raw: pd.DataFrame, f: InputFile) -> Indicator:
-    """The catalogue indicator of a one-indicator source, checked against the name the file carries."""
+def _one_spaced(name):
+    """An indicator name as the catalogue spells it: runs of white space as one space, none at the ends."""
+    return re.sub(r"\s+", " ", name).strip() if isinstance(name, str) else name
+
+
+def _single_indicator(names: pd.Series, f: InputFile) -> Indicator:
+    """The catalogue indicator of a one-indicator source, checked against the names (:func:`_one_spaced`) the file
+    carries."""
     cat = catalogue()
     src = cat.for_source(f.source_id)
     if len(src.indicators) != 1:
         raise SourceFormatError(f"{f.label}: a re-shaped file maps to one indicator, but {CATALOGUE_PATH.name} lists {list(src.indicators)}")
     ind = cat.indicator(src.indicators[0])
-    names = set(map_distinct(raw["indicator"], lambda v: re.sub(r"\s+", " ", v).strip()))
-    wrong = sorted(n for n in names if not ind.matches_name(n))
+    wrong = sorted(n for n in set(names) if not ind.matches_name(n))
     if wrong:
         raise SourceFormatError(f"{f.label}: holds indicator(s) {wrong}, but the catalogue maps {f.source_id} to {ind.id} {ind.name!r}")
     return ind
@@ -498,10 +503,11 @@ def _values(series: pd.Series) -> pd.Series:
     return numeric_or_original(map_distinct(series, lambda v: None if str(v).strip() in _NULL_TOKENS else v))
 
 
-def _trafford_out(raw: pd.DataFrame, ind: Indicator, sex: pd.Series, compared: pd.Series, area_type, f: InputFile) -> pd.DataFrame:
+def _trafford_out(raw: pd.DataFrame, names: pd.Series, ind: Indicator, sex: pd.Series, compared: pd.Series, area_type,
+                  f: InputFile) -> pd.DataFrame:
     out = pd.DataFrame({
         "indicator_id": ind.id,
-        "indicator_name": map_distinct(raw["indicator"], lambda v: re.sub(r"\s+", " ", v).strip()),
+        "indicator_name": names,
         "area_code": raw["area_code"].str.strip(),
         "area_name": raw["area_name"].str.strip(),
         "publisher_area_type": area_type,
@@ -522,9 +528,10 @@ def parse_trafford_themes(f: InputFile) -> pd.DataFrame:
     missing = [c for c in THEMES_COLUMNS if c not in raw.columns]
     if missing:
         raise SourceFormatError(f"{f.label}: expected column(s) {missing} not found; the file has {list(raw.columns)}")
-    ind = _single_indicator(raw, f)
+    names = map_distinct(raw["indicator"], _one_spaced)
+    ind = _single_indicator(names, f)
     sex_col = _sex_column(raw, ("inequality", "unit"), f)
-    return _trafford_out(raw, ind, raw[sex_col], raw["compared_to_England"], _blank_to_none(raw["area_type"]), f)
+    return _trafford_out(raw, names, ind, raw[sex_col], raw["compared_to_England"], _blank_to_none(raw["area_type"]), f)
 
 
 def _sex_column(raw: pd.DataFrame, candidates: tuple[str, ...], f: InputFile) -> str:
@@ -546,8 +553,9 @@ def parse_trafford_dashboard(f: InputFile) -> pd.DataFrame:
     missing = [c for c in DASHBOARD_COLUMNS if c not in raw.columns]
     if missing:
         raise SourceFormatError(f"{f.label}: expected column(s) {missing} not found; the file has {list(raw.columns)}")
-    ind = _single_indicator(raw, f)
-    return _trafford_out(raw, ind, raw[_sex_column(raw, ("group", "unit"), f)], raw["significance"], None, f)
+    names = map_distinct(raw["indicator"], _one_spaced)
+    ind = _single_indicator(names, f)
+    return _trafford_out(raw, names, ind, raw[_sex_column(raw, ("group", "unit"), f)], raw["significance"], None, f)
 
 
 def parse(f: InputFile) -> pd.DataFrame:

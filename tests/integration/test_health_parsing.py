@@ -150,6 +150,16 @@ def test_an_unknown_period_label_names_the_file_and_line(tmp_path):
         ft.parse(InputFile("fingertips_90362_hle", path, sha256_of(path)))
 
 
+def test_a_repeated_unknown_period_label_names_the_first_row_holding_any(tmp_path):
+    """Each distinct label is parsed once, and the error still names the file's first unreadable row: here 'never'
+    (every 2017 - 19 row, first at line 6) and 'sometime' (every 2016 - 18 row, first at line 4)."""
+    path = tmp_path / "hle.csv"
+    text = snapshot_file("fingertips_90362_hle").read_text().replace("2017 - 19", "never").replace("2016 - 18", "sometime")
+    path.write_text(text)
+    with pytest.raises(SourceFormatError, match=r"hle.csv.*line 4: unrecognised period label 'sometime'"):
+        ft.parse(InputFile("fingertips_90362_hle", path, sha256_of(path)))
+
+
 # --- failure modes ------------------------------------------------------------------------------------------
 
 
