@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -91,10 +90,6 @@ INDICATORS = (
               "GBP per head (chained volume)", "high_is_good", "ratio", "none", "none",
               "Gross domestic product per head in chained volume measures (2019 money value); ONS regional GDP table 11. Not aggregated: chained volumes are not additive."),
 )
-
-
-def _period(year: int) -> dict:
-    return {"period_label": str(year), "period_start": dt.date(year, 1, 1), "period_end": dt.date(year, 12, 31)}
 
 
 def itl1_regions(lookup: pd.DataFrame, membership: pd.DataFrame) -> dict[str, str]:
@@ -174,64 +169,54 @@ def _uk_series(wide: pd.DataFrame, measure: str) -> pd.Series:
     return out
 
 
-def _combine(ind: Indicator, wide: pd.DataFrame, codes: list[str], cache: dict | None = None) -> pd.DataFrame:
-    """Columns value, count, denominator by year for an area made of ``codes`` (years where every component has data).
+# The weight each weighted ratio is recomputed with (Σ(ratio × weight) ÷ Σ weight), and the £ ratio each index is of.
+_WEIGHTS = {"per_hour": "hours_worked_per_week", "per_job": "filled_jobs", "index_hour": "hours_worked_per_week",
+            "index_job": "filled_jobs"}
+_INDEXED = {"index_hour": "gva_per_hour_worked_gbp", "index_job": "gva_per_filled_job_gbp"}
 
-    ``cache`` (one dict per ``wide``) keeps the components' sums, which several indicators share (£ per hour and its
-    index, GVA and GDP per head), so each is summed once per area."""
-    cache = {} if cache is None else cache
-    key = tuple(codes)
 
-    def once(what: tuple, make: Callable):
-        if what not in cache:
-            cache[what] = make()
-        return cache[what]
+def _area_sums(wide: pd.DataFrame, targets: list[tuple[str, str, list[str]]]) -> pd.DataFrame:
+    """For every aggregated area (``targets``: area code, ITL level, its ITL codes) and year: each measure's sum over
+    the area's ITL codes, and each weighted ratio's Σ(ratio × weight), indexed by (area_code, year). A sum is kept only
+    where every one of the area's codes has a value that year (else NaN): an area is never summed from part of it."""
+    members = pd.DataFrame([(area, code, len(codes)) for area, _, codes in targets for code in codes],
+                           columns=["area_code", "itl_code", "members"])
+    block = members.merge(wide.reset_index(), on="itl_code").sort_values(["area_code", "year", "itl_code"], kind="stable")
+    for combine, weight in _WEIGHTS.items():
+        ratio = _INDEXED.get(combine, next(i.measure for i in INDICATORS if i.combine == combine))
+        if ratio in block.columns and weight in block.columns:
+            block[f"{ratio}*{weight}"] = block[ratio] * block[weight]
+    measures = [c for c in block.columns if c not in ("area_code", "itl_code", "members", "year")]
+    groups = block.groupby(["area_code", "year"], sort=True)
+    every = groups[measures].count().eq(groups["members"].first(), axis=0)  # every member has the value that year
+    return groups[measures].sum().where(every)
 
-    def components() -> tuple[pd.DataFrame, pd.Series]:
-        block = wide[wide.index.get_level_values(0).isin(codes)]
-        return block, block.groupby(level="year").size() == len(codes)
 
-    block, complete = once(("block", key), components)
+def _combined(ind: Indicator, sums: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
+    """Columns value, count, denominator of ``ind`` for the aggregated areas of ``sums`` (see :func:`_area_sums`), by
+    (area_code, year): totals summed; per-head figures Σ money ÷ Σ population; £ ratios Σ(ratio × weight) ÷ Σ weight;
+    indices the recomputed £ ratio over the UK's × 100."""
 
-    def total(measure: str) -> pd.Series:
-        def make() -> pd.Series:
-            if measure not in block.columns:
-                return pd.Series(dtype=float)
-            grouped = block[measure].groupby(level="year")
-            return grouped.sum()[complete & (grouped.count() == len(codes))]
-        return once(("total", key, measure), make)
+    def column(name: str) -> pd.Series:
+        return sums[name] if name in sums.columns else pd.Series(float("nan"), index=sums.index)
 
-    def weighted(measure: str, weight: str) -> tuple[pd.Series, pd.Series]:
-        def make() -> tuple[pd.Series, pd.Series]:
-            if measure not in block.columns or weight not in block.columns:
-                return pd.Series(dtype=float), pd.Series(dtype=float)
-            w = total(weight)
-            product = (block[measure] * block[weight]).groupby(level="year")
-            num = product.sum()[product.count() == len(codes)]
-            both = w.index.intersection(num.index)
-            return num[both] / w[both], w[both]
-        return once(("weighted", key, measure, weight), make)
-
-    frame = pd.DataFrame(columns=["value", "count", "denominator"], dtype=float)
+    frame = pd.DataFrame(index=sums.index, columns=["value", "count", "denominator"], dtype=float)
     if ind.combine == "sum":
-        frame = pd.DataFrame({"value": total(ind.measure)})
+        frame["value"] = column(ind.measure)
     elif ind.combine in ("per_head_gva", "per_head_gdp"):
-        money = total("gva_current_prices_gbp_m" if ind.combine == "per_head_gva" else "gdp_current_prices_gbp_m") * 1e6
-        people = total("total_resident_population")
-        people = people[people > 0]
-        both = money.index.intersection(people.index)
-        frame = pd.DataFrame({"value": money[both] / people[both], "count": money[both], "denominator": people[both]})
-    elif ind.combine in ("per_hour", "per_job"):
-        value, weight = weighted(ind.measure, "hours_worked_per_week" if ind.combine == "per_hour" else "filled_jobs")
-        frame = pd.DataFrame({"value": value, "denominator": weight})
-    elif ind.combine in ("index_hour", "index_job"):
-        measure, weight = (("gva_per_hour_worked_gbp", "hours_worked_per_week") if ind.combine == "index_hour"
-                           else ("gva_per_filled_job_gbp", "filled_jobs"))
-        value, _ = weighted(measure, weight)
-        uk = once(("uk", measure), lambda: _uk_series(wide, measure))
-        both = value.index.intersection(uk[uk > 0].index)
-        frame = pd.DataFrame({"value": value[both] / uk[both] * 100})
-    return frame.reindex(columns=["value", "count", "denominator"]).dropna(subset=["value"])
+        money = column("gva_current_prices_gbp_m" if ind.combine == "per_head_gva" else "gdp_current_prices_gbp_m") * 1e6
+        people = column("total_resident_population").where(lambda p: p > 0)
+        frame["value"], frame["count"], frame["denominator"] = (money / people).where(people.notna()), money.where(people.notna()), people.where(money.notna())
+    elif ind.combine in _WEIGHTS:
+        ratio, weight = _INDEXED.get(ind.combine, ind.measure), _WEIGHTS[ind.combine]
+        value = column(f"{ratio}*{weight}") / column(weight)
+        if ind.combine in _INDEXED:
+            uk = _uk_series(wide, ratio)
+            uk = uk[uk > 0]
+            frame["value"] = value / sums.index.get_level_values("year").map(uk).to_numpy(dtype=float) * 100
+        else:
+            frame["value"], frame["denominator"] = value, column(weight).where(value.notna())
+    return frame.dropna(subset=["value"])
 
 
 _COMBINE_WORDS = {
@@ -248,21 +233,12 @@ _COMBINE_WORDS = {
 def indicator_values(values: pd.DataFrame, areas: pd.DataFrame, lookup: pd.DataFrame, footprints: pd.DataFrame,
                      geo_areas: pd.DataFrame, on: dt.date) -> pd.DataFrame:
     """core_economy__indicator_values: published/derived values for mapped ITL areas, plus aggregated areas."""
-    rows, frames = [], []
+    frames, aggregated = [], []
     by_measure = {m: g for m, g in values.groupby("measure_id")}
     mapped = areas[areas["area_code"].notna()].set_index("itl_code")[["area_code", "equivalence"]]
     wide = _wide(values)
     sha_of = values.drop_duplicates("source_id").set_index("source_id")["source_sha256"].to_dict()
     source_of = {m: g["source_id"].iloc[0] for m, g in by_measure.items()}
-    sums: dict = {}  # the aggregated areas' component sums, shared by the indicators (see _combine)
-
-    def add(ind: Indicator, area_code: str, year: int, value, count, denominator, method: str, note, vintage, source_id, locator):
-        rows.append({
-            "indicator_id": ind.indicator_id, "area_code": area_code, "sex": "persons", "age": "all", **_period(int(year)),
-            "value": value, "lower_ci_95": None, "upper_ci_95": None, "count": count, "denominator": denominator,
-            "value_note": note, "compared_to_england": None, "geography_vintage": vintage, "method": method,
-            "source_id": source_id, "source_sha256": sha_of[source_id], "source_locator": locator,
-        })
 
     targets = []
     for t in geo_areas[geo_areas["area_type"].isin(["combined_authority", "group"])].itertuples(index=False):
@@ -270,6 +246,9 @@ def indicator_values(values: pd.DataFrame, areas: pd.DataFrame, lookup: pd.DataF
         comp = _components(lad_set, lookup) if lad_set else None
         if comp is not None:
             targets.append((t.area_code, *comp))
+    sums = _area_sums(wide, targets)  # every aggregated area's component sums, shared by the indicators
+    target_order = {area: n for n, (area, _, _) in enumerate(targets)}
+    codes_of = {area: (level, codes) for area, level, codes in targets}
     for ind in INDICATORS:
         # 1. ITL areas equivalent to a GSS area: the published (or, for GVA per head, derived) figure.
         if ind.measure == "gva_per_head":
@@ -306,13 +285,20 @@ def indicator_values(values: pd.DataFrame, areas: pd.DataFrame, lookup: pd.DataF
         # 2. Combined authorities and analysis groups that are unions of whole ITL areas.
         src = source_of.get(ind.measure, source_of.get("gva_current_prices_gbp_m"))
         method = {"sum": "derived", "index_hour": "derived", "index_job": "derived"}.get(ind.combine, "recomputed_from_counts")
-        for area_code, level, codes in targets:
-            words = _COMBINE_WORDS[ind.combine].format(n=len(codes), level=level, codes=", ".join(codes))
-            for year, r in _combine(ind, wide, codes, sums).iterrows():
-                add(ind, area_code, int(year), r["value"], r["count"], r["denominator"], method, None, None, src,
-                    f"{words}; LAD footprint of {area_code} on {on.isoformat()} (core_geo__lad_footprints)")
-    frames.append(pd.DataFrame(rows))
-    return pd.concat(frames, ignore_index=True)
+        combined = _combined(ind, sums, wide).reset_index()
+        combined = combined.iloc[combined["area_code"].map(target_order).argsort(kind="stable")]
+        years = combined["year"].astype(int).tolist()
+        aggregated.append(pd.DataFrame({
+            "indicator_id": ind.indicator_id, "area_code": combined["area_code"].to_numpy(), "sex": "persons", "age": "all",
+            "period_label": [str(y) for y in years], "period_start": [dt.date(y, 1, 1) for y in years],
+            "period_end": [dt.date(y, 12, 31) for y in years], "value": combined["value"].to_numpy(), "lower_ci_95": None,
+            "upper_ci_95": None, "count": combined["count"].to_numpy(), "denominator": combined["denominator"].to_numpy(),
+            "value_note": None, "compared_to_england": None, "geography_vintage": None, "method": method,
+            "source_id": src, "source_sha256": sha_of[src],
+            "source_locator": [f"{_COMBINE_WORDS[ind.combine].format(n=len(codes_of[a][1]), level=codes_of[a][0], codes=', '.join(codes_of[a][1]))}; "
+                               f"LAD footprint of {a} on {on.isoformat()} (core_geo__lad_footprints)" for a in combined["area_code"]],
+        }))
+    return pd.concat(frames + aggregated, ignore_index=True)
 
 
 def indicator_definitions(values: pd.DataFrame) -> pd.DataFrame:
