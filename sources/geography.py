@@ -322,24 +322,29 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
 def lad_footprints(membership: pd.DataFrame, all_areas: pd.DataFrame) -> pd.DataFrame:
     """Every area's member LADs with the date range each was a member (groups via regions)."""
     within = membership[membership["relationship"] == "within"]
-    lad_life = all_areas[all_areas["area_type"] == "lad"].set_index("area_code")[["valid_from", "valid_to"]]
-    rows = []
-    for lad, life in lad_life.iterrows():
-        rows.append((lad, lad, life["valid_from"], life["valid_to"]))
-    lad_links = within[within["child_type"] == "lad"]
-    for _, link in lad_links.iterrows():
-        span = _overlap(link["valid_from"], link["valid_to"], *lad_life.loc[link["child_code"]]) if link["child_code"] in lad_life.index else None
+    lads = all_areas[all_areas["area_type"] == "lad"]
+    lad_life = dict(zip(lads["area_code"], zip(lads["valid_from"], lads["valid_to"])))
+    rows = [(lad, lad, valid_from, valid_to) for lad, (valid_from, valid_to) in lad_life.items()]
+
+    def links(child_type: str):
+        chosen = within[within["child_type"] == child_type]
+        return zip(chosen["parent_code"], chosen["child_code"], chosen["valid_from"], chosen["valid_to"])
+
+    for parent, lad, valid_from, valid_to in links("lad"):
+        span = _overlap(valid_from, valid_to, *lad_life[lad]) if lad in lad_life else None
         if span:
-            rows.append((link["parent_code"], link["child_code"], *span))
+            rows.append((parent, lad, *span))
     # One level up: counties → combined authorities (e.g. Lincolnshire in Greater Lincolnshire),
     # regions → country and groups. A county's or region's own LADs are all direct links.
-    direct = pd.DataFrame(rows, columns=["area_code", "lad_code", "valid_from", "valid_to"])
+    direct: dict[str, list[tuple]] = {}
+    for area, lad, valid_from, valid_to in rows:
+        direct.setdefault(area, []).append((lad, valid_from, valid_to))
     for child_type in ("county", "region"):
-        for _, link in within[within["child_type"] == child_type].iterrows():
-            for _, member in direct[direct["area_code"] == link["child_code"]].iterrows():
-                span = _overlap(link["valid_from"], link["valid_to"], member["valid_from"], member["valid_to"])
+        for parent, child, valid_from, valid_to in links(child_type):
+            for lad, member_from, member_to in direct.get(child, []):
+                span = _overlap(valid_from, valid_to, member_from, member_to)
                 if span:
-                    rows.append((link["parent_code"], member["lad_code"], *span))
+                    rows.append((parent, lad, *span))
     frame = pd.DataFrame(rows, columns=["area_code", "lad_code", "valid_from", "valid_to"])
     frame["valid_from_key"] = frame["valid_from"].map(lambda d: d.isoformat() if isinstance(d, dt.date) else "-")
     return frame.drop_duplicates(["area_code", "lad_code", "valid_from_key"]).reset_index(drop=True)

@@ -95,11 +95,13 @@ def indicator_values(summaries: pd.DataFrame, footprints: pd.DataFrame, areas: p
         by_lad = data.set_index("lad_code")
         for measure in MEASURES:
             ind = indicator_id(edition, measure)
-            for lad, r in by_lad.iterrows():
+            for lad, value, vintage, source_id, sha, locator in zip(
+                    by_lad.index, by_lad[measure.column], by_lad["geography_vintage"], by_lad["source_id"], by_lad["source_sha256"],
+                    by_lad["source_locator"]):
                 rows.append({
-                    "indicator_id": ind, "area_code": lad, "value": r[measure.column], "count": None, "denominator": None,
-                    "value_note": None, "geography_vintage": r["geography_vintage"], "method": "published",
-                    "source_id": r["source_id"], "source_sha256": r["source_sha256"], "source_locator": r["source_locator"], **_period(edition),
+                    "indicator_id": ind, "area_code": lad, "value": value, "count": None, "denominator": None,
+                    "value_note": None, "geography_vintage": vintage, "method": "published",
+                    "source_id": source_id, "source_sha256": sha, "source_locator": locator, **_period(edition),
                 })
             if not measure.aggregate:
                 continue
