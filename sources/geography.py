@@ -179,23 +179,24 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
     lad_from, lad_to, lad_vintage = {}, {}, {}
     current_lads = set(lad23_pairs[c_lad23])
     names23 = dict(zip(lad23_names[c_lad23], lad23_names[c_lad23nm]))
+    itl1_of = dict(zip(lad23_pairs[c_lad23], lad23_pairs[c_itl1]))  # one ITL1 per LAD (_unique_pairs)
     for code in sorted(current_lads):
         start = _date(by_gss.at[code, "start-date"]) if code in by_gss.index else None
         lad_from[code] = start if start and start.year >= 2019 else None
         areas.append(_area(code, names23[code], "lad", "2023", lad23_f, f"{c_lad23}={code}", valid_from=lad_from[code]))
-        itl = lad23_pairs.loc[lad23_pairs[c_lad23] == code, c_itl1].iloc[0]
+        itl = itl1_of[code]
         if itl not in itl_to_region:
             raise SourceFormatError(f"{lad23_f.label}: LAD {code} is in ITL1 {itl}, which maps to no English region")
         links.append(_link(code, itl_to_region[itl], "lad", "region", lad23_f, f"{c_lad23}={code}", valid_from=lad_from[code]))
 
     former = []
     former_codes = {}
-    for _, row in lad19.iterrows():
+    for row in lad19.to_dict("records"):
         code = row[c_lad19]
         if code in current_lads:
             continue
         former_codes[code] = (row[c_lad19nm], row[c_rgn19], "2019", wd19_f, f"{c_lad19}={code}")
-    for _, row in lad18.iterrows():
+    for row in lad18.to_dict("records"):
         code = row[c_lad18]
         if code in current_lads or code in former_codes or not LAD_PATTERN.match(code):
             continue
@@ -227,7 +228,7 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
     # --- counties -----------------------------------------------------------------------------------
     counties = mys[mys["local-authority-type"] == "CTY"]
     county_end = {}
-    for _, row in counties.iterrows():
+    for row in counties.to_dict("records"):
         code = row["gss-code"]
         current = row["current-authority"] == "True"
         end = None if current else _last_day(row["end-date"])
@@ -236,9 +237,9 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
                        f"local-authority-code={row['local-authority-code']}", valid_to=end)
         (areas if current else former).append(record)
     # LAD → county: the 2019 lookup's pairs, and the register's current pairs.
-    pairs19 = {(r[c_lad19], r[c_cty19]) for _, r in lad19.iterrows() if r[c_cty19].startswith("E10")}
+    pairs19 = {(lad, county) for lad, county in zip(lad19[c_lad19], lad19[c_cty19]) if county.startswith("E10")}
     pairs_now = set()
-    for _, row in mys[(mys["current-authority"] == "True") & (mys["county-la"] != "")].iterrows():
+    for row in mys[(mys["current-authority"] == "True") & (mys["county-la"] != "")].to_dict("records"):
         if row["local-authority-type"] in ("NMD",) and row["county-la"] in by_three.index:
             pairs_now.add((row["gss-code"], gss_of_three(row["county-la"])))
     for lad, county in sorted(pairs19 | pairs_now):
@@ -251,7 +252,7 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
     ca_rows = mys[mys["local-authority-type"] == "COMB"]
     ca_start = {}
     ca_end = amend.groupby("ca_code")["valid_to"].agg(lambda s: None if (s == "").any() else max(s)).to_dict()
-    for _, row in ca_rows.iterrows():
+    for row in ca_rows.to_dict("records"):
         code = row["gss-code"]
         ca_start[code] = _date(row["start-date"])
         end = _date(ca_end[code]) if code in amended_cas and ca_end.get(code) else None
@@ -263,11 +264,11 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
         start = min(amend.loc[amend["ca_code"] == code, "valid_from"])
         ca_start[code] = _date(start)
         areas.append(_area(code, first["ca_name"], "combined_authority", "curated", amend_f, f"ca_code={code}", valid_from=ca_start[code]))
-    for i, row in amend.iterrows():
+    for i, row in zip(amend.index, amend.to_dict("records")):
         links.append(_link(row["lad_code"], row["ca_code"], "lad", "combined_authority", amend_f, f"line {i + 2}",
                            valid_from=_date(row["valid_from"]), valid_to=_date(row["valid_to"])))
     three_to_ca = dict(zip(ca_rows["local-authority-code"], ca_rows["gss-code"]))
-    for _, row in mys[(mys["current-authority"] == "True") & (mys["combined-authority"] != "")].iterrows():
+    for row in mys[(mys["current-authority"] == "True") & (mys["combined-authority"] != "")].to_dict("records"):
         ca = three_to_ca.get(row["combined-authority"])
         if ca is None or ca in amended_cas:
             continue  # GLA (London boroughs) is not a combined authority; amended CAs come from the amendments
@@ -278,7 +279,7 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
         links.append(_link(row["gss-code"], ca, member_type, "combined_authority", mys_f,
                            f"gss-code={row['gss-code']}: combined-authority={row['combined-authority']}", valid_from=start))
     now_pairs = {(l["child_code"], l["parent_code"]) for l in links if l["parent_type"] == "combined_authority"}
-    for _, row in cauth19.iterrows():
+    for row in cauth19.to_dict("records"):
         lad, ca = row[c_lad_ca], row[c_ca19]
         if ca in amended_cas or (lad, ca) in now_pairs:
             continue
@@ -288,7 +289,7 @@ def build_bridge(files: dict[str, InputFile]) -> Bridge:
     # --- analysis groups --------------------------------------------------------------------------
     for code, group in groups.groupby("group_code", sort=True):
         areas.append(_area(code, group["group_name"].iloc[0], "group", "curated", groups_f, f"group_code={code}"))
-        for i, row in group.iterrows():
+        for i, row in zip(group.index, group.to_dict("records")):
             if row["region_code"] not in region_name:
                 raise SourceFormatError(f"{groups_f.label}: group {code} names {row['region_code']}, which is not an English region")
             links.append(_link(row["region_code"], code, "region", "group", groups_f, f"line {i + 2}"))
