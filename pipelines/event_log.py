@@ -1,5 +1,5 @@
 """Dagster's SQLite event log, with each database's SQLAlchemy engine made once per process, its connection kept
-open between writes, and event batches written in one transaction.
+open between writes, commits that do not wait for the disk, and event batches written in one transaction.
 
 Dagster's ``SqliteEventLogStorage`` builds a new engine (dialect set-up, first-connect queries) and opens a new
 SQLite connection for every event it stores, and disposes of both afterwards: about 4 ms of each event, and a
@@ -16,6 +16,12 @@ a time.
   own class; an open connection only keeps the file's handle. The engines of the :data:`OPEN_SHARDS` databases
   used last stay open (a UI reading many runs does not gather open files), and :meth:`wipe` closes them
   before Dagster deletes the run databases;
+* each connection commits with SQLite's ``synchronous=NORMAL`` (the databases are in WAL mode, which Dagster sets):
+  a commit appends to the write-ahead log without waiting for the disk, which is synced at each checkpoint. A killed
+  process loses nothing and the files stay consistent whatever happens; a power cut or an operating-system crash
+  can lose the last events written before it (a run cut short by one is marked failed by `pipelines.instance`).
+  With the default (``FULL``), every one of a cold build's ~600 commits waited for the disk while DuckDB was
+  writing the warehouse: 0.94 s of the run's time in one traced build, 0.19 s with ``NORMAL``;
 * ``store_event_batch`` writes consecutive asset events of a batch (materialisations, planned
   materialisations, observations) with one multi-row insert into the run's database and one transaction on
   the index database, exactly the rows ``store_event`` writes for each; any other event is stored as Dagster
@@ -33,6 +39,7 @@ import itertools
 import os
 from collections.abc import Iterator, Sequence
 
+import sqlalchemy.event
 from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
@@ -64,6 +71,7 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
         if engine is None:
             engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1, max_overflow=8,
                                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+            sqlalchemy.event.listen(engine, "connect", _synchronous_normal)
         self._engines[key] = engine  # most recently used last
         while len(self._engines) > OPEN_SHARDS:
             self._engines.pop(next(iter(self._engines))).dispose()
@@ -121,6 +129,11 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+def _synchronous_normal(dbapi_connection, _record) -> None:  # noqa: ANN001 - SQLAlchemy's connect-event signature
+    """WAL databases need no fsync per commit (SQLite's ``synchronous=NORMAL``, see the module docstring)."""
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _is_asset_event(event: EventLogEntry) -> bool:

@@ -177,3 +177,28 @@ def test_connections_stay_open_for_the_databases_used_last_only_and_a_wipe_start
         _run(instance)
         [run] = instance.get_runs()
         assert any(e.dagster_event_type == DagsterEventType.RUN_SUCCESS for e in instance.all_logs(run.run_id) if e.is_dagster_event)
+
+
+def test_every_database_it_writes_commits_to_a_write_ahead_log_without_waiting_for_the_disk(tmp_path, monkeypatch):
+    """The run's and the index's databases are in WAL mode, and the storage's connections commit with
+    ``synchronous=NORMAL`` (1): consistent whatever happens, no disk wait per commit. What a run committed is there
+    when the instance is opened again by a new process's class (Dagster's own), with no checkpoint in between."""
+    from pipelines.instance import shared_instance
+    from warehouse.engine.paths import warehouse_paths
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    paths = warehouse_paths(tmp_path / "wh" / "observatory.duckdb")
+    with shared_instance(paths) as instance:
+        _run(instance)
+        storage = instance.event_log_storage
+        run_id = instance.get_runs()[0].run_id
+        for shard in ("index", run_id):
+            with storage._engine(shard).connect() as conn:  # noqa: SLF001 - the storage's own connections
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        expected = _what_the_ui_sees(instance)
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    plain = SqliteEventLogStorage(str(paths.dagster_home / "history" / "runs"))  # Dagster's class over the same files
+    assert {e.dagster_event_type for e in plain.get_logs_for_run(run_id) if e.is_dagster_event} == set(expected["run log"])
+    plain.dispose()
