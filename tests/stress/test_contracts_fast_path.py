@@ -95,6 +95,7 @@ def test_dates_parsed_once_per_distinct_value_keep_gaps_and_formats():
     ("sex", "unknown"),           # allowed values
     ("period_end", "not a date"), # coercion
     ("method", None),             # not null
+    ("source_locator", None),     # not null in a free-text column: its first value and first null decide it
 ])
 def test_a_frame_with_any_failure_goes_to_pandera_and_gets_its_report(column, bad):
     frame = _indicator_frame()
@@ -103,6 +104,15 @@ def test_a_frame_with_any_failure_goes_to_pandera_and_gets_its_report(column, ba
     with pytest.raises(ContractViolation) as err:
         contracts.validate(VALUES, frame, ["f.csv"])
     assert f"'{column}'" in str(err.value) and "nothing was loaded" in str(err.value)
+
+
+def test_a_free_text_column_is_decided_by_its_first_value_and_first_null():
+    values = pd.Series(["a", None, "b", None, "c"], dtype="string")
+    assert contracts._null_witnesses(values).index.tolist() == [0, 1]
+    assert contracts._null_witnesses(values.dropna()).tolist() == ["a"]
+    assert contracts._null_witnesses(values.iloc[[1, 3]]).index.tolist() == [1]
+    assert contracts._null_witnesses(values.iloc[:0]).empty
+    assert str(contracts._null_witnesses(values).dtype) == str(values.dtype)
 
 
 def test_duplicate_keys_go_to_pandera():

@@ -162,6 +162,14 @@ def _coerce(dtype, values: pd.Series) -> pd.Series:
     return pd.Series(rows, index=values.index, name=values.name, dtype=parsed.dtype)
 
 
+def _null_witnesses(values: pd.Series) -> pd.Series:
+    """What decides a column checked for nothing but its type and nulls: its first value and its first null (of those
+    it has). Any other value gets the same verdict as one of them, so a free-text column (a source locator, a note),
+    whose distinct values are about as many as its rows, is not reduced to them."""
+    nulls = values.isna().to_numpy()
+    return values.iloc[sorted({int(nulls.argmin()), int(nulls.argmax())})] if len(values) else values
+
+
 def _distinct_frames(columns: dict[str, pd.Series]) -> list[pd.DataFrame]:
     """The columns' distinct values (nulls kept once), side by side in a few frames: columns whose counts of distinct
     values are within a factor of two share a frame, the shorter padded with their own first value. Every value of
@@ -205,7 +213,8 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
     Every check the registry generates for a column (allowed values, ranges, patterns, finiteness, nullability) is
     decided by each value alone, so Pandera validates the columns' *distinct* values (a few frames, one call of the
     table's column schemas each): the same checks on a fraction of the rows (a million-row table has a few thousand
-    distinct values per column). Checks that involve whole rows run on what decides them: unique columns and the
+    distinct values per column). A column checked for nothing but its type and nulls is decided by its first value
+    and first null (:func:`_null_witnesses`). Checks that involve whole rows run on what decides them: unique columns and the
     primary key on the coerced columns (``duplicated``), the unit-range checks on the distinct (value, indicator)
     pairs with the table's own Pandera schema checks. None on any failure, so the full lazy Pandera validation
     reports every failing row.
@@ -220,7 +229,8 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
             if f.unique and values.duplicated().any():
                 return None
             coerced[f.name] = values
-        for values_frame in _distinct_frames({c: coerced[c] for c in table.column_names}):
+        checked = {f.name for f in table.fields if _checks(f)}
+        for values_frame in _distinct_frames({c: coerced[c] if c in checked else _null_witnesses(coerced[c]) for c in table.column_names}):
             _values_schema(table, tuple(values_frame.columns)).validate(values_frame, lazy=False)
         if table.primary_key and coerced.duplicated(subset=list(table.primary_key)).any():
             return None
