@@ -159,13 +159,14 @@ def test_observatory_ingest_lands_documents_and_publishes(warehouse_copy, monkey
     con = duckdb.connect(str(warehouse_copy), read_only=True)
     try:
         statuses = dict(con.execute("SELECT file_name, status FROM core_reports__documents").fetchall())
+        reasons = dict(con.execute("SELECT file_name, reason FROM core_reports__documents").fetchall())
         tees = con.execute("SELECT value, unit, area_code FROM core_reports__claims WHERE figure = '£7,680,980'").fetchall()
         hle = con.execute("""SELECT value FROM core_reports__claims WHERE kind = 'figure_value' AND area_code = 'E08000016'
                              AND series = 'female' AND measure_hint = 'healthy life expectancy'""").fetchall()
         geo = con.execute("SELECT count(*) FROM core_geo__areas").fetchall()[0][0]
     finally:
         con.close()
-    assert statuses == {"eu-016.pdf": "landed", SEED.name: "landed", "002_7ce7f75d596f347a.txt": "landed", "image.pdf": "quarantined"}
+    assert statuses == {"eu-016.pdf": "landed", SEED.name: "landed", "002_7ce7f75d596f347a.txt": "landed", "image.pdf": "quarantined"}, reasons
     assert tees == [(7680980.0, "GBP", "E47000006")] and hle == [(61.0,)] and geo > 300
     # idempotent: the same files again process nothing and change nothing
     again = CliRunner().invoke(app, ["ingest", *files])
