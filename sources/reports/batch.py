@@ -5,7 +5,8 @@ of worker processes (default: the available cores). The parent watches every wor
 longer than :attr:`Budget.seconds` or whose worker's resident memory passes :attr:`Budget.megabytes` has its
 worker killed (a fresh worker takes its place) and is **quarantined** with the reason, so a hostile or
 pathological file can neither hang an ingest nor take the machine's memory. The budget is configurable by
-``OBSERVATORY_REPORT_SECONDS`` and ``OBSERVATORY_REPORT_MEGABYTES``.
+``OBSERVATORY_REPORT_SECONDS`` and ``OBSERVATORY_REPORT_MEGABYTES`` (the memory a worker holds of its own: the
+pages a forked worker still shares with the process that started it do not count).
 
 A :class:`Batch` can also run in the background (:func:`start_documents`): ``observatory ingest`` starts its
 documents before its Dagster run is created, so extraction overlaps the run's own start-up, and the run's
@@ -14,6 +15,7 @@ step takes the finished batch (:func:`take_started`) instead of processing the d
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -50,8 +52,18 @@ class Job:
     password: str | None = None
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process in MiB (Linux /proc; 0 where unavailable)."""
+def _own_mb(pid: int) -> float:
+    """The memory a worker holds of its own, in MiB: its private resident pages (Linux ``smaps_rollup``). A forked
+    worker starts sharing every page of the process that forked it, which its resident size counts in full (a
+    test's or a notebook's big heap would put every document over its budget before its first page is read); the
+    budget is for what the document's extraction takes. Its resident size where ``smaps_rollup`` is missing (older
+    kernels); 0 where /proc is unavailable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        return sum(int(fields[k].split()[0]) for k in ("Private_Clean", "Private_Dirty")) / 1024
+    except (OSError, ValueError, IndexError, KeyError):
+        pass
     try:
         with open(f"/proc/{pid}/statm") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -79,7 +91,11 @@ class _Slot:
     def __init__(self, ctx, places: PlaceMatcher, specs: list[Spec] | None):
         self.parent, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child, places, specs), daemon=True)
-        self.process.start()
+        gc.freeze()  # a forked worker's collector then leaves the parent's objects alone (no copy of their pages)
+        try:
+            self.process.start()
+        finally:
+            gc.unfreeze()
         child.close()
         self.job: int | None = None
         self.started = 0.0
@@ -184,7 +200,7 @@ class Batch:
                     reason = f"the worker process died (exit code {slot.process.exitcode})"
                 elif time.monotonic() - slot.started > budget.seconds:
                     reason = f"over the time budget: still running after {budget.seconds:g} s (worker killed)"
-                elif (rss := _rss_mb(slot.process.pid)) > budget.megabytes:
+                elif (rss := _own_mb(slot.process.pid)) > budget.megabytes:
                     reason = f"over the memory budget: {rss:.0f} MiB > {budget.megabytes} MiB (worker killed)"
                 if reason is not None:
                     if slot.job is not None or not slot.process.is_alive():

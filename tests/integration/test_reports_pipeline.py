@@ -202,6 +202,17 @@ def test_a_document_over_the_memory_budget_is_quarantined():
     assert done.intake.status == "quarantined" and "over the memory budget" in done.intake.reason
 
 
+def test_the_memory_budget_counts_what_the_document_takes_not_what_a_forked_worker_shares():
+    """A worker forked from a process with a big heap (a test runner, a notebook) shares that heap; only what the
+    document's extraction allocates counts against its budget."""
+    from sources.reports.batch import Budget, Job, process_documents
+
+    heap = b"x" * (400 * 2**20)  # resident in this process, shared with the worker forked from it
+    (done,) = process_documents([Job(SEED, SEED.name)], places=PlaceMatcher(), budget=Budget(seconds=120, megabytes=300))
+    assert done.intake.status == "landed", done.intake.reason
+    assert len(heap) == 400 * 2**20
+
+
 def test_random_bytes_named_txt_are_quarantined_not_read_for_claims(tmp_path):
     import random
 
