@@ -229,7 +229,7 @@ def _validate_by_distinct_values(table: Table, frame: pd.DataFrame) -> pd.DataFr
             if f.unique and values.duplicated().any():
                 return None
             coerced[f.name] = values
-        checked = {f.name for f in table.fields if _checks(f)}
+        checked = {name for name, column in schema.columns.items() if column.checks}  # from the cached schema
         for values_frame in _distinct_frames({c: coerced[c] if c in checked else _null_witnesses(coerced[c]) for c in table.column_names}):
             _values_schema(table, tuple(values_frame.columns)).validate(values_frame, lazy=False)
         if table.primary_key and coerced.duplicated(subset=list(table.primary_key)).any():

@@ -169,10 +169,13 @@ def _uk_series(wide: pd.DataFrame, measure: str) -> pd.Series:
     return out
 
 
-# The weight each weighted ratio is recomputed with (Σ(ratio × weight) ÷ Σ weight), and the £ ratio each index is of.
-_WEIGHTS = {"per_hour": "hours_worked_per_week", "per_job": "filled_jobs", "index_hour": "hours_worked_per_week",
-            "index_job": "filled_jobs"}
-_INDEXED = {"index_hour": "gva_per_hour_worked_gbp", "index_job": "gva_per_filled_job_gbp"}
+# The £ ratio each weighted combination is recomputed from, and its weight (Σ(ratio × weight) ÷ Σ weight); an index is
+# that ratio over the UK's × 100.
+_WEIGHTED = {"per_hour": ("gva_per_hour_worked_gbp", "hours_worked_per_week"),
+             "per_job": ("gva_per_filled_job_gbp", "filled_jobs"),
+             "index_hour": ("gva_per_hour_worked_gbp", "hours_worked_per_week"),
+             "index_job": ("gva_per_filled_job_gbp", "filled_jobs")}
+_INDICES = ("index_hour", "index_job")
 
 
 def _area_sums(wide: pd.DataFrame, targets: list[tuple[str, str, list[str]]]) -> pd.DataFrame:
@@ -182,8 +185,7 @@ def _area_sums(wide: pd.DataFrame, targets: list[tuple[str, str, list[str]]]) ->
     members = pd.DataFrame([(area, code, len(codes)) for area, _, codes in targets for code in codes],
                            columns=["area_code", "itl_code", "members"])
     block = members.merge(wide.reset_index(), on="itl_code").sort_values(["area_code", "year", "itl_code"], kind="stable")
-    for combine, weight in _WEIGHTS.items():
-        ratio = _INDEXED.get(combine, next(i.measure for i in INDICATORS if i.combine == combine))
+    for ratio, weight in set(_WEIGHTED.values()):
         if ratio in block.columns and weight in block.columns:
             block[f"{ratio}*{weight}"] = block[ratio] * block[weight]
     measures = [c for c in block.columns if c not in ("area_code", "itl_code", "members", "year")]
@@ -206,17 +208,16 @@ def _combined(ind: Indicator, sums: pd.DataFrame, wide: pd.DataFrame) -> pd.Data
     elif ind.combine in ("per_head_gva", "per_head_gdp"):
         money = column("gva_current_prices_gbp_m" if ind.combine == "per_head_gva" else "gdp_current_prices_gbp_m") * 1e6
         people = column("total_resident_population").where(lambda p: p > 0)
-        frame["value"], frame["count"], frame["denominator"] = (money / people).where(people.notna()), money.where(people.notna()), people.where(money.notna())
-    elif ind.combine in _WEIGHTS:
-        ratio, weight = _INDEXED.get(ind.combine, ind.measure), _WEIGHTS[ind.combine]
+        frame["value"], frame["count"], frame["denominator"] = money / people, money, people
+    elif ind.combine in _WEIGHTED:
+        ratio, weight = _WEIGHTED[ind.combine]
         value = column(f"{ratio}*{weight}") / column(weight)
-        if ind.combine in _INDEXED:
+        if ind.combine in _INDICES:
             uk = _uk_series(wide, ratio)
-            uk = uk[uk > 0]
-            frame["value"] = value / sums.index.get_level_values("year").map(uk).to_numpy(dtype=float) * 100
+            frame["value"] = value / sums.index.get_level_values("year").map(uk[uk > 0]).to_numpy(dtype=float) * 100
         else:
-            frame["value"], frame["denominator"] = value, column(weight).where(value.notna())
-    return frame.dropna(subset=["value"])
+            frame["value"], frame["denominator"] = value, column(weight)
+    return frame.dropna(subset=["value"])  # a year any part of the figure lacks has no value
 
 
 _COMBINE_WORDS = {
