@@ -206,6 +206,9 @@ def _execute_refresh(live: bool):
     """``refresh_all`` in-process, with a progress bar fed by Dagster's step events (the caller holds the writer lock)."""
     import warnings
 
+    from pipelines import offload
+
+    offload.start()  # the helpers start while Dagster and the definitions are imported
     from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from pipelines.progress import PROGRESS_LOGGER
 

@@ -11,9 +11,9 @@ database), so by itself it keeps one core busy. Work that needs nothing but its 
 Nothing depends on a helper for being right. A frame parsed ahead is used only by a call of the same parser on a
 file with the same name and bytes; whatever failed in a helper (or a helper that died) is done again in the run's
 own process, so results and errors read exactly as they would without helpers. The helpers are started on first
-use (``spawn``: a fresh interpreter inherits no thread, lock or open database of the run) and :func:`close` ends
-them, dropping whatever was not used, when the run ends (the warehouse resource's teardown); a helper whose run
-process was killed ends by itself within half a second. With a single core there are no helpers and everything
+use, or sooner by :func:`start` (``spawn``: a fresh interpreter inherits no thread, lock or open database of the
+run), and :func:`close` ends them, dropping whatever was not used, when the run ends (the warehouse resource's
+teardown); a helper whose run process was killed ends by itself within half a second. With a single core there are no helpers and everything
 runs in the run's process as before.
 """
 
@@ -130,6 +130,22 @@ def beside(fn: Callable, *args) -> Beside:
         except RuntimeError:
             pass
     return Beside(fn, args, future)
+
+
+def _ready() -> None:
+    """In a helper: import the libraries the parsers are built on, so the first file it is given is parsed at once."""
+    import pandas  # noqa: F401
+    import python_calamine  # noqa: F401
+
+
+def start() -> None:
+    """Start the helpers now, if they are not running: a helper takes a second or more to start and import pandas,
+    and a run lands its first files a fraction of a second after it starts. ``observatory build`` calls it before
+    its own slow imports (Dagster, the definitions, about 3 s), so the helpers are ready when the files land."""
+    with _lock:
+        running = _pool is not None
+    if not running:
+        beside(_ready)
 
 
 def helper_pids() -> list[int]:

@@ -176,3 +176,15 @@ def test_helpers_end_when_the_run_process_is_killed(tmp_path):
             time.sleep(0.1)
         else:
             pytest.fail(f"helper {pid} outlived its killed run by 10 s")
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_helpers_started_early_are_the_ones_the_run_uses_and_end_with_it():
+    offload.start()
+    started = offload.helper_pids()
+    assert len(started) == offload.helpers()
+    offload.start()  # already running: nothing new is started
+    offload.beside(_slow_pid, 0.0).result()
+    assert offload.helper_pids() == started
+    offload.close()
+    assert offload.helper_pids() == []
