@@ -297,7 +297,8 @@ def _print_tables(path: Optional[Path] = None) -> None:
     con = open_published(path)
     try:
         counts, comments = table_counts(con), table_comments(con)
-        views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1").fetchall()]
+        views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY 1").fetchall()
+                 if r[0] not in counts]  # registry tables stored as views are listed as tables
         macros = [r[0] for r in con.execute("SELECT DISTINCT function_name FROM duckdb_functions() WHERE NOT internal "
                                             "AND schema_name = 'main' AND function_type IN ('macro', 'table_macro') ORDER BY 1").fetchall()]
     finally:

@@ -3,7 +3,7 @@
 A load's fingerprint is the SHA-256 of
 
 * the SHA-256 of every input file it reads,
-* the registry declaration of every table it writes,
+* the registry declaration of every table it writes (and the query of each it stores as a view),
 * the last-load fingerprints of the warehouse tables it reads (so a change upstream re-runs it),
 * the source code of every parser and transform module its ``build`` function reaches: the modules the
   function (and the asset module defining it) refer to, followed through their imports, within the project's
@@ -126,9 +126,11 @@ def fingerprint(inputs: Iterable[LandedFile], table_names: Iterable[str], build:
     digest = hashlib.sha256(upstream.encode())
     for landed in sorted(inputs, key=lambda i: i.sha256):
         digest.update(landed.sha256.encode())
+    sql_files, config_files, calendar = set(), set(), False
     for name in sorted(table_names):
         digest.update(repr(REGISTRY[name]).encode())
-    sql_files, config_files, calendar = set(), set(), False
+        if REGISTRY[name].view_of:
+            sql_files.add(name)
     for module_name in code_closure(build):
         source_digest, sql, configs, reads_calendar = _module_digest(module_name)
         digest.update(f"{module_name}:{source_digest}".encode())

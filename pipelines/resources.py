@@ -85,12 +85,14 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as con:
             return loader.load_log(con)
 
-    def load(self, frames: Mapping[str, pd.DataFrame], inputs: list[LandedFile], fingerprint: str) -> dict[str, int]:
-        """Validate the frames of one or more tables and make each its table's content, all or none (one
-        transaction: `loader.replace_tables`); row counts by name."""
+    def load(self, frames: Mapping[str, pd.DataFrame], inputs: list[LandedFile], fingerprint: str,
+             views: Iterable[str] = ()) -> dict[str, int]:
+        """Validate the frames of one or more tables and make each its table's content, then (re)make ``views``
+        (registry tables stored as views), all or none (one transaction: `loader.replace_tables`); row counts by name."""
         with self.connect() as con:
             return loader.replace_tables(con, [(REGISTRY[name], frame) for name, frame in frames.items()],
-                                         inputs=[i.label for i in inputs], fingerprint=fingerprint)
+                                         inputs=[i.label for i in inputs], fingerprint=fingerprint,
+                                         views=[REGISTRY[name] for name in views])
 
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""

@@ -243,7 +243,8 @@ def load_tables(
 
     ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (loaded together, in one
     transaction: one frame that breaks its contract, and no table of the build changes) or yields
-    ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them). What the
+    ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them); a table the
+    registry stores as a view (``view_of``) has no frame: it is made after the frames, in their transaction. What the
     load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
     tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
@@ -259,8 +260,11 @@ def load_tables(
         return
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()
+        views = [name for name in names if REGISTRY[name].view_of]
         if isinstance(built, Mapping):
-            loaded = warehouse.load({name: built[name] for name in names}, inputs, fp).items()
+            loaded = warehouse.load({name: built[name] for name in names if name not in views}, inputs, fp, views).items()
+        elif views:
+            raise ValueError(f"{views}: views are made with the tables of a build returned as one mapping")
         else:
             loaded = (item for name, frame in built for item in warehouse.load({name: frame}, inputs, fp).items())
         for name, rows in loaded:

@@ -48,6 +48,20 @@ def test_fingerprint_changes_with_inputs_tables_and_upstream():
     assert base != fp.fingerprint([landed], ["core_geo__areas"], build)
 
 
+def test_the_query_of_a_table_stored_as_a_view_is_in_its_load_s_fingerprint(tmp_path, monkeypatch):
+    def build():
+        return {}
+
+    names = ["core_population__estimates", "core_population__estimates_by_release"]
+    base = fp.fingerprint([], names, build)
+    edited = tmp_path / "core_population__estimates.sql"
+    edited.write_text(fp.sql_path("core_population__estimates").read_text() + "\n-- edited\n")
+    real = fp.sql_path
+    monkeypatch.setattr(fp, "sql_path", lambda name: edited if name == "core_population__estimates" else real(name))
+    assert fp.fingerprint([], names, build) != base
+    assert fp.fingerprint([], ["core_geo__areas"], build) == fp.fingerprint([], ["core_geo__areas"], build)
+
+
 def _code_copy(tmp_path: Path) -> Path:
     code = tmp_path / "code"
     code.mkdir()

@@ -1,12 +1,15 @@
 """The loader: validate, stage, swap in one transaction; nothing changes on failure."""
 
+import dataclasses
+
 import duckdb
 import pandas as pd
 import pytest
 
 from warehouse.engine import ddl, loader
 from warehouse.engine.contracts import ContractViolation
-from warehouse.engine.registry import Field, Table
+from warehouse.engine.queries import published_tables, table_counts
+from warehouse.engine.registry import REGISTRY, Field, Table
 from warehouse.engine.registry.fields import AREA_CODE, SEX
 
 TABLE = Table(
@@ -155,3 +158,68 @@ def test_the_text_dtype_check_gives_pandera_s_verdict(values):
     else:
         assert list(np.asarray(ours)) == list(np.asarray(pandera))
 
+
+
+# --- registry tables stored as views (Table.view_of) ---------------------------------------------------------------
+
+BY_RELEASE, ESTIMATES = REGISTRY["core_population__estimates_by_release"], REGISTRY["core_population__estimates"]
+
+
+def _releases() -> pd.DataFrame:
+    """One area's all-age persons in three years, as two releases published them (mid-2023 revises 2021)."""
+    rows = [("mid-2021", 2021, 100), ("mid-2023", 2021, 101), ("mid-2023", 2022, 102), ("mid-2023", 2023, 103)]
+    return pd.DataFrame({
+        "area_code": "E06000001", "year": [y for _, y, _ in rows], "sex": "persons", "age": "all",
+        "population": [p for _, _, p in rows], "release": [r for r, _, _ in rows], "geography_vintage": "2023",
+        "method": "published", "source_id": "ons_mye", "source_sha256": "a" * 64, "source_locator": "sheet MYE4, row 9",
+    })
+
+
+def _view_kind(con) -> str | None:
+    rows = con.execute("SELECT 'view' FROM duckdb_views() WHERE view_name = 'core_population__estimates' "
+                       "UNION ALL SELECT 'table' FROM duckdb_tables() WHERE table_name = 'core_population__estimates'").fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_a_table_stored_as_a_view_is_made_with_its_table_commented_and_recorded(con):
+    rows = loader.replace_tables(con, [(BY_RELEASE, _releases())], fingerprint="fp1", views=[ESTIMATES])
+    assert rows == {BY_RELEASE.name: 4, ESTIMATES.name: 3}
+    assert _view_kind(con) == "view"
+    chosen = con.execute("SELECT year, release, population FROM core_population__estimates ORDER BY year").fetchall()
+    assert chosen == [(2021, "mid-2021", 100), (2022, "mid-2023", 102), (2023, "mid-2023", 103)]  # its own year's release, else the latest
+    comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'core_population__estimates'").fetchall()[0][0]
+    assert "A view of rows of `core_population__estimates_by_release`" in comment
+    column = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'core_population__estimates' AND column_name = 'population'").fetchall()[0][0]
+    assert "Unit: persons" in column
+    log = loader.load_log(con)
+    assert log[ESTIMATES.name].row_count == 3 and log[ESTIMATES.name].fingerprint == "fp1"
+    assert loader.table_exists(con, ESTIMATES.name)
+    assert ESTIMATES.name in published_tables(con) and table_counts(con)[ESTIMATES.name] == 3
+
+
+def test_a_view_takes_the_place_of_a_stored_table_of_its_name(con):
+    loader.replace_table(con, dataclasses.replace(BY_RELEASE, name=ESTIMATES.name), _releases().iloc[:1])
+    assert _view_kind(con) == "table"  # as an older warehouse stored it
+    loader.replace_tables(con, [(BY_RELEASE, _releases())], views=[ESTIMATES])
+    assert _view_kind(con) == "view"
+    assert con.execute("SELECT count(*) FROM core_population__estimates").fetchall()[0][0] == 3
+
+
+def test_a_view_whose_query_repeats_a_key_is_refused_and_nothing_changes(con, monkeypatch):
+    loader.replace_tables(con, [(BY_RELEASE, _releases())], fingerprint="fp1", views=[ESTIMATES])
+    monkeypatch.setattr(loader, "sql_text", lambda name: "SELECT * FROM core_population__estimates_by_release")  # every release
+    changed = _releases().assign(population=lambda f: f["population"] + 1)
+    with pytest.raises(ContractViolation) as err:
+        loader.replace_tables(con, [(BY_RELEASE, changed)], inputs=["mye.xlsx"], fingerprint="fp2", views=[ESTIMATES])
+    assert "core_population__estimates: 1 problem(s) in data from mye.xlsx" in str(err.value)
+    assert "primary key (area_code, year, sex, age) repeated: first [('E06000001', 2021, 'persons', 'all', 2)]" in str(err.value)
+    assert con.execute("SELECT sum(population) FROM core_population__estimates_by_release").fetchall()[0][0] == 406  # as before
+    assert con.execute("SELECT count(*) FROM core_population__estimates").fetchall()[0][0] == 3
+    assert loader.last_fingerprint(con, ESTIMATES.name) == "fp1"
+
+
+def test_a_view_whose_columns_are_not_the_registry_s_is_refused(con, monkeypatch):
+    monkeypatch.setattr(loader, "sql_text", lambda name: "SELECT area_code, year FROM core_population__estimates_by_release")
+    with pytest.raises(ContractViolation, match="the view's columns .* are not the registry's"):
+        loader.replace_tables(con, [(BY_RELEASE, _releases())], views=[ESTIMATES])
+    assert _view_kind(con) is None and not loader.table_exists(con, BY_RELEASE.name)

@@ -54,8 +54,8 @@ class TableChange:
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
-    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [catalog]).fetchall()
-    return {r[0] for r in rows if r[0] in REGISTRY and r[0] not in _HISTORY_TABLES}
+    """The registry tables of ``catalog``, stored or views (a view is compared like a table), history tables aside."""
+    return {name for name in loader.relation_names(con, catalog) if name in REGISTRY and name not in _HISTORY_TABLES}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[str]:

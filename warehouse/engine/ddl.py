@@ -37,7 +37,8 @@ def column_comment(f: Field) -> str:
 
 def table_comment(t: Table) -> str:
     key = ", ".join(t.primary_key) or "none"
-    return f"{t.description} Grain: {t.grain}. Key: {key}."
+    stored = f" A view of rows of `{t.view_of}` (its query: `{t.name}.sql`)." if t.view_of else ""
+    return f"{t.description} Grain: {t.grain}. Key: {key}.{stored}"
 
 
 def create_table_sql(t: Table, name: str | None = None) -> str:
@@ -48,7 +49,7 @@ def create_table_sql(t: Table, name: str | None = None) -> str:
 
 
 def comment_sql(t: Table) -> list[str]:
-    statements = [f"COMMENT ON TABLE {quote_ident(t.name)} IS {quote_literal(table_comment(t))}"]
+    statements = [f"COMMENT ON {'VIEW' if t.view_of else 'TABLE'} {quote_ident(t.name)} IS {quote_literal(table_comment(t))}"]
     statements += [
         f"COMMENT ON COLUMN {quote_ident(t.name)}.{quote_ident(f.name)} IS {quote_literal(column_comment(f))}"
         for f in t.fields

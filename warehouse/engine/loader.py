@@ -19,8 +19,14 @@ import pandas as pd
 import pyarrow as pa
 
 from warehouse.engine import ddl
-from warehouse.engine.contracts import validate
+from warehouse.engine.contracts import ContractViolation, validate
+from warehouse.engine.queries import sql_text
 from warehouse.engine.registry import Table
+
+# The tables and views of every attached database, as (kind, database_name, schema_name, table_name).
+_RELATIONS = ("SELECT 'TABLE' AS kind, database_name, schema_name, table_name FROM duckdb_tables() "
+              "UNION ALL SELECT 'VIEW', database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal")
+
 
 LOADS_TABLE = "_observatory_loads"
 _LOADS_DDL = f"""
@@ -65,7 +71,7 @@ def load_log(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict
     source = f"{ddl.quote_ident(catalog)}.{LOADS_TABLE}" if catalog else LOADS_TABLE
     rows = con.execute(
         f"SELECT l.table_name, l.fingerprint, l.row_count, l.loaded_at FROM {source} l "
-        "JOIN duckdb_tables() t ON t.table_name = l.table_name AND t.schema_name = 'main' "
+        f"JOIN ({_RELATIONS}) t ON t.table_name = l.table_name AND t.schema_name = 'main' "
         "AND t.database_name = coalesce(?, current_database())", [catalog]).fetchall()
     return {name: LoadRecord(fp, int(count or 0), at) for name, fp, count, at in rows}
 
@@ -81,10 +87,17 @@ def record_load(con: duckdb.DuckDBPyConnection, table: Table, fingerprint: str, 
     _record_load(con, table, fingerprint, rows, inputs)
 
 
+def relation_names(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> set[str]:
+    """The names of the tables and views in the main schema of ``catalog`` (default: the connection's own database)."""
+    return {r[0] for r in con.execute(f"SELECT table_name FROM ({_RELATIONS}) WHERE schema_name = 'main' "
+                                      "AND database_name = coalesce(?, current_database())", [catalog]).fetchall()}
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> bool:
-    """True when ``catalog`` (default: the connection's own database) has a table called ``name`` in its main schema."""
+    """True when ``catalog`` (default: the connection's own database) has a table, or a view (a registry table
+    stored as one), called ``name`` in its main schema."""
     return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        f"SELECT count(*) FROM ({_RELATIONS}) WHERE table_name = ? AND schema_name = 'main' "
         "AND database_name = coalesce(?, current_database())", [name, catalog]
     ).fetchall()[0][0])
 
@@ -139,9 +152,11 @@ def replace_tables(
     *,
     inputs: list[str] | None = None,
     fingerprint: str | None = None,
+    views: Sequence[Table] = (),
 ) -> dict[str, int]:
-    """Validate each frame and make it its table's whole content, all in one transaction: no table changes unless
-    every frame passes its contract and is written. Returns row counts by table name.
+    """Validate each frame and make it its table's whole content, then (re)make ``views`` (registry tables stored
+    as views, :func:`replace_view`), all in one transaction: no table changes unless every frame passes its
+    contract and is written and every view's key holds. Returns row counts by table name.
 
     Each validated frame is written on a thread of its own while the next one is validated: DuckDB writes without
     holding Python's lock, so writing and validating use two cores. The connection is used by that thread alone
@@ -156,8 +171,12 @@ def replace_tables(
                 validated = validate(table, frame, inputs)
                 rows[table.name] = len(validated)
                 written.append(writer.submit(_stage_and_swap, con, table, validated, fingerprint, inputs))
+            for view in views:
+                written.append(writer.submit(replace_view, con, view, fingerprint=fingerprint, inputs=inputs))
             for step in written:
-                step.result()
+                result = step.result()
+                if isinstance(result, tuple):  # a view's (name, rows)
+                    rows[result[0]] = result[1]
             writer.submit(con.execute, "COMMIT").result()
         except BaseException:
             concurrent.futures.wait(written)  # the writer finishes what it was given before it is told to roll back
@@ -186,6 +205,36 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
     for statement in ddl.comment_sql(table):
         con.execute(statement)
     _record_load(con, table, fingerprint, len(validated), inputs)
+
+
+def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: str | None = None,
+                 inputs: list[str] | None = None) -> tuple[str, int]:
+    """Within the caller's transaction: make ``table`` (a registry table stored as a view, ``Table.view_of``) the
+    view its SQL file defines, in place of any table or view of that name, with the registry's comments, and record
+    the load. Its values are rows of a table whose contract checked them; what a selection of rows can break is
+    checked here: its columns are the registry's (names and types, in order) and its primary key is unique.
+    Raises :class:`ContractViolation` otherwise. Returns (name, rows)."""
+    inputs = inputs or []
+    name = ddl.quote_ident(table.name)
+    kind = con.execute(f"SELECT any_value(kind) FROM ({_RELATIONS}) WHERE table_name = ? AND schema_name = 'main' "
+                       "AND database_name = current_database()", [table.name]).fetchall()[0][0]
+    if kind:
+        con.execute(f"DROP {kind} {name}")
+    con.execute(f"CREATE VIEW {name} AS\n{sql_text(table.name).strip().rstrip(';')}")
+    columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+                          "AND database_name = current_database() ORDER BY column_index", [table.name]).fetchall()
+    declared = [(f.name, ddl.duckdb_type(f)) for f in table.fields]
+    if columns != declared:
+        raise ContractViolation(table.name, inputs, [f"the view's columns {columns} are not the registry's {declared}"])
+    key = ", ".join(ddl.quote_ident(k) for k in table.primary_key)
+    repeated = con.execute(f"SELECT {key}, count(*) AS n FROM {name} GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 5").fetchall()
+    if repeated:
+        raise ContractViolation(table.name, inputs, [f"primary key ({', '.join(table.primary_key)}) repeated: first {repeated} (key values, rows)"])
+    for statement in ddl.comment_sql(table):
+        con.execute(statement)
+    rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    _record_load(con, table, fingerprint, rows, inputs)
+    return table.name, rows
 
 
 @contextlib.contextmanager

@@ -107,12 +107,20 @@ def execute_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
-    return con.execute(sql_text("warehouse_tables")).fetchall()
+    from warehouse.engine.registry import REGISTRY
+
+    views = sorted(t.name for t in REGISTRY.values() if t.view_of)
+    return con.execute(sql_text("warehouse_tables"), {"views": views}).fetchall()
+
+
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The names of the published tables (registry tables, stored or views; not internal ``_`` ones)."""
+    return [n for n, _ in _published_tables(con)]
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the published tables (registry-named tables, not internal ``_`` ones), by name."""
-    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n, _ in _published_tables(con)}
+    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in published_tables(con)}
 
 
 def table_comments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -18,6 +18,7 @@ import duckdb
 from sources.catalogue import catalogue
 from warehouse.engine.ddl import column_comment, quote_ident, quote_literal
 from warehouse.engine.output_guard import MARKER, has_marker, write_atomic, write_text_atomic
+from warehouse.engine.queries import published_tables
 from warehouse.engine.registry import REGISTRY, Field, Table
 
 FORMATS = ("parquet", "csv")
@@ -112,7 +113,7 @@ def export(published: Path, out_dir: Path, fmt: str = "parquet") -> ExportReport
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(published), read_only=True)
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+        present = set(published_tables(con))
         tables = [REGISTRY[name] for name in sorted(present) if name in REGISTRY]
         counts, resources = {}, []
         for t in tables:

@@ -2,8 +2,8 @@
 
 * ``by_release``: every figure from every release (LADs, counties, regions, countries as
   published) plus combined authorities and analysis groups summed from their member LADs.
-* ``estimates``: one value per area, year, sex and age: the release that is *about* that year
-  (mid-2021 for 2021) where there is one, otherwise the latest release.
+* ``estimates`` (a view of ``by_release``, `sql/core_population__estimates.sql`): one value per area, year, sex
+  and age: the release that is *about* that year (mid-2021 for 2021) where there is one, otherwise the latest release.
 * ``census2021``: Census 2021 counts as published, plus combined authorities and groups summed
   from their member LADs on census day and on every later footprint in the bridge.
 """
@@ -40,18 +40,13 @@ def aggregate_release(release: pd.DataFrame, footprints: pd.DataFrame, membershi
 
 
 def build_population(releases: list[pd.DataFrame], footprints: pd.DataFrame, membership: pd.DataFrame,
-                     areas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(estimates, by_release) from the parsed releases."""
+                     areas: pd.DataFrame) -> pd.DataFrame:
+    """``by_release`` from the parsed releases: each release's rows and its aggregates."""
     parts = []
     for release in releases:
         parts.append(release)
         parts.append(aggregate_release(release, footprints, membership, areas))
-    by_release = pd.concat(parts, ignore_index=True)
-    own_year = by_release["release"] == "mid-" + by_release["year"].astype(str)
-    latest = by_release["release"].max()
-    chosen = by_release[own_year | ((by_release["release"] == latest) & ~by_release["year"].isin(
-        by_release.loc[own_year, "year"].unique()))]
-    return chosen.reset_index(drop=True), by_release
+    return pd.concat(parts, ignore_index=True)
 
 
 def footprint_dates(footprints: pd.DataFrame, areas: pd.DataFrame, since: dt.date, today: dt.date | None = None) -> list[dt.date]:

@@ -80,6 +80,10 @@ class Table:
     sources: tuple[str, ...] = ()
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # A view, not a stored table: the rows of the table named here chosen by the query in the SQL file named after
+    # this table (``warehouse/transforms/sql/<name>.sql``). Its fields are that table's fields, so that table's
+    # contract has checked every value; its key is checked in the database when it is made (`warehouse.engine.loader`).
+    view_of: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -115,6 +119,12 @@ def _collect() -> dict[str, Table]:
             if table.name in tables:
                 raise ValueError(f"table {table.name} is declared twice (again in {module.__name__})")
             tables[table.name] = table
+    for view in (t for t in tables.values() if t.view_of):
+        base = tables.get(view.view_of)
+        if base is None or base.view_of:
+            raise ValueError(f"view {view.name}: {view.view_of!r} is not a registered stored table")
+        if view.fields != base.fields:
+            raise ValueError(f"view {view.name}: its fields must be those of {base.name}, whose contract checks its values")
     return tables
 
 

@@ -26,6 +26,7 @@ TABLES = [
         primary_key=("area_code", "year", "sex", "age"),
         fields=_POP_FIELDS,
         sources=("ons_mye2021", "ons_mye2023"),
+        view_of="core_population__estimates_by_release",
     ),
     Table(
         name="core_population__estimates_by_release",
