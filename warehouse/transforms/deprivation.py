@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sources.deprivation import implied_population
@@ -93,6 +94,7 @@ def indicator_values(summaries: pd.DataFrame, footprints: pd.DataFrame, areas: p
         ed = EDITIONS[edition]
         weights, _ = _weights(summaries[summaries["edition"] == edition], population)
         by_lad = data.set_index("lad_code")
+        weight_of = weights.to_dict()
         for measure in MEASURES:
             ind = indicator_id(edition, measure)
             for lad, value, vintage, source_id, sha, locator in zip(
@@ -106,12 +108,13 @@ def indicator_values(summaries: pd.DataFrame, footprints: pd.DataFrame, areas: p
             if not measure.aggregate:
                 continue
             first = data.iloc[0]
+            value_of = pd.to_numeric(by_lad[measure.column]).to_dict()
             for area in areas[areas["area_type"].isin(AGGREGATED_TYPES)].itertuples(index=False):
                 members = index.lads_in(area.area_code, ed.published)
-                if not members or not all(m in by_lad.index and m in weights.index for m in members):
+                if not members or not all(m in value_of and m in weight_of for m in members):
                     continue  # the area did not exist then, or a member LAD has no value or weight
-                w = weights.loc[members]
-                v = pd.to_numeric(by_lad.loc[members, measure.column])
+                w = np.array([weight_of[m] for m in members], dtype=float)
+                v = np.array([value_of[m] for m in members], dtype=float)
                 rows.append({
                     "indicator_id": ind, "area_code": area.area_code, "value": float((w * v).sum() / w.sum()), "count": None,
                     "denominator": float(w.sum()),
