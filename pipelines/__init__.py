@@ -8,6 +8,7 @@ collects garbage less often: see :data:`GC_THRESHOLD`.
 """
 
 import gc
+import os
 
 # Python's collector scans its youngest objects every 700 net allocations and, every 10th and 100th time, the
 # older ones too. Importing Dagster, pandas and this code location, then a refresh making and dropping rows and
@@ -16,3 +17,10 @@ import gc
 # memory is unchanged (benchmarks/README.md). Cycles are still collected, a little later.
 GC_THRESHOLD = 10_000
 gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+# DuckDB allocates through the jemalloc it links in (Linux), which keeps the pages a query freed for about ten
+# seconds before giving them back; in a refresh, one query's working memory (a mart's joins and sort: 130 MB) was
+# still held when the next step's frames were built, and the build's peak memory was their sum. With no decay the
+# pages go back as they are freed. Read by jemalloc when DuckDB is first loaded, so it is set before any import of
+# it (a value already in the environment is kept).
+os.environ.setdefault("DUCKDB_JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
