@@ -208,7 +208,8 @@ def _execute_refresh(live: bool):
 
     from pipelines import offload
 
-    offload.start()  # the helpers start while Dagster and the definitions are imported
+    # the helpers start while Dagster and the definitions are imported, and get ready to draw the report's charts
+    offload.start(prepare=["warehouse.outputs.report:prepare"])
     from pipelines.instance import recover_dead_runs, run_tags, shared_instance
     from pipelines.progress import PROGRESS_LOGGER
 

@@ -5,8 +5,8 @@ database), so by itself it keeps one core busy. Work that needs nothing but its 
 
 * each raw file is parsed as soon as it has landed (:func:`parse_ahead`, called by the raw-file asset), so the
   step that reads it, later in the run, finds the frame ready (:func:`parsed`);
-* the area pages are drawn while the report draws its charts, and the earlier Fingertips vintages are built while
-  the current aggregates are (:func:`beside`).
+* the report's charts are drawn while the run writes the area pages, and the earlier Fingertips vintages are built
+  while the current aggregates are (:func:`beside`).
 
 Nothing depends on a helper for being right. A frame parsed ahead is used only by a call of the same parser on a
 file with the same name and bytes; whatever failed in a helper (or a helper that died) is done again in the run's
@@ -19,11 +19,12 @@ runs in the run's process as before.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from sources.inputs import InputFile
@@ -46,13 +47,28 @@ def helpers() -> int:
     return max(0, min(MAX_HELPERS, cores - 1))
 
 
-def _executor() -> ProcessPoolExecutor | None:
+def _executor(prepare: tuple[str, ...] = ()) -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
         if _pool is None and helpers():
             _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_end_with, initargs=(os.getpid(),))
+                                        initializer=_begin, initargs=(os.getpid(), prepare))
         return _pool
+
+
+def _begin(parent: int, prepare: tuple[str, ...]) -> None:
+    """In a helper, before its first work: end it with the run's process (:func:`_end_with`), then import the
+    libraries the parsers are built on and run each ``"module:function"`` of ``prepare``, so the work it is given
+    later starts at once."""
+    _end_with(parent)
+    import pandas  # noqa: F401
+    import python_calamine  # noqa: F401
+
+    for name in prepare:
+        try:
+            call(name)
+        except Exception:  # noqa: BLE001 - a preparation only saves time; the work it prepared for reports its own errors
+            pass
 
 
 def _end_with(parent: int) -> None:
@@ -114,14 +130,28 @@ class Beside:
         """Whether a helper was given the work."""
         return self._future is not None
 
+    def done(self) -> bool:
+        """Whether a helper has finished the work (so :meth:`result` will not wait, nor do it here)."""
+        return self._future is not None and self._future.done()
+
     def cancel(self) -> None:
         if self._future is not None:
             self._future.cancel()
 
 
-def beside(fn: Callable, *args) -> Beside:
+def call(name: str, *args):
+    """The function ``"module:function"`` names, imported and called: how a helper is given work whose module the
+    caller has not imported."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def beside(fn: Callable | str, *args) -> Beside:
     """``fn(*args)`` started in a helper while the caller goes on; ``.result()`` takes it (or runs it there and then
-    when there is no helper)."""
+    when there is no helper). ``fn`` may be a name, ``"module:function"``: the caller then never imports that
+    module unless it has to do the work itself (a report's charts in a helper, without matplotlib in the run)."""
+    if isinstance(fn, str):
+        fn, args = call, (fn, *args)
     pool = _executor()
     future = None
     if pool is not None:
@@ -132,20 +162,15 @@ def beside(fn: Callable, *args) -> Beside:
     return Beside(fn, args, future)
 
 
-def _ready() -> None:
-    """In a helper: import the libraries the parsers are built on, so the first file it is given is parsed at once."""
-    import pandas  # noqa: F401
-    import python_calamine  # noqa: F401
-
-
-def start() -> None:
-    """Start the helpers now, if they are not running: a helper takes a second or more to start and import pandas,
-    and a run lands its first files a fraction of a second after it starts. ``observatory build`` calls it before
-    its own slow imports (Dagster, the definitions, about 3 s), so the helpers are ready when the files land."""
-    with _lock:
-        running = _pool is not None
-    if not running:
-        beside(_ready)
+def start(prepare: Iterable[str] = ()) -> None:
+    """Start the helpers now, if they are not running, each importing pandas and running ``prepare`` (names of
+    ``"module:function"``, called with no argument: imports and caches the work handed to helpers later will want).
+    A helper takes a second or more to start and import pandas, and a run lands its first files a fraction of a
+    second after it starts; ``observatory build`` calls it before its own slow imports (Dagster, the definitions,
+    about 3 s), so the helpers are ready when the files land."""
+    pool = _executor(tuple(prepare))
+    for _ in range(helpers() if pool is not None else 0):
+        pool.submit(int)  # a pool starts a process for work it is given while none is idle
 
 
 def helper_pids() -> list[int]:

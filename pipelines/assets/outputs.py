@@ -1,8 +1,9 @@
 """What each refresh draws from the published warehouse, once it is published: the HTML report and the analyst
 pages (a profile page for every area, with an index, and the North against the Greater South East page).
 
-One step makes both (``observatory_outputs``, subsettable: either can be materialised alone); when both are
-drawn, the pages are drawn in a helper process (:mod:`pipelines.offload`) while the report draws its charts.
+One step makes both (``observatory_outputs``, subsettable: either can be materialised alone): the report is drawn in
+a helper process (:mod:`pipelines.offload`; ``observatory build`` has it import matplotlib and draw a first chart
+while the run starts) while the pages are written in the run's own.
 They go to ``<data folder>/outputs/``; `observatory report --out FILE` and `observatory profile AREA` write the
 same files on demand. They read the published file only (no pool needed), and are not redrawn when nothing was
 published since they last were.
@@ -30,11 +31,9 @@ def _skipped(context: AssetExecutionContext, asset: str, marker: Path, published
     return MaterializeResult(asset_key=asset, metadata={"path": str(marker), "skipped": "the published warehouse has not changed"})
 
 
-def _report(context: AssetExecutionContext, out: Path, published: Path) -> MaterializeResult:
-    from warehouse.outputs.report import write_report  # matplotlib: imported only when a report is drawn
-
-    sections = write_report(published, out)
-    missing = [f"{s.title}: {s.missing}" for s in sections if s.missing]
+def _report(context: AssetExecutionContext, out: Path, sections: list[tuple[str, str | None]]) -> MaterializeResult:
+    """The report's materialisation, from :func:`warehouse.outputs.report.draw`'s (title, missing) of each section."""
+    missing = [f"{title}: {lacks}" for title, lacks in sections if lacks]
     for line in missing:
         context.log.warning(f"report section not shown: {line}")
     return MaterializeResult(asset_key=REPORT_ASSET, metadata={
@@ -76,16 +75,19 @@ def outputs_asset():
         selected = {key.path[-1] for key in context.selected_asset_keys}
         published, outputs = warehouse.paths.published, warehouse.paths.outputs
         outputs.mkdir(parents=True, exist_ok=True)
-        pages = None
-        if PAGES_ASSET in selected:
-            skipped = _skipped(context, PAGES_ASSET, outputs / "profiles" / "index.html", published)
-            if skipped:
-                yield skipped
-            else:
-                pages = offload.beside(profiles.write_pages, published, outputs)  # drawn while the report is
+        report_file = outputs / REPORT_FILE
+        report = pages = None
         if REPORT_ASSET in selected:
-            yield _skipped(context, REPORT_ASSET, outputs / REPORT_FILE, published) or _report(context, outputs / REPORT_FILE, published)
-        if pages is not None:
-            yield _pages(pages.result())
+            report = _skipped(context, REPORT_ASSET, report_file, published)
+            if report is None:
+                # by name: matplotlib is imported only where the report is drawn (the helper, prepared for it)
+                report = offload.beside("warehouse.outputs.report:draw", published, report_file)
+        if PAGES_ASSET in selected:
+            pages = _skipped(context, PAGES_ASSET, outputs / "profiles" / "index.html", published)
+            yield pages or _pages(profiles.write_pages(published, outputs))
+        if isinstance(report, offload.Beside):
+            report = _report(context, report_file, report.result())
+        if report is not None:
+            yield report
 
     return observatory_outputs

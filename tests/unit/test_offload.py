@@ -188,3 +188,24 @@ def test_helpers_started_early_are_the_ones_the_run_uses_and_end_with_it():
     assert offload.helper_pids() == started
     offload.close()
     assert offload.helper_pids() == []
+
+
+@pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
+def test_work_handed_over_by_name_runs_in_a_prepared_helper_and_is_never_imported_here():
+    import sys
+
+    def in_helper(name: str):
+        work = offload.beside(name)
+        deadline = time.monotonic() + 60
+        while not work.done() and time.monotonic() < deadline:  # work still queued would be done here at once
+            time.sleep(0.05)
+        return work.result()
+
+    offload.start(prepare=["tests.support.helper_work:fail_to_prepare", "tests.support.helper_work:prepare"])
+    pid, prepared = in_helper("tests.support.helper_work:state")
+    assert pid in offload.helper_pids() and prepared == ["ready"]  # prepared before its first work; a failed one skipped
+    assert "tests.support.helper_work" not in sys.modules
+    offload.close()
+    pid, prepared = in_helper("tests.support.helper_work:state")  # helpers started on first use: nothing prepared
+    assert pid in offload.helper_pids() and prepared == []
+    assert "tests.support.helper_work" not in sys.modules

@@ -360,6 +360,21 @@ def png_path(png_dir: Path, i: int, s: Section) -> Path:
     return png_dir / f"{i + 1:02d}_{s.title.lower().replace(' ', '_')[:40]}.png"
 
 
+def prepare() -> None:
+    """Draw a small chart and throw it away: matplotlib loads its fonts and fills its text caches on the first chart
+    a process draws. A helper process that will draw the report calls it while it would otherwise wait."""
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.barh(["North", "South"], [1.0, 2.0], color=[NORTH_COLOUR, OTHER_COLOUR])
+    ax.set_title("warm-up")
+    ax.set_xlabel("£ per head")
+    _png(fig)
+
+
+def draw(warehouse: Path, out: Path) -> list[tuple[str, str | None]]:
+    """:func:`write_report`, answered as each section's (title, what its data lacks): what a helper process sends back."""
+    return [(s.title, s.missing) for s in write_report(warehouse, out)]
+
+
 def write_report(warehouse: Path, out: Path, png_dir: Path | None = None) -> list[Section]:
     """Write the HTML report for the published ``warehouse`` to ``out`` (and each chart as PNG to ``png_dir``)."""
     con = duckdb.connect(str(warehouse), read_only=True)
