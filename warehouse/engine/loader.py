@@ -3,7 +3,8 @@
 
 If validation fails nothing is written. If anything fails after validation the transaction is
 rolled back and the live table is untouched. Every load is recorded in ``_observatory_loads`` with
-a fingerprint of its inputs, so a refresh can skip tables whose inputs have not changed.
+a fingerprint of its inputs, so a refresh can skip tables whose inputs have not changed. A registry table stored as
+a view (``Table.view_of``) is made in the transaction that loads the table it selects from (:func:`replace_view`).
 """
 
 from __future__ import annotations
