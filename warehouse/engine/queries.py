@@ -109,8 +109,9 @@ def execute_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     from warehouse.engine.registry import REGISTRY
 
-    views = sorted(t.name for t in REGISTRY.values() if t.view_of)
-    return con.execute(sql_text("warehouse_tables"), {"views": views}).fetchall()
+    # no query parameters: binding any makes DuckDB's Python client import pandas, which these questions avoid
+    return [(name, comment) for name, comment, is_view in con.execute(sql_text("warehouse_tables")).fetchall()
+            if not is_view or (name in REGISTRY and REGISTRY[name].view_of)]
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -2,7 +2,8 @@
 
 Every ``double``/``integer``/``bigint`` field of the registry is *measured* unless it is a key or count the
 field's own ``ge``/``le`` already bound. The contract (`warehouse.engine.contracts`) turns this module's
-answers into Pandera checks that block a load:
+answers into Pandera checks that block a load (and evaluates them on frames: this module, like the whole registry,
+imports no pandas, so reading the registry costs a command nothing):
 
 * every floating field must be **finite** (``inf``/``-inf`` refused; ``NaN`` is a null, refused unless nullable);
 * a field with a ``unit`` gets the unit's range from :data:`UNIT_RANGES` (life expectancy in ``years`` 0–120,
@@ -17,10 +18,6 @@ answers into Pandera checks that block a load:
 from __future__ import annotations
 
 import functools
-import math
-
-import numpy as np
-import pandas as pd
 
 # unit -> (lowest, highest) physically possible; None: unbounded on that side (the value must still be finite)
 UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -69,17 +66,6 @@ def indicator_units() -> dict[str, tuple[str, str | None]]:
     return {i.id: (i.unit, i.value_type) for i in catalogue().indicators.values()}
 
 
-def implausible_rows(frame: pd.DataFrame, column: str, id_column: str) -> pd.Series:
-    """True for rows whose ``column`` lies outside the physical range of the unit of their indicator."""
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    units = indicator_units()
-    codes, ids = pd.factorize(frame[id_column].astype("string"))  # a range per distinct indicator, then by row
-    ranges = [unit_range(*units.get(str(i), (None, None))) for i in ids]
-    lo = np.append(np.array([-np.inf if r[0] is None else r[0] for r in ranges], dtype="float64"), -np.inf)[codes]
-    hi = np.append(np.array([np.inf if r[1] is None else r[1] for r in ranges], dtype="float64"), np.inf)[codes]
-    return pd.Series(~np.isnan(values) & ((values < lo) | (values > hi)), index=frame.index)
-
-
 def describe(field) -> str:
     """The plausibility rule in words, for the data dictionary."""
     parts = []
@@ -88,9 +74,3 @@ def describe(field) -> str:
     if getattr(field, "unit_from", None):
         parts.append(f"within the physical range of the unit of its `{field.unit_from}`")
     return "; ".join(parts)
-
-
-def is_finite(values: pd.Series) -> pd.Series:
-    """Element-wise: not ±inf (nulls pass: nullability is checked separately)."""
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    return ~numbers.isin([math.inf, -math.inf])
