@@ -9,7 +9,7 @@ import pytest
 from warehouse.engine import ddl, loader
 from warehouse.engine.contracts import ContractViolation
 from warehouse.engine.queries import published_tables, table_counts
-from warehouse.engine.registry import REGISTRY, Field, Table
+from warehouse.engine.registry import REGISTRY, Field, Table, check_views
 from warehouse.engine.registry.fields import AREA_CODE, SEX
 
 TABLE = Table(
@@ -205,6 +205,14 @@ def test_a_view_takes_the_place_of_a_stored_table_of_its_name(con):
     assert con.execute("SELECT count(*) FROM core_population__estimates").fetchall()[0][0] == 3
 
 
+def test_a_stored_table_takes_the_place_of_a_view_of_its_name(con):
+    loader.replace_tables(con, [(BY_RELEASE, _releases())], views=[ESTIMATES])
+    stored = dataclasses.replace(ESTIMATES, view_of=None)  # as a registry that stores it again would declare it
+    assert loader.replace_table(con, stored, _releases().iloc[:2].assign(year=[2021, 2022])) == 2
+    assert _view_kind(con) == "table"
+    assert loader.load_log(con)[ESTIMATES.name].row_count == 2
+
+
 def test_a_view_whose_query_repeats_a_key_is_refused_and_nothing_changes(con, monkeypatch):
     loader.replace_tables(con, [(BY_RELEASE, _releases())], fingerprint="fp1", views=[ESTIMATES])
     monkeypatch.setattr(loader, "sql_text", lambda name: "SELECT * FROM core_population__estimates_by_release")  # every release
@@ -223,3 +231,13 @@ def test_a_view_whose_columns_are_not_the_registry_s_is_refused(con, monkeypatch
     with pytest.raises(ContractViolation, match="the view's columns .* are not the registry's"):
         loader.replace_tables(con, [(BY_RELEASE, _releases())], views=[ESTIMATES])
     assert _view_kind(con) is None and not loader.table_exists(con, BY_RELEASE.name)
+
+
+@pytest.mark.parametrize("view, error", [
+    (dataclasses.replace(ESTIMATES, view_of="core_population__nowhere"), "is not a registered stored table"),
+    (dataclasses.replace(ESTIMATES, fields=ESTIMATES.fields[:-1]), "its fields must be those of core_population__estimates_by_release"),
+])
+def test_the_registry_refuses_a_view_of_no_stored_table_or_with_other_fields(view, error):
+    with pytest.raises(ValueError, match=error):
+        check_views({BY_RELEASE.name: BY_RELEASE, view.name: view})
+    check_views({BY_RELEASE.name: BY_RELEASE, ESTIMATES.name: ESTIMATES})  # as registered: accepted

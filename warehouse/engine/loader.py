@@ -94,13 +94,25 @@ def relation_names(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -
                                       "AND database_name = coalesce(?, current_database())", [catalog]).fetchall()}
 
 
+def _kind(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> str | None:
+    """``'TABLE'`` or ``'VIEW'``: what ``name`` is in the main schema of ``catalog`` (default: the connection's own
+    database); None when there is nothing of that name."""
+    return con.execute(f"SELECT any_value(kind) FROM ({_RELATIONS}) WHERE table_name = ? AND schema_name = 'main' "
+                       "AND database_name = coalesce(?, current_database())", [name, catalog]).fetchall()[0][0]
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop whatever of that name is in the connection's own database, a table or a view (a registry table may be
+    stored either way, and a warehouse built before a change holds the other)."""
+    kind = _kind(con, name)
+    if kind:
+        con.execute(f"DROP {kind} {ddl.quote_ident(name)}")
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> bool:
     """True when ``catalog`` (default: the connection's own database) has a table, or a view (a registry table
     stored as one), called ``name`` in its main schema."""
-    return bool(con.execute(
-        f"SELECT count(*) FROM ({_RELATIONS}) WHERE table_name = ? AND schema_name = 'main' "
-        "AND database_name = coalesce(?, current_database())", [name, catalog]
-    ).fetchall()[0][0])
+    return _kind(con, name, catalog) is not None
 
 
 def create_if_missing(con: duckdb.DuckDBPyConnection, table: Table) -> None:
@@ -172,12 +184,11 @@ def replace_tables(
                 validated = validate(table, frame, inputs)
                 rows[table.name] = len(validated)
                 written.append(writer.submit(_stage_and_swap, con, table, validated, fingerprint, inputs))
-            for view in views:
-                written.append(writer.submit(replace_view, con, view, fingerprint=fingerprint, inputs=inputs))
+            made = {view.name: writer.submit(replace_view, con, view, fingerprint=fingerprint, inputs=inputs) for view in views}
+            written += made.values()
             for step in written:
-                result = step.result()
-                if isinstance(result, tuple):  # a view's (name, rows)
-                    rows[result[0]] = result[1]
+                step.result()
+            rows.update({name: step.result() for name, step in made.items()})
             writer.submit(con.execute, "COMMIT").result()
         except BaseException:
             concurrent.futures.wait(written)  # the writer finishes what it was given before it is told to roll back
@@ -201,7 +212,7 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
     finally:
         con.unregister("_incoming_frame")
         con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
-    con.execute(f"DROP TABLE IF EXISTS {ddl.quote_ident(table.name)}")
+    _drop(con, table.name)
     con.execute(f"ALTER TABLE {ddl.quote_ident(staging)} RENAME TO {ddl.quote_ident(table.name)}")
     for statement in ddl.comment_sql(table):
         con.execute(statement)
@@ -209,18 +220,15 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
 
 
 def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: str | None = None,
-                 inputs: list[str] | None = None) -> tuple[str, int]:
+                 inputs: list[str] | None = None) -> int:
     """Within the caller's transaction: make ``table`` (a registry table stored as a view, ``Table.view_of``) the
     view its SQL file defines, in place of any table or view of that name, with the registry's comments, and record
     the load. Its values are rows of a table whose contract checked them; what a selection of rows can break is
     checked here: its columns are the registry's (names and types, in order) and its primary key is unique.
-    Raises :class:`ContractViolation` otherwise. Returns (name, rows)."""
+    Raises :class:`ContractViolation` otherwise. Returns its row count."""
     inputs = inputs or []
     name = ddl.quote_ident(table.name)
-    kind = con.execute(f"SELECT any_value(kind) FROM ({_RELATIONS}) WHERE table_name = ? AND schema_name = 'main' "
-                       "AND database_name = current_database()", [table.name]).fetchall()[0][0]
-    if kind:
-        con.execute(f"DROP {kind} {name}")
+    _drop(con, table.name)
     con.execute(f"CREATE VIEW {name} AS\n{sql_text(table.name).strip().rstrip(';')}")
     columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
                           "AND database_name = current_database() ORDER BY column_index", [table.name]).fetchall()
@@ -235,7 +243,7 @@ def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: s
         con.execute(statement)
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     _record_load(con, table, fingerprint, rows, inputs)
-    return table.name, rows
+    return rows
 
 
 @contextlib.contextmanager

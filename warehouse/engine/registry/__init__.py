@@ -119,13 +119,19 @@ def _collect() -> dict[str, Table]:
             if table.name in tables:
                 raise ValueError(f"table {table.name} is declared twice (again in {module.__name__})")
             tables[table.name] = table
+    check_views(tables)
+    return tables
+
+
+def check_views(tables: dict[str, Table]) -> None:
+    """Each table stored as a view selects from a stored table of the registry and has its fields (so that table's
+    contract has checked every value the view shows); ValueError naming the view otherwise."""
     for view in (t for t in tables.values() if t.view_of):
         base = tables.get(view.view_of)
         if base is None or base.view_of:
             raise ValueError(f"view {view.name}: {view.view_of!r} is not a registered stored table")
         if view.fields != base.fields:
             raise ValueError(f"view {view.name}: its fields must be those of {base.name}, whose contract checks its values")
-    return tables
 
 
 REGISTRY: dict[str, Table] = _collect()
