@@ -13,8 +13,8 @@ file with the same name and bytes; whatever failed in a helper (or a helper that
 own process, so results and errors read exactly as they would without helpers. The helpers are started on first
 use, or sooner by :func:`start` (``spawn``: a fresh interpreter inherits no thread, lock or open database of the
 run), and :func:`close` ends them, dropping whatever was not used, when the run ends (the warehouse resource's
-teardown); a helper whose run process was killed ends by itself within half a second. With a single core there are no helpers and everything
-runs in the run's process as before.
+teardown); a helper whose run process was killed ends by itself within half a second. With a single core there are
+no helpers and everything runs in the run's process as before.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What each refresh draws from the published warehouse, once it is published: the HTML report and the analyst
 pages (a profile page for every area, with an index, and the North against the Greater South East page).
 
-One step makes both (``observatory_outputs``, subsettable: either can be materialised alone): the report is drawn in
-a helper process (:mod:`pipelines.offload`; ``observatory build`` has it import matplotlib and draw a first chart
-while the run starts) while the pages are written in the run's own.
+One step makes both (``observatory_outputs``, subsettable: either can be materialised alone). When both are drawn,
+the report is drawn in a helper process (:mod:`pipelines.offload`; ``observatory build`` has it import matplotlib
+and draw a first chart while the run starts) while the pages are written in the run's own.
 They go to ``<data folder>/outputs/``; `observatory report --out FILE` and `observatory profile AREA` write the
 same files on demand. They read the published file only (no pool needed), and are not redrawn when nothing was
 published since they last were.
@@ -20,6 +20,7 @@ from pipelines.resources import WarehouseResource
 REPORT_ASSET = "observatory_report"
 PAGES_ASSET = "observatory_pages"
 REPORT_FILE = "observatory_report.html"
+REPORT_DRAW = "warehouse.outputs.report:draw"
 
 
 def _skipped(context: AssetExecutionContext, asset: str, marker: Path, published: Path) -> MaterializeResult | None:
@@ -75,19 +76,17 @@ def outputs_asset():
         selected = {key.path[-1] for key in context.selected_asset_keys}
         published, outputs = warehouse.paths.published, warehouse.paths.outputs
         outputs.mkdir(parents=True, exist_ok=True)
-        report_file = outputs / REPORT_FILE
-        report = pages = None
-        if REPORT_ASSET in selected:
-            report = _skipped(context, REPORT_ASSET, report_file, published)
-            if report is None:
-                # by name: matplotlib is imported only where the report is drawn (the helper, prepared for it)
-                report = offload.beside("warehouse.outputs.report:draw", published, report_file)
-        if PAGES_ASSET in selected:
-            pages = _skipped(context, PAGES_ASSET, outputs / "profiles" / "index.html", published)
-            yield pages or _pages(profiles.write_pages(published, outputs))
-        if isinstance(report, offload.Beside):
-            report = _report(context, report_file, report.result())
-        if report is not None:
-            yield report
+        report_file, pages_marker = outputs / REPORT_FILE, outputs / "profiles" / "index.html"
+        report = _skipped(context, REPORT_ASSET, report_file, published) if REPORT_ASSET in selected else None
+        pages = _skipped(context, PAGES_ASSET, pages_marker, published) if PAGES_ASSET in selected else None
+        draw_report, write_pages = REPORT_ASSET in selected and report is None, PAGES_ASSET in selected and pages is None
+        # named, so matplotlib is imported only where the report is drawn: in the helper (prepared for it by
+        # `observatory build`) when the pages are written here meanwhile, else here
+        drawing = offload.beside(REPORT_DRAW, published, report_file) if draw_report and write_pages else None
+        if write_pages:
+            pages = _pages(profiles.write_pages(published, outputs))
+        if draw_report:
+            report = _report(context, report_file, drawing.result() if drawing else offload.call(REPORT_DRAW, published, report_file))
+        yield from (result for result in (pages, report) if result is not None)
 
     return observatory_outputs
