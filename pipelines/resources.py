@@ -69,8 +69,9 @@ class WarehouseResource(ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the working database (never the published file)."""
+        """A connection to the working database (never the published file), storing tables as `loader.use_storage_settings` says."""
         con = duckdb.connect(str(self.paths.working))
+        loader.use_storage_settings(con)
         try:
             yield con
         finally:

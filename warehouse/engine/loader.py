@@ -29,6 +29,16 @@ _RELATIONS = ("SELECT 'TABLE' AS kind, database_name, schema_name, table_name FR
               "UNION ALL SELECT 'VIEW', database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal")
 
 
+def use_storage_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """How tables written through ``con`` are stored (settings of its database, for every connection to it).
+
+    Text is compressed without FSST (DuckDB's dictionary and other encodings still apply): choosing and building FSST
+    symbol tables was a quarter of the time DuckDB took to store the build's five largest tables (1.26-1.43 s against
+    1.49-1.92 s, four runs each), for a published file 8% smaller (24.9 MB against 27.0 MB); queries read the text
+    as fast or faster without it."""
+    con.execute("SET disabled_compression_methods = 'fsst'")
+
+
 LOADS_TABLE = "_observatory_loads"
 _LOADS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
