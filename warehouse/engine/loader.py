@@ -34,7 +34,7 @@ def use_storage_settings(con: duckdb.DuckDBPyConnection) -> None:
 
     Text is compressed without FSST (DuckDB's dictionary and other encodings still apply): choosing and building FSST
     symbol tables was a quarter of the time DuckDB took to store the build's five largest tables (1.26-1.43 s against
-    1.49-1.92 s, four runs each), for a published file 8% smaller (24.9 MB against 27.0 MB); queries read the text
+    1.49-1.92 s, four runs each), for a published file 8% larger (27.0 MB against 24.9 MB); queries read the text
     as fast or faster without it."""
     con.execute("SET disabled_compression_methods = 'fsst'")
 
