@@ -3,8 +3,8 @@
 A refresh runs its steps one at a time in one process (Dagster's in-process executor, one writer of the working
 database), so by itself it keeps one core busy. Work that needs nothing but its arguments can run beside it:
 
-* each raw file is parsed as soon as it has landed (:func:`parse_ahead`, called by the raw-file asset), so the
-  step that reads it, later in the run, finds the frame ready (:func:`parsed`);
+* each raw file is parsed as soon as it has landed (:func:`parse_ahead`, called by the raw-file asset), those the run
+  needs soonest first, so the step that reads it, later in the run, finds the frame ready (:func:`parsed`);
 * the report's charts are drawn while the run writes the area pages, and the earlier Fingertips vintages are built
   while the current aggregates are (:func:`beside`).
 
@@ -19,7 +19,10 @@ no helpers and everything runs in the run's process as before.
 
 from __future__ import annotations
 
+import concurrent.futures
+import heapq
 import importlib
+import itertools
 import multiprocessing
 import os
 import threading
@@ -35,6 +38,13 @@ MAX_HELPERS = 3  # parsing ahead rarely keeps more busy; each helper holds panda
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _ahead: dict[tuple[str, str, str, str], Beside] = {}
+# Files waiting to be parsed ahead, as (priority, order, work), soonest needed first: handed to the helpers one at a
+# time by the dispatcher threads (:func:`_dispatch`), so a file needed soon never waits behind a queue of files
+# needed later, and one the run wants before a helper has taken it is parsed where it is wanted.
+_waiting: list[tuple[int, int, _Queued]] = []
+_wake = threading.Condition()
+_order = itertools.count()
+_dispatchers: list[threading.Thread] = []
 # Since the process started: files given to helpers to parse ahead; results taken from helpers; work done here after
 # all because the helper failed or died; work dropped (still queued when it was needed, so done here at once, or
 # never needed before its run ended).
@@ -87,14 +97,37 @@ def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:
     return (f"{parser.__module__}:{parser.__qualname__}", file.source_id, file.path.name, file.sha256)
 
 
-def parse_ahead(parser: Callable, file: InputFile) -> None:
-    """Start ``parser(file)`` in a helper; :func:`parsed` with the same parser and file takes the frame."""
-    if _key(parser, file) in _ahead:
-        return
-    work = beside(parser, file)
-    if work.started:  # no helper (one core, or the pool broke): the step parses the file itself
-        _ahead[_key(parser, file)] = work
-        counts["ahead"] += 1
+def parse_ahead(parser: Callable, file: InputFile, priority: int = 0) -> Beside | None:
+    """Have a helper run ``parser(file)``; :func:`parsed` with the same parser and file takes the frame. Files are
+    parsed in the order of ``priority`` (lower first: how soon the run needs the file), then in the order given.
+    Returns the work (None when it was already given, or there is no helper: one core, or the pool broke; the step
+    that reads the file then parses it itself)."""
+    if _key(parser, file) in _ahead or _executor() is None:
+        return None
+    work = _ahead[_key(parser, file)] = _Queued(parser, (file,))
+    with _wake:
+        heapq.heappush(_waiting, (priority, next(_order), work))
+        while len(_dispatchers) < helpers():
+            _dispatchers.append(threading.Thread(target=_dispatch, name="offload-dispatch", daemon=True))
+            _dispatchers[-1].start()
+        _wake.notify()
+    counts["ahead"] += 1
+    return work
+
+
+def _dispatch() -> None:
+    """A dispatcher thread: hands the waiting file needed soonest to the helpers, waits until it is parsed, and so
+    on, until the helpers are closed. Work the run took back meanwhile (:meth:`Beside.result`) is skipped."""
+    while True:
+        with _wake:
+            while not _waiting and _pool is not None:
+                _wake.wait()
+            if _pool is None:
+                return
+            _, _, work = heapq.heappop(_waiting)
+            future = work.hand_over(_pool)
+        if future is not None:
+            concurrent.futures.wait([future])
 
 
 def parsed(parser: Callable, file: InputFile):
@@ -137,6 +170,39 @@ class Beside:
     def cancel(self) -> None:
         if self._future is not None:
             self._future.cancel()
+
+
+class _Queued(Beside):
+    """Work waiting for a dispatcher (:func:`parse_ahead`): until it is handed to a helper, :meth:`result` does it
+    here (and the dispatcher skips it)."""
+
+    def __init__(self, fn: Callable, args: tuple):
+        super().__init__(fn, args, None)
+        self._queued = True
+
+    def hand_over(self, pool: ProcessPoolExecutor) -> Future | None:
+        """Give the work to ``pool`` unless it was taken back (called holding the queue's lock)."""
+        if not self._queued:
+            return None
+        self._queued = False
+        try:
+            self._future = pool.submit(self._fn, *self._args)
+        except RuntimeError:  # a broken or closed pool: the work is done where it is wanted
+            return None
+        return self._future
+
+    def result(self):
+        with _wake:
+            queued, self._queued = self._queued, False
+        if queued:
+            counts["dropped"] += 1
+            return self._fn(*self._args)
+        return super().result()
+
+    def cancel(self) -> None:
+        with _wake:
+            self._queued = False
+        super().cancel()
 
 
 def call(name: str, *args):
@@ -188,5 +254,9 @@ def close() -> None:
             work.cancel()
         counts["dropped"] += len(_ahead)
         _ahead.clear()
+    with _wake:
+        _waiting.clear()
+        _dispatchers.clear()  # they end when they see no pool
+        _wake.notify_all()
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -12,6 +12,7 @@
 
 
 import contextlib
+import functools
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -180,7 +181,7 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
         for name, (raw, got) in landed.items():
             for f in _files(got):
                 if f.sha256 in new and raw.parser is not None:  # new bytes: the table that reads them will be built
-                    offload.parse_ahead(raw.parser, input_file(f, warehouse))
+                    offload.parse_ahead(raw.parser, input_file(f, warehouse), priority=first_use(context.job_def.asset_layer.asset_graph, name))
                 context.log.info(f"{raw.source_id}: {f.file_name} sha256 {f.sha256[:12]} from {f.origin} "
                                  f"({'new' if f.sha256 in new else 'already recorded'})")
             yield Output(got, output_name=name, metadata={
@@ -194,6 +195,18 @@ def raw_file_asset(step: str, group: str, raw_files: Iterable[RawFile]) -> Asset
             raise Failure(description="; ".join(f"{raw.name} ({raw.source_id}): {err}" for raw, err in failed))
 
     return _land
+
+
+def first_use(graph, asset: str) -> int:
+    """How soon a run of the job whose asset graph is ``graph`` (``job_def.asset_layer.asset_graph``) needs ``asset``:
+    the depth in the graph (the longest chain of assets above it) of the first asset built from it. A run's steps
+    follow the graph, so a file whose readers are deeper is read later."""
+    return min((_depth(graph, child) for child in graph.get(AssetKey(asset)).child_keys), default=0)
+
+
+@functools.cache
+def _depth(graph, key: AssetKey) -> int:
+    return 1 + max((_depth(graph, parent) for parent in graph.get(key).parent_keys), default=-1)
 
 
 def input_file(landed: LandedFile, warehouse: WarehouseResource) -> InputFile:

@@ -71,3 +71,13 @@ def test_snapshot_sees_every_check_and_group_the_definitions_declare():
     assert declared and declared <= recorded
     assert {node["group"] for node in data["assets"].values()} >= {"publish", "reports"}
     assert any(node["in_refresh_all"] for node in data["assets"].values())
+
+
+def test_raw_files_are_parsed_in_the_order_the_run_reads_them():
+    """Parsing ahead follows the graph: geography (read by the first tables) before the population estimates (read
+    once geography is loaded), before the Fingertips files (read once population is loaded)."""
+    from pipelines.assets._factory import first_use
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_job_def("refresh_all").asset_layer.asset_graph
+    assert first_use(graph, "raw_ons__lad18_rgn18") < first_use(graph, "raw_ons__mye2023") < first_use(graph, "raw_fingertips__hle_90362")

@@ -30,6 +30,12 @@ def _fails(_) -> None:
     raise ValueError("broken in the helper")
 
 
+def _parsed_at(file: InputFile) -> float:
+    """A parser that answers when it ran (after a pause, so work queued meanwhile has to wait for it)."""
+    time.sleep(0.5)
+    return time.time()
+
+
 @pytest.fixture(autouse=True)
 def fresh_helpers():
     offload.close()
@@ -42,11 +48,19 @@ def _bundled(source_id: str) -> InputFile:
     return InputFile(source_id, e.file, e.sha256)
 
 
+def _finished(work: offload.Beside, timeout: float = 60) -> None:
+    """Wait until a helper has done ``work`` (or failed at it)."""
+    deadline = time.monotonic() + timeout
+    while not work.done():
+        assert time.monotonic() < deadline, "the helper never finished the work"
+        time.sleep(0.01)
+
+
 @pytest.mark.skipif(offload.helpers() == 0, reason="one core: no helpers")
 def test_a_file_parsed_ahead_is_the_frame_the_parser_gives():
     f = _bundled("ons_mye2021")
     before = dict(offload.counts)
-    offload.parse_ahead(ons_population.parse_release, f)
+    _finished(offload.parse_ahead(ons_population.parse_release, f))
     got = offload.parsed(ons_population.parse_release, f)
     pd.testing.assert_frame_equal(got, ons_population.parse_release(f))
     assert offload.counts["ahead"] == before["ahead"] + 1 and offload.counts["taken"] == before["taken"] + 1
@@ -82,7 +96,7 @@ def test_a_bad_file_fails_here_with_the_parsers_own_error(tmp_path):
     bad = tmp_path / "mye.xlsx"
     bad.write_text("<html>not a workbook</html>")
     f = InputFile("ons_mye2021", bad, "f" * 64)
-    offload.parse_ahead(ons_population.parse_release, f)
+    _finished(offload.parse_ahead(ons_population.parse_release, f))
     redone = offload.counts["redone"]
     with pytest.raises((SourceFormatError, Exception)) as raised:
         offload.parsed(ons_population.parse_release, f)
@@ -142,6 +156,18 @@ def test_a_file_still_queued_behind_other_work_is_parsed_here_at_once():
     pd.testing.assert_frame_equal(offload.parsed(ons_population.parse_release, f), ons_population.parse_release(f))
     assert offload.counts["dropped"] == dropped + 1 and offload.counts["taken"] == taken
     assert all(b.result() != os.getpid() for b in busy)
+
+
+@pytest.mark.skipif(offload.helpers() != 1, reason="needs exactly one helper, so files wait for it in turn")
+def test_files_the_run_needs_sooner_are_parsed_first():
+    files = [_bundled(source_id) for source_id in ("ons_mye2021", "ons_mye2023", "ons_census2021_p01")]
+    first = offload.parse_ahead(_parsed_at, files[0], priority=2)  # handed over at once: the helper is free
+    later = offload.parse_ahead(_parsed_at, files[1], priority=3)  # these two wait for it, given in this order
+    sooner = offload.parse_ahead(_parsed_at, files[2], priority=1)
+    for work in (first, later, sooner):
+        _finished(work)
+    at = [offload.parsed(_parsed_at, f) for f in files]
+    assert at[2] < at[1]  # given last, parsed before the file needed later
 
 
 @pytest.mark.skipif(offload.helpers() == 0 or not hasattr(os, "getppid"), reason="one core: no helpers")
