@@ -257,7 +257,7 @@ def load_tables(
     ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (loaded together, in one
     transaction: one frame that breaks its contract, and no table of the build changes) or yields
     ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them); a table the
-    registry stores as a view (``view_of``) has no frame: it is made after the frames, in their transaction. What the
+    registry stores as a view (``view_of``, ``union_of``) has no frame: it is made after the frames, in their transaction. What the
     load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
     tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
@@ -273,7 +273,7 @@ def load_tables(
         return
     with forget_if_rejected(warehouse, inputs), readable_errors(inputs):
         built = build()
-        views = [name for name in names if REGISTRY[name].view_of]
+        views = [name for name in names if REGISTRY[name].is_view]
         if isinstance(built, Mapping):
             loaded = warehouse.load({name: built[name] for name in names if name not in views}, inputs, fp, views).items()
         elif views:

@@ -1,41 +1,13 @@
-"""The indicator union: `core_indicators__values` and `__definitions` from every domain's feed tables."""
+"""The indicator union: `core_indicators__values` and `__definitions`, views of every domain's feed tables."""
 
-import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, multi_asset
 
 from pipelines.assets._factory import blocking_check, load_tables, table_spec
 from pipelines.resources import POOL, WarehouseResource
-from warehouse.engine.registry import REGISTRY, indicators
+from warehouse.engine.registry import indicators
 
 TABLES = [indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE]
-
-
-def _produced_tables() -> set[str]:
-    """Table names materialised by the other domain modules' assets."""
-    import importlib
-
-    from pipelines.assets import DOMAINS
-
-    names: set[str] = set()
-    for domain in DOMAINS:
-        if domain == __name__.rsplit(".", 1)[-1]:
-            continue
-        for item in getattr(importlib.import_module(f"pipelines.assets.{domain}"), "assets", []):
-            keys = [item.key] if isinstance(item, AssetSpec) else list(item.keys)
-            names |= {k.path[-1] for k in keys}
-    return names
-
-
-# Feeds declared in the registry AND produced by an asset; tests/integration/test_pipeline.py checks none is left out.
-_PRODUCED = _produced_tables()
-FEEDS = {target: [t.name for t in indicators.feeds(target) if t.name in _PRODUCED] for target in TABLES}
-
-
-def _union(warehouse: WarehouseResource, target: str) -> pd.DataFrame:
-    names = REGISTRY[target].column_names
-    columns = ", ".join(f'"{c}"' for c in names)
-    parts = [warehouse.read(f'SELECT {columns} FROM "{feed}"') for feed in FEEDS[target]]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
+FEEDS = {target: [t.name for t in indicators.feeds(target)] for target in TABLES}
 
 
 @multi_asset(
@@ -43,11 +15,10 @@ def _union(warehouse: WarehouseResource, target: str) -> pd.DataFrame:
     pool=POOL,
 )
 def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """Union of the domain feeds; validated as a whole, so an indicator id used by two domains fails."""
+    """The union of the domain feeds: views (the registry's ``union_of``), whose keys are checked across the feeds when
+    they are made, so an indicator id used by two domains fails; then the value history is brought up to date."""
     feeds = sorted({f for names in FEEDS.values() for f in names})
-    yield from load_tables(context, warehouse, [], lambda: {name: _union(warehouse, name) for name in TABLES},
-        reads=feeds,
-    )
+    yield from load_tables(context, warehouse, [], lambda: {}, reads=feeds)
     added = warehouse.append_history()
     context.log.info(f"{indicators.HISTORY_TABLE}: {added:,} new value version(s) recorded")
 

@@ -10,6 +10,7 @@ import time
 import duckdb
 import openpyxl
 import pytest
+from dagster import AssetKey
 
 from pipelines.errors import user_message
 from tests.conftest import REPO_ROOT, run_refresh
@@ -39,13 +40,16 @@ def test_definitions_load_with_jobs_schedules_and_pools():
     assert core_tables <= keys
 
 
-def test_every_declared_indicator_feed_is_produced_and_unioned():
-    from pipelines.assets import indicators as union
-    from warehouse.engine.registry import indicators
+def test_every_union_view_is_made_after_each_table_it_unions():
+    from pipelines.definitions import defs
+    from warehouse.engine.registry import REGISTRY
 
-    for target in union.TABLES:
-        declared = {t.name for t in indicators.feeds(target)}
-        assert declared == set(union.FEEDS[target]), f"feeds of {target} declared but not produced by any asset: {declared - set(union.FEEDS[target])}"
+    graph = defs.resolve_asset_graph()
+    unions = [t for t in REGISTRY.values() if t.union_of]
+    assert unions
+    for view in unions:
+        parents = {k.path[-1] for k in graph.get(AssetKey(view.name)).parent_keys}
+        assert set(view.union_of) <= parents, f"{view.name} is not made after {set(view.union_of) - parents}"
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

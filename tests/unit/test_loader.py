@@ -215,7 +215,7 @@ def test_a_stored_table_takes_the_place_of_a_view_of_its_name(con):
 
 def test_a_view_whose_query_repeats_a_key_is_refused_and_nothing_changes(con, monkeypatch):
     loader.replace_tables(con, [(BY_RELEASE, _releases())], fingerprint="fp1", views=[ESTIMATES])
-    monkeypatch.setattr(loader, "sql_text", lambda name: "SELECT * FROM core_population__estimates_by_release")  # every release
+    monkeypatch.setattr(ddl, "sql_text", lambda name: "SELECT * FROM core_population__estimates_by_release")  # every release
     changed = _releases().assign(population=lambda f: f["population"] + 1)
     with pytest.raises(ContractViolation) as err:
         loader.replace_tables(con, [(BY_RELEASE, changed)], inputs=["mye.xlsx"], fingerprint="fp2", views=[ESTIMATES])
@@ -227,7 +227,7 @@ def test_a_view_whose_query_repeats_a_key_is_refused_and_nothing_changes(con, mo
 
 
 def test_a_view_whose_columns_are_not_the_registry_s_is_refused(con, monkeypatch):
-    monkeypatch.setattr(loader, "sql_text", lambda name: "SELECT area_code, year FROM core_population__estimates_by_release")
+    monkeypatch.setattr(ddl, "sql_text", lambda name: "SELECT area_code, year FROM core_population__estimates_by_release")
     with pytest.raises(ContractViolation, match="the view's columns .* are not the registry's"):
         loader.replace_tables(con, [(BY_RELEASE, _releases())], views=[ESTIMATES])
     assert _view_kind(con) is None and not loader.table_exists(con, BY_RELEASE.name)
@@ -241,3 +241,42 @@ def test_the_registry_refuses_a_view_of_no_stored_table_or_with_other_fields(vie
     with pytest.raises(ValueError, match=error):
         check_views({BY_RELEASE.name: BY_RELEASE, view.name: view})
     check_views({BY_RELEASE.name: BY_RELEASE, ESTIMATES.name: ESTIMATES})  # as registered: accepted
+
+
+# --- registry tables stored as the union of others (Table.union_of) -------------------------------------------------
+
+KEY_FIELD = Field("indicator_id", "text", "Indicator.", pattern=r"^[a-z0-9_]+$")
+VALUE_FIELD = Field("value", "double", "Value.", nullable=True)
+FEED_A = Table(name="core_a__values", description="Feed A.", grain="indicator", primary_key=("indicator_id",), fields=(KEY_FIELD, VALUE_FIELD))
+FEED_B = Table(name="core_b__values", description="Feed B.", grain="indicator", primary_key=("indicator_id",),
+               fields=(KEY_FIELD, VALUE_FIELD, Field("note", "text", "Only feed B has it.", nullable=True)))
+UNION = Table(name="core_all__values", description="Both feeds.", grain="indicator", primary_key=("indicator_id",),
+              fields=(KEY_FIELD, VALUE_FIELD), union_of=(FEED_A.name, FEED_B.name))
+
+
+def _feed(ids: list[str], **extra) -> pd.DataFrame:
+    return pd.DataFrame({"indicator_id": ids, "value": [float(i) for i in range(len(ids))], **extra})
+
+
+def test_a_union_is_every_row_of_its_tables_in_their_order_with_its_key_checked_across_them(con):
+    loader.replace_tables(con, [(FEED_A, _feed(["b_one", "a_two"]))])
+    rows = loader.replace_tables(con, [(FEED_B, _feed(["c_three"], note=["x"]))], fingerprint="fp1", views=[UNION])
+    assert rows == {FEED_B.name: 1, UNION.name: 3}
+    assert con.execute("SELECT * FROM core_all__values").fetchall() == [("b_one", 0.0), ("a_two", 1.0), ("c_three", 0.0)]
+    comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'core_all__values'").fetchall()[0][0]
+    assert "the union of the rows of `core_a__values`, `core_b__values`" in comment
+    with pytest.raises(ContractViolation, match=r"primary key \(indicator_id\) repeated: first \[\('a_two', 2\)\]"):
+        loader.replace_tables(con, [(FEED_B, _feed(["a_two"], note=[None]))], fingerprint="fp2", views=[UNION])  # feed A's id
+    assert con.execute("SELECT count(*) FROM core_all__values").fetchall()[0][0] == 3  # nothing changed
+    assert loader.last_fingerprint(con, UNION.name) == "fp1"
+
+
+@pytest.mark.parametrize("union, error", [
+    (dataclasses.replace(UNION, union_of=(FEED_A.name, "core_c__nowhere")), "is not a registered stored table"),
+    (dataclasses.replace(UNION, fields=(KEY_FIELD, VALUE_FIELD.but(nullable=False))), "declared the same"),
+    (dataclasses.replace(UNION, fields=(KEY_FIELD, VALUE_FIELD, FEED_B.fields[-1])), "must be a field of core_a__values"),
+])
+def test_the_registry_refuses_a_union_of_no_stored_table_or_of_fields_its_tables_do_not_share(union, error):
+    with pytest.raises(ValueError, match=error):
+        check_views({FEED_A.name: FEED_A, FEED_B.name: FEED_B, union.name: union})
+    check_views({FEED_A.name: FEED_A, FEED_B.name: FEED_B, UNION.name: UNION})  # as declared: accepted

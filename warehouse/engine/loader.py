@@ -4,7 +4,8 @@
 If validation fails nothing is written. If anything fails after validation the transaction is
 rolled back and the live table is untouched. Every load is recorded in ``_observatory_loads`` with
 a fingerprint of its inputs, so a refresh can skip tables whose inputs have not changed. A registry table stored as
-a view (``Table.view_of``) is made in the transaction that loads the table it selects from (:func:`replace_view`).
+a view (``Table.view_of``, ``Table.union_of``) is made by the load of its build, after the tables loaded with it
+(:func:`replace_view`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pyarrow as pa
 
 from warehouse.engine import ddl
 from warehouse.engine.contracts import ContractViolation, validate
-from warehouse.engine.queries import sql_text
 from warehouse.engine.registry import Table
 
 # The tables and views of every attached database, as (kind, database_name, schema_name, table_name).
@@ -231,15 +231,16 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
 
 def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: str | None = None,
                  inputs: list[str] | None = None) -> int:
-    """Within the caller's transaction: make ``table`` (a registry table stored as a view, ``Table.view_of``) the
-    view its SQL file defines, in place of any table or view of that name, with the registry's comments, and record
-    the load. Its values are rows of a table whose contract checked them; what a selection of rows can break is
-    checked here: its columns are the registry's (names and types, in order) and its primary key is unique.
+    """Within the caller's transaction: make ``table`` (a registry table stored as a view: ``Table.view_of``,
+    ``Table.union_of``) the view `ddl.view_sql` gives, in place of any table or view of that name, with the registry's
+    comments, and record the load. Its values are rows of tables whose contracts checked them; what a selection or a
+    union of rows can break is checked here: its columns are the registry's (names and types, in order) and its
+    primary key is unique.
     Raises :class:`ContractViolation` otherwise. Returns its row count."""
     inputs = inputs or []
     name = ddl.quote_ident(table.name)
     _drop(con, table.name)
-    con.execute(f"CREATE VIEW {name} AS\n{sql_text(table.name).strip().rstrip(';')}")
+    con.execute(f"CREATE VIEW {name} AS\n{ddl.view_sql(table)}")
     columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
                           "AND database_name = current_database() ORDER BY column_index", [table.name]).fetchall()
     declared = [(f.name, ddl.duckdb_type(f)) for f in table.fields]

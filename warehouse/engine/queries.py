@@ -111,7 +111,7 @@ def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | N
 
     # no query parameters: binding any makes DuckDB's Python client import pandas, which these questions avoid
     return [(name, comment) for name, comment, is_view in con.execute(sql_text("warehouse_tables")).fetchall()
-            if not is_view or (name in REGISTRY and REGISTRY[name].view_of)]
+            if not is_view or (name in REGISTRY and REGISTRY[name].is_view)]
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

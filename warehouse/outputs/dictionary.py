@@ -39,8 +39,9 @@ def render() -> str:
             lines += [f"### `{t.name}`", "", table_comment(t), ""]
             if t.notes:
                 lines += [t.notes, ""]
-            if t.extra.get("feeds"):
-                lines += [f"Feeds `{t.extra['feeds']}`.", ""]
+            unions = [u.name for u in REGISTRY.values() if t.name in u.union_of]
+            if unions:
+                lines += [f"Feeds {', '.join(f'`{name}`' for name in unions)}.", ""]
             lines += ["| column | type | unit | nullable | description | allowed |", "|---|---|---|---|---|---|"]
             for f in t.fields:
                 lines.append(f"| `{f.name}` | {duckdb_type(f)} | {_cell(f.unit or '')} | {'yes' if f.nullable else 'no'} | {_cell(f.description)} | {_cell(f.constraints_text())} |")

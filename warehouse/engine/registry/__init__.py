@@ -84,6 +84,10 @@ class Table:
     # this table (``warehouse/transforms/sql/<name>.sql``). Its fields are that table's fields, so that table's
     # contract has checked every value; its key is checked in the database when it is made (`warehouse.engine.loader`).
     view_of: str | None = None
+    # A view, not a stored table: the union of the rows of the tables named here, in this order (its query is
+    # generated: `warehouse.engine.ddl.view_sql`). Each has every field of this table, declared the same way, so their
+    # contracts have checked every value; its key (across them) is checked in the database when it is made.
+    union_of: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -95,6 +99,11 @@ class Table:
         missing = set(self.primary_key) - set(names)
         if missing:
             raise ValueError(f"table {self.name}: primary key names unknown fields {sorted(missing)}")
+
+    @property
+    def is_view(self) -> bool:
+        """Stored as a view of other registry tables (``view_of`` or ``union_of``), not as a table."""
+        return bool(self.view_of or self.union_of)
 
     @property
     def layer(self) -> str:
@@ -124,14 +133,20 @@ def _collect() -> dict[str, Table]:
 
 
 def check_views(tables: dict[str, Table]) -> None:
-    """Each table stored as a view selects from a stored table of the registry and has its fields (so that table's
-    contract has checked every value the view shows); ValueError naming the view otherwise."""
-    for view in (t for t in tables.values() if t.view_of):
-        base = tables.get(view.view_of)
-        if base is None or base.view_of:
-            raise ValueError(f"view {view.name}: {view.view_of!r} is not a registered stored table")
-        if view.fields != base.fields:
-            raise ValueError(f"view {view.name}: its fields must be those of {base.name}, whose contract checks its values")
+    """Each table stored as a view selects from stored tables of the registry that have its fields, declared the same
+    way (so their contracts have checked every value the view shows): a view of one table (``view_of``) has exactly
+    its fields, a union (``union_of``) has fields each of its tables has. ValueError naming the view otherwise."""
+    for view in (t for t in tables.values() if t.is_view):
+        for name in (view.view_of,) if view.view_of else view.union_of:
+            base = tables.get(name)
+            if base is None or base.is_view:
+                raise ValueError(f"view {view.name}: {name!r} is not a registered stored table")
+            if view.view_of and view.fields != base.fields:
+                raise ValueError(f"view {view.name}: its fields must be those of {base.name}, whose contract checks its values")
+            declared = {f.name: f for f in base.fields}
+            if view.union_of and any(declared.get(f.name) != f for f in view.fields):
+                raise ValueError(f"view {view.name}: each of its fields must be a field of {base.name}, declared the same, "
+                                 "whose contract checks its values")
 
 
 REGISTRY: dict[str, Table] = _collect()

@@ -39,7 +39,6 @@ TABLES = [
         fields=VALUE_FIELDS,
         sources=(*DEPRIVATION_SOURCES, "ons_mye2023"),
         notes="Areas larger than a LAD are estimates (method `population_weighted_estimate`): IoD2019 weighted by MHCLG's own population denominators implied by the Income domain (scale ÷ score); IoD2025 by ONS mid-2022 estimates. Ranks are only published for LADs.",
-        extra={"feeds": "core_indicators__values"},
     ),
     Table(
         name="core_deprivation__indicator_definitions",
@@ -48,6 +47,5 @@ TABLES = [
         primary_key=("indicator_id",),
         fields=DEFINITION_FIELDS,
         sources=DEPRIVATION_SOURCES,
-        extra={"feeds": "core_indicators__definitions"},
     ),
 ]

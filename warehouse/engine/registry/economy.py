@@ -71,7 +71,6 @@ TABLES = [
         fields=VALUE_FIELDS,
         sources=(*ECONOMY_SOURCES, "ons_geo_lad23_itl21"),
         notes="Group and combined-authority values are recomputed from additive totals of whole ITL areas (sums first, then ratios); indices for them are the recomputed £ value over the UK's. Chained-volume and smoothed series are not aggregated.",
-        extra={"feeds": "core_indicators__values"},
     ),
     Table(
         name="core_economy__indicator_definitions",
@@ -80,6 +79,5 @@ TABLES = [
         primary_key=("indicator_id",),
         fields=DEFINITION_FIELDS,
         sources=ECONOMY_SOURCES,
-        extra={"feeds": "core_indicators__definitions"},
     ),
 ]

@@ -102,7 +102,6 @@ TABLES = [
         primary_key=VALUE_KEY,
         fields=VALUE_FIELDS,
         sources=(PUBLISHED_SOURCE, *LIVE_SOURCES),
-        extra={"feeds": "core_indicators__values"},
     ),
     Table(
         name="core_funding__indicator_definitions",
@@ -111,6 +110,5 @@ TABLES = [
         primary_key=("indicator_id",),
         fields=DEFINITION_FIELDS,
         sources=(PUBLISHED_SOURCE,),
-        extra={"feeds": "core_indicators__definitions"},
     ),
 ]

@@ -55,7 +55,6 @@ TABLES = [
         notes="Headline rows only (no category): inequality breakdowns are in `core_health__inequalities`. England rows that the publisher repeats once per parent area appear once. "
               "`geography_vintage` is the boundary vintage the area type names (`Districts & UAs (from Apr 2023)`: 2023) or, for files that do not say, the vintage whose LADs the period's codes match best; "
               "a predecessor code published beside its successor keeps the last vintage it was valid in.",
-        extra={"feeds": "core_indicators__values"},
     ),
     Table(
         name="core_health__indicator_aggregates",
@@ -71,7 +70,6 @@ TABLES = [
         sources=(*HEALTH_SOURCES, "ons_mye2021", "ons_mye2023"),
         notes="Members are the LADs that made up the area at the middle of the period (or, for an area created later, its first footprint), mapped onto the LAD vintage the publisher used. "
               "An area is left out when any member is missing, except members whose value is suppressed and whose population is under 1% of the area's (e.g. City of London, Isles of Scilly), which `source_locator` names.",
-        extra={"feeds": "core_indicators__values"},
     ),
     Table(
         name="core_health__indicator_vintages",
@@ -126,7 +124,6 @@ TABLES = [
         notes="From the catalogue `sources/fingertips_indicators.toml` (one row per catalogued indicator; the data dictionary's "
               "health section lists them with unit, polarity, value type and aggregation rule); in live mode name, definition and "
               "polarity come from the publisher's `indicator_metadata`.",
-        extra={"feeds": "core_indicators__definitions"},
     ),
     Table(
         name="core_health__inequalities",

@@ -1,9 +1,9 @@
 """Indicators: every place-based measure (health, economy, deprivation, funding) in one long table.
 
-Each source domain lands its own *feed* tables with the shared field sets below, declared with
-``extra={"feeds": "core_indicators__values"}`` (or ``"core_indicators__definitions"``); the
-`core_indicators__*` tables are the union of every feed, so one query compares any measure
-across places, and no domain overwrites another's rows.
+Each source domain lands its own *feed* tables with the shared field sets below; `core_indicators__values` and
+`__definitions` are views, the union of the feeds their ``union_of`` names, so one query compares any measure
+across places, and no domain overwrites another's rows. Each feed's contract checks its values; the key of the union
+(an indicator id one domain uses for another's rows, or defines again) is checked when the views are made.
 """
 
 from warehouse.engine.registry import Field, Table
@@ -77,7 +77,8 @@ TABLES = [
         grain="indicator x area x sex x age x period",
         primary_key=VALUE_KEY,
         fields=VALUE_FIELDS,
-        notes="The union of the domain feed tables (see `extra.feeds` in the registry).",
+        union_of=("core_deprivation__indicator_values", "core_economy__indicator_values", "core_funding__indicator_values",
+                  "core_health__indicator_values", "core_health__indicator_aggregates"),
     ),
     Table(
         name=HISTORY_TABLE,
@@ -106,12 +107,14 @@ TABLES = [
         grain="one row per indicator",
         primary_key=("indicator_id",),
         fields=DEFINITION_FIELDS,
+        union_of=("core_deprivation__indicator_definitions", "core_economy__indicator_definitions",
+                  "core_funding__indicator_definitions", "core_health__indicator_definitions"),
     ),
 ]
 
 
 def feeds(target: str) -> list[Table]:
-    """The registered tables that feed ``target`` (by ``extra['feeds']``)."""
+    """The registered tables that feed ``target`` (its ``union_of``)."""
     from warehouse.engine.registry import REGISTRY
 
-    return [t for t in REGISTRY.values() if t.extra.get("feeds") == target]
+    return [REGISTRY[name] for name in REGISTRY[target].union_of]
