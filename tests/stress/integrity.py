@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.resources import WarehouseResource
+from warehouse.engine import loader
 from warehouse.engine.ddl import quote_ident
 from warehouse.engine.paths import WarehousePaths, warehouse_paths
 
@@ -73,7 +74,7 @@ def run_asset_checks(published: Path) -> dict[str, bool]:
 
     con = duckdb.connect(str(published), read_only=True)
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+        present = loader.relation_names(con)  # tables and views (registry tables stored as views have checks too)
     finally:
         con.close()
     graph = defs.resolve_asset_graph()

@@ -280,3 +280,12 @@ def test_the_registry_refuses_a_union_of_no_stored_table_or_of_fields_its_tables
     with pytest.raises(ValueError, match=error):
         check_views({FEED_A.name: FEED_A, FEED_B.name: FEED_B, union.name: union})
     check_views({FEED_A.name: FEED_A, FEED_B.name: FEED_B, UNION.name: UNION})  # as declared: accepted
+
+
+def test_a_union_holds_the_rows_of_those_of_its_tables_the_database_holds(con):
+    """A code location limited to some domains builds only their feeds: the union is theirs, or empty with its columns."""
+    rows = loader.replace_tables(con, [], views=[UNION])
+    assert rows == {UNION.name: 0}
+    assert [r[:2] for r in con.execute("DESCRIBE core_all__values").fetchall()] == [("indicator_id", "VARCHAR"), ("value", "DOUBLE")]
+    loader.replace_tables(con, [(FEED_B, _feed(["c_three"], note=["x"]))], views=[UNION])  # feed A never built
+    assert con.execute("SELECT * FROM core_all__values").fetchall() == [("c_three", 0.0)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from warehouse.engine.queries import sql_text
 from warehouse.engine.registry import Field, Table
 
@@ -46,16 +48,22 @@ def table_comment(t: Table) -> str:
     return f"{t.description} Grain: {t.grain}. Key: {key}.{stored}"
 
 
-def view_sql(t: Table) -> str:
+def view_sql(t: Table, present: Collection[str] | None = None) -> str:
     """The query of a registry table stored as a view: the SQL file named after it (``view_of``), or the union of
-    its tables' rows (``union_of``), in their order. DuckDB keeps that order (its tables' scans, one after another,
-    with ``preserve_insertion_order``): ``SELECT *`` gave the rows of the table it replaced in the same order in 120
-    of 120 runs on 1 to 8 threads, with no ORDER BY, which would cost every query that groups or joins it a sort
-    (an average by indicator took 8-10 ms with one, 2.4 ms without, 1.7 ms from the stored table)."""
+    the rows of its tables (``union_of``) in their order, of those ``present`` names when given (a code location
+    that builds only some domains holds only their feeds; with none, no rows).
+
+    DuckDB keeps the union's order (its tables' scans, one after another, with ``preserve_insertion_order``):
+    ``SELECT *`` gave the rows of the table it replaced in the same order in 120 of 120 runs on 1 to 8 threads, with
+    no ORDER BY, which would cost every query that groups or joins it a sort (an average by indicator took 8-10 ms
+    with one, 2.4 ms without, 1.7 ms from the stored table)."""
     if t.view_of:
         return sql_text(t.name).strip().rstrip(";")
+    names = [name for name in t.union_of if present is None or name in present]
+    if not names:
+        return "SELECT " + ", ".join(f"CAST(NULL AS {_DUCKDB_TYPE[f.dtype]}) AS {quote_ident(f.name)}" for f in t.fields) + " WHERE false"
     columns = ", ".join(quote_ident(c) for c in t.column_names)
-    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {quote_ident(name)}" for name in t.union_of)
+    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {quote_ident(name)}" for name in names)
 
 
 def create_table_sql(t: Table, name: str | None = None) -> str:

@@ -232,15 +232,15 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
 def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: str | None = None,
                  inputs: list[str] | None = None) -> int:
     """Within the caller's transaction: make ``table`` (a registry table stored as a view: ``Table.view_of``,
-    ``Table.union_of``) the view `ddl.view_sql` gives, in place of any table or view of that name, with the registry's
-    comments, and record the load. Its values are rows of tables whose contracts checked them; what a selection or a
+    ``Table.union_of``: of the tables ``con`` holds) the view `ddl.view_sql` gives, in place of any table or view of
+    that name, with the registry's comments, and record the load. Its values are rows of tables whose contracts checked them; what a selection or a
     union of rows can break is checked here: its columns are the registry's (names and types, in order) and its
     primary key is unique.
     Raises :class:`ContractViolation` otherwise. Returns its row count."""
     inputs = inputs or []
     name = ddl.quote_ident(table.name)
     _drop(con, table.name)
-    con.execute(f"CREATE VIEW {name} AS\n{ddl.view_sql(table)}")
+    con.execute(f"CREATE VIEW {name} AS\n{ddl.view_sql(table, present=relation_names(con))}")
     columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
                           "AND database_name = current_database() ORDER BY column_index", [table.name]).fetchall()
     declared = [(f.name, ddl.duckdb_type(f)) for f in table.fields]
