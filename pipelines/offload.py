@@ -108,24 +108,25 @@ def parse_ahead(parser: Callable, file: InputFile, priority: int = 0) -> Beside 
     with _wake:
         heapq.heappush(_waiting, (priority, next(_order), work))
         while len(_dispatchers) < helpers():
-            _dispatchers.append(threading.Thread(target=_dispatch, name="offload-dispatch", daemon=True))
+            _dispatchers.append(threading.Thread(target=_dispatch, args=(_pool,), name="offload-dispatch", daemon=True))
             _dispatchers[-1].start()
         _wake.notify()
     counts["ahead"] += 1
     return work
 
 
-def _dispatch() -> None:
-    """A dispatcher thread: hands the waiting file needed soonest to the helpers, waits until it is parsed, and so
-    on, until the helpers are closed. Work the run took back meanwhile (:meth:`Beside.result`) is skipped."""
+def _dispatch(pool: ProcessPoolExecutor) -> None:
+    """A dispatcher thread of ``pool``: hands the waiting file needed soonest to its helpers, waits until it is
+    parsed, and so on, until that pool is closed (a later run's pool has dispatchers of its own). Work the run took
+    back meanwhile (:meth:`Beside.result`) is skipped."""
     while True:
         with _wake:
-            while not _waiting and _pool is not None:
+            while not _waiting and _pool is pool:
                 _wake.wait()
-            if _pool is None:
+            if _pool is not pool:
                 return
             _, _, work = heapq.heappop(_waiting)
-            future = work.hand_over(_pool)
+            future = work.hand_over(pool)
         if future is not None:
             concurrent.futures.wait([future])
 
@@ -157,11 +158,6 @@ class Beside:
             except Exception:  # noqa: BLE001 - run again below, where the error (if any) is the caller's to see
                 counts["redone"] += 1
         return self._fn(*self._args)
-
-    @property
-    def started(self) -> bool:
-        """Whether a helper was given the work."""
-        return self._future is not None
 
     def done(self) -> bool:
         """Whether a helper has finished the work (so :meth:`result` will not wait, nor do it here)."""

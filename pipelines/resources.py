@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 import duckdb
 import pandas as pd
@@ -87,13 +87,14 @@ class WarehouseResource(ConfigurableResource):
             return loader.load_log(con)
 
     def load(self, frames: Mapping[str, pd.DataFrame], inputs: list[LandedFile], fingerprint: str,
-             views: Iterable[str] = ()) -> dict[str, int]:
+             views: Iterable[str] = (), unions: Mapping[str, Collection[str]] | None = None) -> dict[str, int]:
         """Validate the frames of one or more tables and make each its table's content, then (re)make ``views``
-        (registry tables stored as views), all or none (one transaction: `loader.replace_tables`); row counts by name."""
+        (registry tables stored as views; ``unions``: the tables a union view unions in this build, when not all),
+        all or none (one transaction: `loader.replace_tables`); row counts by name."""
         with self.connect() as con:
             return loader.replace_tables(con, [(REGISTRY[name], frame) for name, frame in frames.items()],
                                          inputs=[i.label for i in inputs], fingerprint=fingerprint,
-                                         views=[REGISTRY[name] for name in views])
+                                         views=[REGISTRY[name] for name in views], unions=unions)
 
     def append_history(self) -> int:
         """Record the current indicator values in the value history (new versions only); returns rows added."""

@@ -257,7 +257,8 @@ def load_tables(
     ``context.selected_asset_keys`` names the tables. ``build`` returns ``{table: frame}`` (loaded together, in one
     transaction: one frame that breaks its contract, and no table of the build changes) or yields
     ``(table, frame)`` pairs, loaded one at a time (for tables that read the ones before them); a table the
-    registry stores as a view (``view_of``, ``union_of``) has no frame: it is made after the frames, in their transaction. What the
+    registry stores as a view (``view_of``, ``union_of``) has no frame: it is made after the frames, in their
+    transaction (for a union view the mapping may name the tables it unions in this build, when not all). What the
     load depends on is found automatically (:mod:`pipelines.fingerprint`); ``reads`` names the warehouse
     tables ``build`` queries. Each table yields a ``MaterializeResult`` with its row count, also when skipped.
     """
@@ -275,7 +276,8 @@ def load_tables(
         built = build()
         views = [name for name in names if REGISTRY[name].is_view]
         if isinstance(built, Mapping):
-            loaded = warehouse.load({name: built[name] for name in names if name not in views}, inputs, fp, views).items()
+            loaded = warehouse.load({name: built[name] for name in names if name not in views}, inputs, fp, views,
+                                    unions={name: built[name] for name in views if name in built}).items()
         elif views:
             raise ValueError(f"{views}: views are made with the tables of a build returned as one mapping")
         else:

@@ -25,8 +25,8 @@ def _produced_tables() -> set[str]:
     return names
 
 
-# The feeds of each union the code location's domains produce (all of them, unless it is limited to some domains:
-# the views are then the union of those; tests/integration/test_pipeline.py checks each union follows its feeds).
+# The feeds of each union the code location's domains produce, and so the tables each view unions: all of them,
+# unless the code location is limited to some domains (tests/integration/test_pipeline.py: each union follows its feeds).
 _PRODUCED = _produced_tables()
 FEEDS = {target: [t.name for t in indicators.feeds(target) if t.name in _PRODUCED] for target in TABLES}
 
@@ -39,7 +39,7 @@ def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource
     """The union of the domain feeds: views (the registry's ``union_of``), whose keys are checked across the feeds when
     they are made, so an indicator id used by two domains fails; then the value history is brought up to date."""
     feeds = sorted({f for names in FEEDS.values() for f in names})
-    yield from load_tables(context, warehouse, [], lambda: {}, reads=feeds)
+    yield from load_tables(context, warehouse, [], lambda: FEEDS, reads=feeds)
     added = warehouse.append_history()
     context.log.info(f"{indicators.HISTORY_TABLE}: {added:,} new value version(s) recorded")
 

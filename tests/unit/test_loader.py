@@ -282,10 +282,20 @@ def test_the_registry_refuses_a_union_of_no_stored_table_or_of_fields_its_tables
     check_views({FEED_A.name: FEED_A, FEED_B.name: FEED_B, UNION.name: UNION})  # as declared: accepted
 
 
-def test_a_union_holds_the_rows_of_those_of_its_tables_the_database_holds(con):
+def test_a_union_of_some_of_its_tables_holds_their_rows(con):
     """A code location limited to some domains builds only their feeds: the union is theirs, or empty with its columns."""
-    rows = loader.replace_tables(con, [], views=[UNION])
+    rows = loader.replace_tables(con, [], views=[UNION], unions={UNION.name: []})
     assert rows == {UNION.name: 0}
     assert [r[:2] for r in con.execute("DESCRIBE core_all__values").fetchall()] == [("indicator_id", "VARCHAR"), ("value", "DOUBLE")]
-    loader.replace_tables(con, [(FEED_B, _feed(["c_three"], note=["x"]))], views=[UNION])  # feed A never built
+    loader.replace_tables(con, [(FEED_B, _feed(["c_three"], note=["x"]))], views=[UNION], unions={UNION.name: [FEED_B.name]})
     assert con.execute("SELECT * FROM core_all__values").fetchall() == [("c_three", 0.0)]
+
+
+def test_a_union_whose_table_is_missing_fails_and_nothing_changes(con):
+    """A feed the build says it unions but that was never built is an error, not a union silently without it."""
+    loader.replace_tables(con, [(FEED_B, _feed(["c_three"], note=["x"]))], views=[UNION], unions={UNION.name: [FEED_B.name]})
+    with pytest.raises(duckdb.CatalogException, match="core_a__values"):
+        loader.replace_tables(con, [(FEED_B, _feed(["c_four"], note=["y"]))], views=[UNION])  # all of it: feed A too
+    assert con.execute("SELECT * FROM core_all__values").fetchall() == [("c_three", 0.0)]
+    with pytest.raises(ValueError, match="is not a union of"):
+        ddl.view_sql(UNION, [FEED_A.name, "core_c__nowhere"])

@@ -48,10 +48,10 @@ def table_comment(t: Table) -> str:
     return f"{t.description} Grain: {t.grain}. Key: {key}.{stored}"
 
 
-def view_sql(t: Table, present: Collection[str] | None = None) -> str:
+def view_sql(t: Table, parts: Collection[str] | None = None) -> str:
     """The query of a registry table stored as a view: the SQL file named after it (``view_of``), or the union of
-    the rows of its tables (``union_of``) in their order, of those ``present`` names when given (a code location
-    that builds only some domains holds only their feeds; with none, no rows).
+    the rows of its tables (``union_of``) in their order; of ``parts`` of them when given (a code location that
+    builds only some domains has only their feeds; with none, no rows). ValueError for a part it does not union.
 
     DuckDB keeps the union's order (its tables' scans, one after another, with ``preserve_insertion_order``):
     ``SELECT *`` gave the rows of the table it replaced in the same order in 120 of 120 runs on 1 to 8 threads, with
@@ -59,7 +59,10 @@ def view_sql(t: Table, present: Collection[str] | None = None) -> str:
     with one, 2.4 ms without, 1.7 ms from the stored table)."""
     if t.view_of:
         return sql_text(t.name).strip().rstrip(";")
-    names = [name for name in t.union_of if present is None or name in present]
+    unknown = sorted(set(parts or ()) - set(t.union_of))
+    if unknown:
+        raise ValueError(f"{t.name} is not a union of {unknown}")
+    names = [name for name in t.union_of if parts is None or name in parts]
     if not names:
         return "SELECT " + ", ".join(f"CAST(NULL AS {_DUCKDB_TYPE[f.dtype]}) AS {quote_ident(f.name)}" for f in t.fields) + " WHERE false"
     columns = ", ".join(quote_ident(c) for c in t.column_names)

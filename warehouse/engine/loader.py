@@ -13,7 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -176,9 +176,11 @@ def replace_tables(
     inputs: list[str] | None = None,
     fingerprint: str | None = None,
     views: Sequence[Table] = (),
+    unions: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, int]:
     """Validate each frame and make it its table's whole content, then (re)make ``views`` (registry tables stored
-    as views, :func:`replace_view`), all in one transaction: no table changes unless every frame passes its
+    as views, :func:`replace_view`; ``unions`` names, for a union view, the tables it unions in this build when not
+    all of them), all in one transaction: no table changes unless every frame passes its
     contract and is written and every view's key holds. Returns row counts by table name.
 
     Each validated frame is written on a thread of its own while the next one is validated: DuckDB writes without
@@ -194,7 +196,8 @@ def replace_tables(
                 validated = validate(table, frame, inputs)
                 rows[table.name] = len(validated)
                 written.append(writer.submit(_stage_and_swap, con, table, validated, fingerprint, inputs))
-            made = {view.name: writer.submit(replace_view, con, view, fingerprint=fingerprint, inputs=inputs) for view in views}
+            made = {view.name: writer.submit(replace_view, con, view, fingerprint=fingerprint, inputs=inputs,
+                                             parts=(unions or {}).get(view.name)) for view in views}
             written += made.values()
             for step in written:
                 step.result()
@@ -230,17 +233,17 @@ def _stage_and_swap(con: duckdb.DuckDBPyConnection, table: Table, validated: pd.
 
 
 def replace_view(con: duckdb.DuckDBPyConnection, table: Table, *, fingerprint: str | None = None,
-                 inputs: list[str] | None = None) -> int:
+                 inputs: list[str] | None = None, parts: Collection[str] | None = None) -> int:
     """Within the caller's transaction: make ``table`` (a registry table stored as a view: ``Table.view_of``,
-    ``Table.union_of``: of the tables ``con`` holds) the view `ddl.view_sql` gives, in place of any table or view of
-    that name, with the registry's comments, and record the load. Its values are rows of tables whose contracts checked them; what a selection or a
+    ``Table.union_of``, of ``parts`` of its tables when given) the view `ddl.view_sql` gives, in place of any table
+    or view of that name, with the registry's comments, and record the load. Its values are rows of tables whose contracts checked them; what a selection or a
     union of rows can break is checked here: its columns are the registry's (names and types, in order) and its
     primary key is unique.
     Raises :class:`ContractViolation` otherwise. Returns its row count."""
     inputs = inputs or []
     name = ddl.quote_ident(table.name)
     _drop(con, table.name)
-    con.execute(f"CREATE VIEW {name} AS\n{ddl.view_sql(table, present=relation_names(con))}")
+    con.execute(f"CREATE VIEW {name} AS\n{ddl.view_sql(table, parts)}")
     columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
                           "AND database_name = current_database() ORDER BY column_index", [table.name]).fetchall()
     declared = [(f.name, ddl.duckdb_type(f)) for f in table.fields]
