@@ -6,6 +6,7 @@
 * :func:`table_spec` is the ``AssetSpec`` of a registry table, carrying its description and
   column schema so the Dagster UI shows the registry's words.
 * :func:`load_tables` validates and lands frames, skipping tables whose inputs are unchanged.
+* :func:`table_asset` is the ``multi_asset`` of registry tables, with their checks run in the same step.
 * :func:`blocking_check` / :func:`warning_check`: the two kinds of asset check (a failed blocking check stops
   the publish; a warning never does).
 """
@@ -14,11 +15,13 @@
 import contextlib
 import functools
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetOut,
@@ -31,7 +34,6 @@ from dagster import (
     TableColumn,
     TableColumnConstraints,
     TableSchema,
-    asset_check,
     multi_asset,
 )
 from python_calamine import CalamineError
@@ -47,16 +49,55 @@ from warehouse.engine.ddl import column_comment, duckdb_type
 from warehouse.engine.registry import REGISTRY, Table
 
 
-def blocking_check(**kwargs) -> Callable:
-    """An asset check that guards correctness: if it fails, nothing downstream runs, so nothing is published
-    (Dagster's ``blocking``) and ``observatory build`` exits non-zero naming it. Holds the warehouse pool."""
-    return asset_check(blocking=True, pool=POOL, **kwargs)
+@dataclass(frozen=True)
+class TableCheck:
+    """An asset check of a table, run in the step that lands the table, right after it (Dagster's ``check_specs``).
+
+    A check is a query of what the step just landed: as a step of its own it cost a Dagster step (events, a claim of
+    the warehouse pool) for a few milliseconds of work. Calling it evaluates it: ``check(warehouse)``.
+    """
+
+    spec: AssetCheckSpec
+    evaluate: Callable[[WarehouseResource], AssetCheckResult]
+
+    def __call__(self, warehouse: WarehouseResource) -> AssetCheckResult:
+        result = self.evaluate(warehouse)
+        return AssetCheckResult(passed=result.passed, asset_key=self.spec.asset_key, check_name=self.spec.name,
+                                metadata=result.metadata, severity=result.severity, description=result.description)
 
 
-def warning_check(**kwargs) -> Callable:
-    """An asset check that only warns (its result carries ``severity=WARN``): it never stops a publish."""
-    description = kwargs.pop("description", "")
-    return asset_check(blocking=False, pool=POOL, description=f"Warning only. {description}".strip(), **kwargs)
+def blocking_check(*, asset: str, description: str, name: str | None = None) -> Callable[[Callable], TableCheck]:
+    """A check that guards correctness: if it fails, its step fails, nothing downstream runs, so nothing is published
+    (Dagster's ``blocking``) and ``observatory build`` exits non-zero naming it. Named after the function."""
+    return lambda fn: TableCheck(AssetCheckSpec(name or fn.__name__, asset=asset, description=description, blocking=True), fn)
+
+
+def warning_check(*, asset: str, description: str, name: str | None = None) -> Callable[[Callable], TableCheck]:
+    """A check that only warns (its result carries ``severity=WARN``): it never stops a publish."""
+    return lambda fn: TableCheck(AssetCheckSpec(name or fn.__name__, asset=asset, description=f"Warning only. {description}",
+                                                blocking=False), fn)
+
+
+def table_asset(*, specs: Sequence[AssetSpec], checks: Sequence[TableCheck] = (), **kwargs) -> Callable:
+    """The ``multi_asset`` of registry tables (``specs``, from :func:`table_spec`), holding the warehouse pool, whose
+    ``checks`` run in the same step after the body has landed the tables.
+
+    Any subset of the tables and checks can be materialised (``can_subset``): the UI can run a check alone, and then the
+    body is not run; the body lands ``context.selected_asset_keys`` (what :func:`load_tables` does)."""
+
+    def decorate(body: Callable) -> AssetsDefinition:
+        @multi_asset(specs=list(specs), check_specs=[c.spec for c in checks], can_subset=True, pool=POOL, **kwargs)
+        @functools.wraps(body)
+        def step(context: AssetExecutionContext, **resources_and_inputs):
+            if context.selected_asset_keys:
+                yield from body(context, **resources_and_inputs)
+            for check in checks:
+                if check.spec.key in context.selected_asset_check_keys:
+                    yield check(resources_and_inputs["warehouse"])
+
+        return step
+
+    return decorate
 
 
 def column_schema(t: Table) -> TableSchema:

@@ -1,10 +1,10 @@
 """Deprivation assets: the IoD LAD summary files landed raw, then LAD summaries and deprivation indicators."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn
 
-from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_asset, table_spec
+from pipelines.resources import WarehouseResource
 from sources import deprivation as iod
 from sources.landing import LandedFile
 from warehouse.transforms import deprivation
@@ -18,34 +18,6 @@ TABLES = ["core_deprivation__lad_summaries", "core_deprivation__indicator_values
 READS = ["core_geo__lad_footprints", "core_geo__areas", "core_population__estimates"]
 
 raw_assets = [raw_file_asset("deprivation_files", "deprivation", [RawFile(name, source_id, parser=parser) for name, (source_id, parser) in RAW.items()])]
-
-
-@multi_asset(
-    specs=[table_spec(name, deps=[*RAW, *READS], group="deprivation") for name in TABLES],
-    ins={name: AssetIn(name) for name in RAW},
-    pool=POOL,
-)
-def core_deprivation(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
-    """IoD2019 (File 10, cross-checked against the tidy re-shape) and IoD2025 LAD summaries, and IMD indicators."""
-    inputs = list(landed.values())
-
-    def build() -> dict[str, pd.DataFrame]:
-        file10 = parse(landed["raw_mhclg__iod2019_file10"], warehouse)
-        tidy19 = parse(landed["raw_mhclg__iod2019_lad_tidy"], warehouse)
-        differ = deprivation.disagreements(file10, tidy19)
-        if not differ.empty:
-            raise ValueError(f"IoD2019: File 10 and the tidy CSV disagree on {len(differ)} LAD/domain rows, e.g. {differ.head(5).to_dict('records')}")
-        summaries = pd.concat([file10, parse(landed["raw_mhclg__iod2025_lad_tidy"], warehouse)], ignore_index=True)
-        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
-        areas = warehouse.read("SELECT * FROM core_geo__areas")
-        population = warehouse.read("SELECT * FROM core_population__estimates WHERE sex = 'persons' AND age = 'all' AND year = 2022")
-        return {
-            "core_deprivation__lad_summaries": summaries,
-            "core_deprivation__indicator_values": deprivation.indicator_values(summaries, footprints, areas, population),
-            "core_deprivation__indicator_definitions": deprivation.indicator_definitions(summaries),
-        }
-
-    yield from load_tables(context, warehouse, inputs, build, reads=READS)
 
 
 @blocking_check(asset="core_deprivation__lad_summaries",
@@ -68,6 +40,34 @@ def england_has_a_tenth_of_lsoas_in_the_bottom_decile(warehouse: WarehouseResour
     scores = warehouse.read("SELECT count(*) FROM core_deprivation__indicator_values WHERE indicator_id IN ('imd2019_average_score', 'imd2025_average_score') AND NOT value BETWEEN 0 AND 100")
     ok = len(england) == 2 and england["value"].between(0.09, 0.11).all() and int(scores.iloc[0, 0]) == 0
     return AssetCheckResult(passed=bool(ok), metadata={"england": str(england.to_dict("records")), "scores_out_of_range": int(scores.iloc[0, 0])})
+
+
+@table_asset(
+    specs=[table_spec(name, deps=[*RAW, *READS], group="deprivation") for name in TABLES],
+    checks=[every_lad_once_per_domain, england_has_a_tenth_of_lsoas_in_the_bottom_decile],
+    ins={name: AssetIn(name) for name in RAW},
+)
+def core_deprivation(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """IoD2019 (File 10, cross-checked against the tidy re-shape) and IoD2025 LAD summaries, and IMD indicators."""
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        file10 = parse(landed["raw_mhclg__iod2019_file10"], warehouse)
+        tidy19 = parse(landed["raw_mhclg__iod2019_lad_tidy"], warehouse)
+        differ = deprivation.disagreements(file10, tidy19)
+        if not differ.empty:
+            raise ValueError(f"IoD2019: File 10 and the tidy CSV disagree on {len(differ)} LAD/domain rows, e.g. {differ.head(5).to_dict('records')}")
+        summaries = pd.concat([file10, parse(landed["raw_mhclg__iod2025_lad_tidy"], warehouse)], ignore_index=True)
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        areas = warehouse.read("SELECT * FROM core_geo__areas")
+        population = warehouse.read("SELECT * FROM core_population__estimates WHERE sex = 'persons' AND age = 'all' AND year = 2022")
+        return {
+            "core_deprivation__lad_summaries": summaries,
+            "core_deprivation__indicator_values": deprivation.indicator_values(summaries, footprints, areas, population),
+            "core_deprivation__indicator_definitions": deprivation.indicator_definitions(summaries),
+        }
+
+    yield from load_tables(context, warehouse, inputs, build, reads=READS)
 
 
 assets = [*raw_assets, core_deprivation]

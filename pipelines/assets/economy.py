@@ -11,11 +11,10 @@ from dagster import (
     DefaultScheduleStatus,
     ScheduleDefinition,
     define_asset_job,
-    multi_asset,
 )
 
-from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_asset, table_spec
+from pipelines.resources import WarehouseResource
 from sources import ons_economy
 from sources.landing import LandedFile
 from warehouse.transforms import economy
@@ -28,34 +27,6 @@ GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas
 
 raw_assets = [raw_file_asset("economy_files", "economy", [RawFile(name, source_id, parser=ons_economy.parse_workbook)
                                                         for name, source_id in RAW.items()])]
-
-
-@multi_asset(
-    specs=[table_spec(name, deps=[*RAW, LOOKUP, *GEO], group="economy") for name in TABLES],
-    ins={name: AssetIn(name) for name in [*RAW, LOOKUP]},
-    pool=POOL,
-)
-def core_economy(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
-    """ITL figures as published, their GSS equivalents, and economy indicators for regions, LADs, combined authorities and groups."""
-    inputs = list(landed.values())
-    workbooks = [landed[name] for name in RAW]
-
-    def build() -> dict[str, pd.DataFrame]:
-        values = pd.concat([parse(f, warehouse) for f in workbooks], ignore_index=True)
-        lookup = ons_economy.parse_itl_lookup(input_file(landed[LOOKUP], warehouse))
-        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
-        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
-        geo_areas = warehouse.read("SELECT * FROM core_geo__areas")
-        areas = economy.itl_areas(values, lookup, membership)
-        return {
-            "core_economy__itl_values": values,
-            "core_economy__itl_areas": areas,
-            "core_economy__lad_itl3": economy.lad_itl3(lookup),
-            "core_economy__indicator_values": economy.indicator_values(values, areas, lookup, footprints, geo_areas, dt.date.today()),
-            "core_economy__indicator_definitions": economy.indicator_definitions(values),
-        }
-
-    yield from load_tables(context, warehouse, inputs, build, reads=GEO)
 
 
 @blocking_check(asset="core_economy__itl_values",
@@ -89,6 +60,34 @@ def economy_values_plausible(warehouse: WarehouseResource) -> AssetCheckResult:
            INTERSECT SELECT count(DISTINCT indicator_id) FROM core_economy__indicator_values WHERE area_code = 'greater_south_east'""")
     ok = bad.empty and not groups.empty and int(groups.iloc[0, 0]) >= 8
     return AssetCheckResult(passed=ok, metadata={"out_of_range": len(bad), "first": str(bad.head(5).to_dict("records"))})
+
+
+@table_asset(
+    specs=[table_spec(name, deps=[*RAW, LOOKUP, *GEO], group="economy") for name in TABLES],
+    checks=[itl1_sum_to_uk, itl_areas_map_to_current_geography, economy_values_plausible],
+    ins={name: AssetIn(name) for name in [*RAW, LOOKUP]},
+)
+def core_economy(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """ITL figures as published, their GSS equivalents, and economy indicators for regions, LADs, combined authorities and groups."""
+    inputs = list(landed.values())
+    workbooks = [landed[name] for name in RAW]
+
+    def build() -> dict[str, pd.DataFrame]:
+        values = pd.concat([parse(f, warehouse) for f in workbooks], ignore_index=True)
+        lookup = ons_economy.parse_itl_lookup(input_file(landed[LOOKUP], warehouse))
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        geo_areas = warehouse.read("SELECT * FROM core_geo__areas")
+        areas = economy.itl_areas(values, lookup, membership)
+        return {
+            "core_economy__itl_values": values,
+            "core_economy__itl_areas": areas,
+            "core_economy__lad_itl3": economy.lad_itl3(lookup),
+            "core_economy__indicator_values": economy.indicator_values(values, areas, lookup, footprints, geo_areas, dt.date.today()),
+            "core_economy__indicator_definitions": economy.indicator_definitions(values),
+        }
+
+    yield from load_tables(context, warehouse, inputs, build, reads=GEO)
 
 
 # ONS publishes regional accounts and subregional productivity once a year; a monthly check picks a new release up.

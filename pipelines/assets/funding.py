@@ -22,11 +22,10 @@ from dagster import (
     MetadataValue,
     ScheduleDefinition,
     define_asset_job,
-    multi_asset,
 )
 
-from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec, warning_check
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_asset, table_spec, warning_check
+from pipelines.resources import WarehouseResource
 from sources import funding_live, gtr, nihr, postcodes, research_funding
 from sources.http import make_session
 from sources.landing import LandedFile
@@ -90,85 +89,6 @@ live_raw = raw_file_asset("award_files", "funding", [
 ])
 
 
-# --- core tables -----------------------------------------------------------------------------------
-
-@multi_asset(specs=[table_spec("core_funding__published_totals", deps=[PUBLISHED_RAW], group="funding")],
-             ins={PUBLISHED_RAW: AssetIn(PUBLISHED_RAW)}, pool=POOL)
-def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
-    """Published funding totals and per-head figures, with quotes and document lines."""
-    f = landed[PUBLISHED_RAW]
-    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": parse(f, warehouse)})
-
-
-def _empty_awards() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in REGISTRY["core_funding__awards"].column_names})
-
-
-@multi_asset(specs=[table_spec("core_funding__awards", deps=LIVE_RAW, group="funding")],
-             ins={name: AssetIn(name) for name in LIVE_RAW}, pool=POOL)
-def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseResource, **landed):
-    """Awards from every live source, classified and placed in LADs by postcode (unplaced ones listed with the reason)."""
-    iuk = landed.pop("raw_innovate_uk__projects") or []
-    lookup_file = landed.pop("raw_ons__postcode_lookup")
-    award_files = [f for f in (*landed.values(), *iuk) if f is not None]
-    inputs = [*award_files, *([lookup_file] if lookup_file else [])]
-
-    def build() -> dict[str, pd.DataFrame]:
-        if not award_files:
-            return {"core_funding__awards": _empty_awards()}
-        lookup = parse(lookup_file, warehouse) if lookup_file else None
-        label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
-        placed = [research_funding.place(parse(f, warehouse), lookup, label) for f in award_files]
-        awards = funding.combine_awards(placed)
-        return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
-
-    yield from load_tables(context, warehouse, inputs, build)
-
-
-def _analysis_date() -> dt.date:
-    named = os.environ.get(ANALYSIS_DATE_ENV)
-    return dt.date.fromisoformat(named) if named else dt.date.today()
-
-
-@multi_asset(
-    specs=[table_spec(name, deps=["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO], group="funding")
-           for name in PER_HEAD_TABLES],
-    pool=POOL,
-)
-def funding_per_head(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """Per-head funding from published totals and from award-level data, and the funding indicators."""
-    reads = ["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO]
-
-    def build() -> dict[str, pd.DataFrame]:
-        published = warehouse.read("SELECT * FROM core_funding__published_totals")
-        awards = warehouse.read("SELECT * FROM core_funding__awards")
-        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
-        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
-        areas = warehouse.read("SELECT * FROM core_geo__areas")
-        for frame in (published, awards):
-            for col in ("membership_date", "start_date", "end_date"):
-                if col in frame.columns:
-                    frame[col] = pd.to_datetime(frame[col]).dt.date
-        population = warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'")
-        pops = funding.Populations(population, membership)
-        mart = pd.concat([funding.published_per_head(published, footprints, areas, pops),
-                          funding.award_per_head(awards, footprints, areas, pops, _analysis_date())], ignore_index=True)
-        return {
-            "mart_funding__per_head": mart,
-            "core_funding__indicator_values": funding.indicator_values(published, mart),
-            "core_funding__indicator_definitions": funding.indicator_definitions(published, awards),
-        }
-
-    yield from load_tables(context, warehouse, [], build, reads=reads)
-
-
-@multi_asset(specs=[table_spec(GAPS, deps=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE], group="north_south")], pool=POOL)
-def north_south_gaps(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """North vs Greater South East for every indicator with both values: gaps, trend, and for funding a closing-year projection."""
-    yield from load_tables(context, warehouse, [], lambda: {GAPS: warehouse.read(queries.sql_text("north_south_gaps"))},
-                           reads=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE])
-
-
 # --- checks -------------------------------------------------------------------------------------------
 
 @blocking_check(asset="core_funding__awards",
@@ -217,6 +137,86 @@ def gaps_cover_each_domain(warehouse: WarehouseResource) -> AssetCheckResult:
     wanted = {"gva_per_hour_worked_gbp", "gva_per_head_gbp", "gdp_per_head_gbp", "imd2019_average_score", "imd2025_average_score",
               "health_research_funding_per_head_gbp"}
     return AssetCheckResult(passed=wanted <= have, metadata={"missing": ", ".join(sorted(wanted - have)) or "none", "indicators": len(have)})
+
+
+# --- core tables -----------------------------------------------------------------------------------
+
+@table_asset(specs=[table_spec("core_funding__published_totals", deps=[PUBLISHED_RAW], group="funding")],
+             ins={PUBLISHED_RAW: AssetIn(PUBLISHED_RAW)})
+def core_funding_published(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """Published funding totals and per-head figures, with quotes and document lines."""
+    f = landed[PUBLISHED_RAW]
+    yield from load_tables(context, warehouse, [f], lambda: {"core_funding__published_totals": parse(f, warehouse)})
+
+
+def _empty_awards() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in REGISTRY["core_funding__awards"].column_names})
+
+
+@table_asset(specs=[table_spec("core_funding__awards", deps=LIVE_RAW, group="funding")], checks=[every_award_placed_or_listed],
+             ins={name: AssetIn(name) for name in LIVE_RAW})
+def core_funding_awards(context: AssetExecutionContext, warehouse: WarehouseResource, **landed):
+    """Awards from every live source, classified and placed in LADs by postcode (unplaced ones listed with the reason)."""
+    iuk = landed.pop("raw_innovate_uk__projects") or []
+    lookup_file = landed.pop("raw_ons__postcode_lookup")
+    award_files = [f for f in (*landed.values(), *iuk) if f is not None]
+    inputs = [*award_files, *([lookup_file] if lookup_file else [])]
+
+    def build() -> dict[str, pd.DataFrame]:
+        if not award_files:
+            return {"core_funding__awards": _empty_awards()}
+        lookup = parse(lookup_file, warehouse) if lookup_file else None
+        label = f"the postcode lookup {lookup_file.file_name}" if lookup_file else "the postcode lookup"
+        placed = [research_funding.place(parse(f, warehouse), lookup, label) for f in award_files]
+        awards = funding.combine_awards(placed)
+        return {"core_funding__awards": awards.reindex(columns=REGISTRY["core_funding__awards"].column_names)}
+
+    yield from load_tables(context, warehouse, inputs, build)
+
+
+def _analysis_date() -> dt.date:
+    named = os.environ.get(ANALYSIS_DATE_ENV)
+    return dt.date.fromisoformat(named) if named else dt.date.today()
+
+
+@table_asset(
+    specs=[table_spec(name, deps=["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO], group="funding")
+           for name in PER_HEAD_TABLES],
+    checks=[per_head_plausible, published_per_head_follows_from_its_total],
+)
+def funding_per_head(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Per-head funding from published totals and from award-level data, and the funding indicators."""
+    reads = ["core_funding__published_totals", "core_funding__awards", "core_population__estimates", *GEO]
+
+    def build() -> dict[str, pd.DataFrame]:
+        published = warehouse.read("SELECT * FROM core_funding__published_totals")
+        awards = warehouse.read("SELECT * FROM core_funding__awards")
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        areas = warehouse.read("SELECT * FROM core_geo__areas")
+        for frame in (published, awards):
+            for col in ("membership_date", "start_date", "end_date"):
+                if col in frame.columns:
+                    frame[col] = pd.to_datetime(frame[col]).dt.date
+        population = warehouse.read("SELECT area_code, year, sex, age, population FROM core_population__estimates WHERE sex = 'persons' AND age = 'all'")
+        pops = funding.Populations(population, membership)
+        mart = pd.concat([funding.published_per_head(published, footprints, areas, pops),
+                          funding.award_per_head(awards, footprints, areas, pops, _analysis_date())], ignore_index=True)
+        return {
+            "mart_funding__per_head": mart,
+            "core_funding__indicator_values": funding.indicator_values(published, mart),
+            "core_funding__indicator_definitions": funding.indicator_definitions(published, awards),
+        }
+
+    yield from load_tables(context, warehouse, [], build, reads=reads)
+
+
+@table_asset(specs=[table_spec(GAPS, deps=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE], group="north_south")],
+             checks=[gaps_cover_each_domain])
+def north_south_gaps(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """North vs Greater South East for every indicator with both values: gaps, trend, and for funding a closing-year projection."""
+    yield from load_tables(context, warehouse, [], lambda: {GAPS: warehouse.read(queries.sql_text("north_south_gaps"))},
+                           reads=[indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE])
 
 
 # --- jobs and schedules ----------------------------------------------------------------------------------

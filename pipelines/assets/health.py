@@ -32,13 +32,12 @@ from dagster import (
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
-    multi_asset,
     schedule,
 )
 
 from pipelines import offload
-from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_spec, warning_check
-from pipelines.resources import POOL, SourcesResource, WarehouseResource
+from pipelines.assets._factory import RawFile, blocking_check, input_file, load_tables, parse, raw_file_asset, table_asset, table_spec, warning_check
+from pipelines.resources import SourcesResource, WarehouseResource
 from sources import files
 from sources import fingertips as ft
 from sources import fingertips_selection as selection
@@ -240,13 +239,62 @@ RAW_FILES.append(RawFile(SELECTION_ASSET, selection.SOURCE_ID, live=_fetch_selec
 raw_assets = [raw_file_asset("fingertips_files", GROUP, RAW_FILES)]
 
 
+# --- checks --------------------------------------------------------------------------------------------------------------
+
+
+def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
+    return frame[columns].head(5).to_string(index=False) if not frame.empty else "none"
+
+
+def _ci_check(table: str):
+    @blocking_check(asset=table, name="confidence_intervals_not_inverted",
+                 description="No row has lower CI > value, value > upper CI, or lower > upper (95% and 99.8%).")
+    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
+        frame = warehouse.read(f'SELECT * FROM "{table}"')
+        bad = health.inverted_cis(frame)
+        return AssetCheckResult(passed=bad.empty, metadata={
+            "inverted": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"])})
+    return _check
+
+
+CI_CHECKS = [_ci_check("core_health__indicator_values"), _ci_check("core_health__indicator_aggregates")]
+
+
+@blocking_check(asset="core_health__indicator_values",
+             description="Every area code is a GSS code the geography knows and, for LADs and counties, was valid on 1 April of the row's boundary vintage.")
+def codes_valid_for_their_vintage(warehouse: WarehouseResource) -> AssetCheckResult:
+    values = warehouse.read("SELECT indicator_id, area_code, period_label, geography_vintage FROM core_health__indicator_values")
+    bad = health.invalid_codes(values, warehouse.read("SELECT * FROM core_geo__areas_all"))
+    return AssetCheckResult(passed=bad.empty, metadata={
+        "invalid": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "geography_vintage", "reason"])})
+
+
+@blocking_check(asset="core_health__indicator_values",
+             description="No period covers fewer areas than the period before it (per indicator, sex and age), counting abolished codes as their successors.")
+def no_period_with_fewer_areas(warehouse: WarehouseResource) -> AssetCheckResult:
+    values = warehouse.read("SELECT indicator_id, area_code, sex, age, period_label, period_start, period_end FROM core_health__indicator_values")
+    bad = health.shrinking_periods(values, warehouse.read("SELECT * FROM core_geo__area_membership"))
+    return AssetCheckResult(passed=bad.empty, metadata={"shrinking_periods": len(bad), "first": _sample(bad, list(bad.columns))})
+
+
+@warning_check(asset="mart_indicators__benchmarks",
+             description="Where both exist, the CI-based comparison agrees with the publisher's own in at least 95% of rows (warns otherwise).")
+def benchmarks_agree_with_publisher(warehouse: WarehouseResource) -> AssetCheckResult:
+    row = warehouse.read("""SELECT count(*) AS n, count(*) FILTER (WHERE agrees_with_publisher) AS agree
+                            FROM mart_indicators__benchmarks WHERE agrees_with_publisher IS NOT NULL""").iloc[0]
+    n, agree = int(row["n"]), int(row["agree"])
+    share = agree / n if n else 1.0
+    return AssetCheckResult(passed=share >= 0.95, severity=AssetCheckSeverity.WARN,
+                            metadata={"compared": n, "agree": agree, "share": round(share, 4)})
+
+
 # --- core -------------------------------------------------------------------------------------------------------------
 
 
-@multi_asset(
+@table_asset(
     specs=[table_spec(name, deps=[*(s.asset for s in SOURCES), SELECTION_ASSET, *GEO, "core_population__estimates"], group=GROUP) for name in CORE],
+    checks=[*CI_CHECKS, codes_valid_for_their_vintage, no_period_with_fewer_areas],
     ins={**{src.asset: AssetIn(src.asset) for src in SOURCES}, SELECTION_ASSET: AssetIn(SELECTION_ASSET)},
-    pool=POOL,
 )
 def core_health(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: list[LandedFile]):
     """Fingertips values (headline and inequalities), aggregates for combined authorities, regions and groups, and definitions."""
@@ -297,9 +345,9 @@ MART_READS = ["core_indicators__values", "core_indicators__definitions", "core_h
 MART_SQL = {"mart_indicators__benchmarks": "health_benchmarks", "mart_area_profile": "health_area_profile"}
 
 
-@multi_asset(
+@table_asset(
     specs=[table_spec(name, deps=MART_READS, group=GROUP) for name in MARTS],
-    pool=POOL,
+    checks=[benchmarks_agree_with_publisher],
 )
 def health_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
     """Benchmarks against England and region for every indicator value, then the area profile built on them."""
@@ -309,52 +357,6 @@ def health_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
             yield name, warehouse.read(queries.sql_text(MART_SQL[name]))
 
     yield from load_tables(context, warehouse, [], build, reads=MART_READS)
-
-
-# --- checks --------------------------------------------------------------------------------------------------------------
-
-
-def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
-    return frame[columns].head(5).to_string(index=False) if not frame.empty else "none"
-
-
-def _ci_check(table: str):
-    @blocking_check(asset=table, name="confidence_intervals_not_inverted",
-                 description="No row has lower CI > value, value > upper CI, or lower > upper (95% and 99.8%).")
-    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
-        frame = warehouse.read(f'SELECT * FROM "{table}"')
-        bad = health.inverted_cis(frame)
-        return AssetCheckResult(passed=bad.empty, metadata={
-            "inverted": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"])})
-    return _check
-
-
-@blocking_check(asset="core_health__indicator_values",
-             description="Every area code is a GSS code the geography knows and, for LADs and counties, was valid on 1 April of the row's boundary vintage.")
-def codes_valid_for_their_vintage(warehouse: WarehouseResource) -> AssetCheckResult:
-    values = warehouse.read("SELECT indicator_id, area_code, period_label, geography_vintage FROM core_health__indicator_values")
-    bad = health.invalid_codes(values, warehouse.read("SELECT * FROM core_geo__areas_all"))
-    return AssetCheckResult(passed=bad.empty, metadata={
-        "invalid": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "geography_vintage", "reason"])})
-
-
-@blocking_check(asset="core_health__indicator_values",
-             description="No period covers fewer areas than the period before it (per indicator, sex and age), counting abolished codes as their successors.")
-def no_period_with_fewer_areas(warehouse: WarehouseResource) -> AssetCheckResult:
-    values = warehouse.read("SELECT indicator_id, area_code, sex, age, period_label, period_start, period_end FROM core_health__indicator_values")
-    bad = health.shrinking_periods(values, warehouse.read("SELECT * FROM core_geo__area_membership"))
-    return AssetCheckResult(passed=bad.empty, metadata={"shrinking_periods": len(bad), "first": _sample(bad, list(bad.columns))})
-
-
-@warning_check(asset="mart_indicators__benchmarks",
-             description="Where both exist, the CI-based comparison agrees with the publisher's own in at least 95% of rows (warns otherwise).")
-def benchmarks_agree_with_publisher(warehouse: WarehouseResource) -> AssetCheckResult:
-    row = warehouse.read("""SELECT count(*) AS n, count(*) FILTER (WHERE agrees_with_publisher) AS agree
-                            FROM mart_indicators__benchmarks WHERE agrees_with_publisher IS NOT NULL""").iloc[0]
-    n, agree = int(row["n"]), int(row["agree"])
-    share = agree / n if n else 1.0
-    return AssetCheckResult(passed=share >= 0.95, severity=AssetCheckSeverity.WARN,
-                            metadata={"compared": n, "agree": agree, "share": round(share, 4)})
 
 
 # --- job and the weekly schedule ---------------------------------------------------------------------------------------
@@ -393,7 +395,6 @@ def weekly_fingertips_refresh(context: ScheduleEvaluationContext, sources: Sourc
 
 
 assets = [*raw_assets, core_health, health_marts]
-checks = [_ci_check("core_health__indicator_values"), _ci_check("core_health__indicator_aggregates"),
-          codes_valid_for_their_vintage, no_period_with_fewer_areas, benchmarks_agree_with_publisher]
+checks = [*CI_CHECKS, codes_valid_for_their_vintage, no_period_with_fewer_areas, benchmarks_agree_with_publisher]
 jobs = [refresh_health]
 schedules = [weekly_fingertips_refresh]

@@ -1,9 +1,9 @@
 """The indicator union: `core_indicators__values` and `__definitions`, views of every domain's feed tables."""
 
-from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetSpec
 
-from pipelines.assets._factory import blocking_check, load_tables, table_spec
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.assets._factory import blocking_check, load_tables, table_asset, table_spec
+from pipelines.resources import WarehouseResource
 from warehouse.engine.registry import indicators
 
 TABLES = [indicators.VALUES_TABLE, indicators.DEFINITIONS_TABLE]
@@ -31,9 +31,17 @@ _PRODUCED = _produced_tables()
 FEEDS = {target: [t.name for t in indicators.feeds(target) if t.name in _PRODUCED] for target in TABLES}
 
 
-@multi_asset(
+@blocking_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.")
+def every_indicator_is_defined(warehouse: WarehouseResource) -> AssetCheckResult:
+    orphans = warehouse.read(
+        f"SELECT DISTINCT indicator_id FROM {indicators.VALUES_TABLE} EXCEPT SELECT indicator_id FROM {indicators.DEFINITIONS_TABLE}"
+    )
+    return AssetCheckResult(passed=orphans.empty, metadata={"undefined": ", ".join(orphans["indicator_id"].astype(str)) or "none"})
+
+
+@table_asset(
     specs=[table_spec(name, deps=FEEDS[name], group="indicators") for name in TABLES],
-    pool=POOL,
+    checks=[every_indicator_is_defined],
 )
 def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
     """The union of the domain feeds: views (the registry's ``union_of``), whose keys are checked across the feeds when
@@ -42,14 +50,6 @@ def core_indicators(context: AssetExecutionContext, warehouse: WarehouseResource
     yield from load_tables(context, warehouse, [], lambda: FEEDS, reads=feeds)
     added = warehouse.append_history()
     context.log.info(f"{indicators.HISTORY_TABLE}: {added:,} new value version(s) recorded")
-
-
-@blocking_check(asset=indicators.VALUES_TABLE, description="Every indicator with values has a definition.")
-def every_indicator_is_defined(warehouse: WarehouseResource) -> AssetCheckResult:
-    orphans = warehouse.read(
-        f"SELECT DISTINCT indicator_id FROM {indicators.VALUES_TABLE} EXCEPT SELECT indicator_id FROM {indicators.DEFINITIONS_TABLE}"
-    )
-    return AssetCheckResult(passed=orphans.empty, metadata={"undefined": ", ".join(orphans["indicator_id"].astype(str)) or "none"})
 
 
 assets = [core_indicators]

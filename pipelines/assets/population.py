@@ -2,10 +2,10 @@
 
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, multi_asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn
 
-from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_spec
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.assets._factory import RawFile, blocking_check, load_tables, parse, raw_file_asset, table_asset, table_spec
+from pipelines.resources import WarehouseResource
 from sources import ons_census, ons_population
 from sources.landing import LandedFile
 from warehouse.engine import queries
@@ -18,28 +18,6 @@ PUBLISHED_ENGLAND = {"mid-2021": 56_536_419, "mid-2023": 57_690_323}
 
 raw_assets = [raw_file_asset("population_files", "population", [RawFile(name, source_id, parser=ons_population.parse_release)
                                                               for name, source_id in RAW.items()])]
-
-
-@multi_asset(
-    specs=[table_spec(name, deps=[*RAW, "core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"], group="population") for name in TABLES],
-    ins={name: AssetIn(name) for name in RAW},
-    pool=POOL,
-)
-def core_population(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
-    """Mid-year estimates: every release as published, plus combined authorities and groups summed through the bridge;
-    and one value per key chosen from them (a view)."""
-    inputs = list(landed.values())
-
-    def build() -> dict[str, pd.DataFrame]:
-        releases = [parse(f, warehouse) for f in inputs]
-        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
-        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
-        areas = warehouse.read("SELECT * FROM core_geo__areas_all")
-        # core_population__estimates is a view of these rows (the registry's view_of), made in the same transaction
-        return {"core_population__estimates_by_release": population.build_population(releases, footprints, membership, areas)}
-
-    geo = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
-    yield from load_tables(context, warehouse, inputs, build, reads=geo)
 
 
 @blocking_check(asset="core_population__estimates_by_release", description="In each release the English LADs sum to the England total ONS publishes (56,536,419 for mid-2021; 57,690,323 for mid-2023), and every region's published total equals the sum of its LADs.")
@@ -67,15 +45,45 @@ def lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResu
                                                  "regions_not_matching": len(regions)})
 
 
+@table_asset(
+    specs=[table_spec(name, deps=[*RAW, "core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas"], group="population") for name in TABLES],
+    checks=[lads_sum_to_published_totals],
+    ins={name: AssetIn(name) for name in RAW},
+)
+def core_population(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
+    """Mid-year estimates: every release as published, plus combined authorities and groups summed through the bridge;
+    and one value per key chosen from them (a view)."""
+    inputs = list(landed.values())
+
+    def build() -> dict[str, pd.DataFrame]:
+        releases = [parse(f, warehouse) for f in inputs]
+        footprints = warehouse.read("SELECT * FROM core_geo__lad_footprints")
+        membership = warehouse.read("SELECT * FROM core_geo__area_membership")
+        areas = warehouse.read("SELECT * FROM core_geo__areas_all")
+        # core_population__estimates is a view of these rows (the registry's view_of), made in the same transaction
+        return {"core_population__estimates_by_release": population.build_population(releases, footprints, membership, areas)}
+
+    geo = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
+    yield from load_tables(context, warehouse, inputs, build, reads=geo)
+
+
 CENSUS_RAW = "raw_ons__census2021_p01"
 census_raw = raw_file_asset("census_files", "population", [RawFile(CENSUS_RAW, "ons_census2021_p01", parser=ons_census.parse_p01)])
 CENSUS_GEO = ["core_geo__lad_footprints", "core_geo__area_membership", "core_geo__areas", "core_geo__former_areas"]
 
 
-@multi_asset(
+@blocking_check(asset="core_population__census2021",
+             description="The English LADs sum to the England total ONS published for Census 2021 (56,489,800), and every region's published total "
+                         "to the sum of its LADs within rounding (each figure is rounded to the nearest 100: at most 50 per member LAD, plus 50 for the region).")
+def census_lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResult:
+    bad = warehouse.read(queries.sql_text("census_lads_vs_published"))
+    return AssetCheckResult(passed=bad.empty, metadata={"not_matching": bad.to_string(index=False) if len(bad) else "none"})
+
+
+@table_asset(
     specs=[table_spec("core_population__census2021", deps=[CENSUS_RAW, *CENSUS_GEO], group="population")],
+    checks=[census_lads_sum_to_published_totals],
     ins={CENSUS_RAW: AssetIn(CENSUS_RAW)},
-    pool=POOL,
 )
 def core_population_census(context: AssetExecutionContext, warehouse: WarehouseResource, **landed: LandedFile):
     """Census 2021 usual residents by sex as published, plus combined authorities and groups summed through the bridge."""
@@ -92,14 +100,6 @@ def core_population_census(context: AssetExecutionContext, warehouse: WarehouseR
         return {"core_population__census2021": frame}
 
     yield from load_tables(context, warehouse, inputs, build, reads=CENSUS_GEO)
-
-
-@blocking_check(asset="core_population__census2021",
-             description="The English LADs sum to the England total ONS published for Census 2021 (56,489,800), and every region's published total "
-                         "to the sum of its LADs within rounding (each figure is rounded to the nearest 100: at most 50 per member LAD, plus 50 for the region).")
-def census_lads_sum_to_published_totals(warehouse: WarehouseResource) -> AssetCheckResult:
-    bad = warehouse.read(queries.sql_text("census_lads_vs_published"))
-    return AssetCheckResult(passed=bad.empty, metadata={"not_matching": bad.to_string(index=False) if len(bad) else "none"})
 
 
 assets = [*raw_assets, core_population, census_raw, core_population_census]

@@ -39,14 +39,13 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     define_asset_job,
-    multi_asset,
     run_status_sensor,
     sensor,
 )
 
-from pipelines.assets._factory import blocking_check, table_spec
+from pipelines.assets._factory import blocking_check, table_asset, table_spec
 from pipelines.inbox import document_jobs, inbox_dir, inbox_files, known_places, register
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.resources import WarehouseResource
 from sources.reports.batch import process_documents, take_started
 from sources.reports.claims import PlaceMatcher
 from sources.reports.frames import CORE_TABLES, failed_document
@@ -113,11 +112,19 @@ def _within_contracts(processed: list, jobs: list) -> tuple[list, dict[str, pd.D
     return out, _batch_tables(out)
 
 
-@multi_asset(
+@blocking_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.")
+def report_documents_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
+    with warehouse.connect() as con:
+        unexplained, orphans = queries.query(con, "reports_check").iloc[0].tolist()
+    return AssetCheckResult(passed=unexplained == 0 and orphans == 0,
+                            metadata={"quarantined_without_reason": int(unexplained), "orphan_rows": int(orphans)})
+
+
+@table_asset(
     specs=[table_spec(name, deps=["core_geo__areas"], group=GROUP) for name in REPORT_TABLES],
+    checks=[report_documents_are_consistent],
     partitions_def=PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
-    pool=POOL,
 )
 def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
     """Report documents (partitions = their SHA-256s; one run may cover many): intake, tables, cells, claims, spec tables.
@@ -159,14 +166,6 @@ def core_reports(context: AssetExecutionContext, warehouse: WarehouseResource):
                 "landed": sum(1 for s in statuses.values() if s == "landed"),
                 "quarantined": sum(1 for s in statuses.values() if s == "quarantined"),
             })
-
-
-@blocking_check(asset="core_reports__documents", description="Every quarantined document says why, and every cell and claim belongs to a recorded document.")
-def report_documents_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
-    with warehouse.connect() as con:
-        unexplained, orphans = queries.query(con, "reports_check").iloc[0].tolist()
-    return AssetCheckResult(passed=unexplained == 0 and orphans == 0,
-                            metadata={"quarantined_without_reason": int(unexplained), "orphan_rows": int(orphans)})
 
 
 ingest_job = define_asset_job(

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from dagster import AssetKey
 
 from pipelines.errors import user_message
 from tests.conftest import REPO_ROOT, run_refresh
-from warehouse.engine.paths import warehouse_paths
+from warehouse.engine.paths import ENV_VAR, warehouse_paths
 from warehouse.engine.registry import REGISTRY
 
 
@@ -133,6 +134,50 @@ def test_second_refresh_does_not_parse_unchanged_files(warehouse_copy):
     after = duckdb.connect(str(warehouse_copy), read_only=True)
     assert after.execute("SELECT sha256, retrieved_at FROM core_provenance__files ORDER BY 1").fetchall() == provenance_before
     after.close()
+
+
+def test_each_check_runs_in_the_step_that_lands_its_table():
+    """No step of its own: every step of refresh_all materialises tables, and each check belongs to its table's step."""
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    asset_steps = {a.node_def.name for a in graph.assets_defs if a.is_executable and a.keys}
+    assert set(defs.resolve_job_def("refresh_all").graph.node_names()) <= asset_steps
+    assert graph.asset_check_keys
+    for key in graph.asset_check_keys:
+        [owner] = [a for a in graph.assets_defs if key in a.check_keys]
+        assert key.asset_key in owner.keys and owner.node_def.name in asset_steps, key
+
+
+def test_a_check_selected_alone_runs_without_landing_its_table(warehouse_copy):
+    """As the UI's "execute check" does after a build: the step (whose inputs are the build's, from the instance's
+    storage) runs the check on the working database and lands nothing."""
+    from dagster import AssetCheckKey, DagsterInstance
+
+    from pipelines.definitions import defs
+
+    instance = DagsterInstance.ephemeral()
+    os.environ[ENV_VAR] = str(warehouse_copy)
+    try:
+        assert defs.resolve_job_def("refresh_all").execute_in_process(instance=instance).success
+    finally:
+        os.environ.pop(ENV_VAR, None)
+    con = duckdb.connect(str(warehouse_paths(warehouse_copy).working))
+    con.execute("UPDATE core_health__indicator_values SET lower_ci_95 = value + 1 WHERE indicator_id = '93356' "
+                "AND area_code = 'E06000001' AND period_label = '2015' AND age = 'all'")
+    con.close()
+    key = AssetCheckKey(AssetKey("core_health__indicator_values"), "confidence_intervals_not_inverted")
+    os.environ[ENV_VAR] = str(warehouse_copy)
+    try:
+        job = defs.resolve_job_def("refresh_all").get_subset(asset_check_selection={key})
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        os.environ.pop(ENV_VAR, None)
+    assert not result.success  # the check is blocking
+    assert result.get_asset_materialization_events() == []
+    [evaluation] = result.get_asset_check_evaluations()
+    assert (evaluation.asset_key, evaluation.check_name, evaluation.passed) == (key.asset_key, key.name, False)
+    assert "E06000001" in evaluation.metadata["first"].value
 
 
 @pytest.fixture()

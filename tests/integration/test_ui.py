@@ -173,7 +173,7 @@ def test_graphql_lists_every_asset_check_schedule_and_sensor(webserver):
 
     served_checks = {("/".join(n["assetKey"]["path"]), c["name"]) for n in repo["assetNodes"]
                      if n["assetChecksOrError"]["__typename"] == "AssetChecks" for c in n["assetChecksOrError"]["checks"]}
-    defined_checks = {(k.asset_key.to_user_string(), k.name) for c in defs.asset_checks or [] for k in c.check_keys}
+    defined_checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
     assert defined_checks and defined_checks - served_checks == set(), "asset checks defined but not served"
 
     served_schedules = {s["name"] for s in repo["schedules"]}

@@ -70,7 +70,7 @@ def run_asset_checks(published: Path) -> dict[str, bool]:
 
     Checks of on-demand assets, and of tables a build without some domains does not hold, are not run.
     """
-    from pipelines.definitions import ON_DEMAND_GROUPS, defs
+    from pipelines.definitions import ON_DEMAND_GROUPS, defs, domain_checks
 
     con = duckdb.connect(str(published), read_only=True)
     try:
@@ -81,14 +81,11 @@ def run_asset_checks(published: Path) -> dict[str, bool]:
     resource = PublishedWarehouse(path=str(published))
     results = {}
     with _CHECK_LOCK:  # direct invocation of Dagster definitions from several threads is not worth the risk
-        for check in defs.asset_checks or []:
-            keys = {k.asset_key for k in check.check_keys}
-            if any(k.path[-1] not in present or graph.get(k).group_name in ON_DEMAND_GROUPS for k in keys):
+        for check in domain_checks:
+            key = check.spec.asset_key
+            if key.path[-1] not in present or graph.get(key).group_name in ON_DEMAND_GROUPS:
                 continue
-            name = ", ".join(k.name for k in check.check_keys)
-            outcome = check(warehouse=resource) if "warehouse" in check.required_resource_keys else check()
-            evaluations = [outcome] if hasattr(outcome, "passed") else list(outcome)
-            results[name] = all(e.passed for e in evaluations)
+            results[f"{key.to_user_string()}: {check.spec.name}"] = check(resource).passed
     return results
 
 
