@@ -22,6 +22,10 @@ a time.
   can lose the last events written before it (a run cut short by one is marked failed by `pipelines.instance`).
   With the default (``FULL``), every one of a cold build's ~600 commits waited for the disk while DuckDB was
   writing the warehouse: 0.94 s of the run's time in one traced build, 0.19 s with ``NORMAL``;
+* the schema facts Dagster asks for on nearly every event (does the index database have this table, this column of
+  ``asset_keys``, this completed data migration?), each a query of SQLite's catalogue or of the migration table,
+  are asked once per process when the answer is yes (a migration only ever adds them; ``wipe`` forgets them);
+  a no is asked again. 0.2-0.3 s of a cold build's run;
 * ``store_event_batch`` writes consecutive asset events of a batch (materialisations, planned
   materialisations, observations) with one multi-row insert into the run's database and one transaction on
   the index database, exactly the rows ``store_event`` writes for each; any other event is stored as Dagster
@@ -37,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy.event
 from dagster._core.errors import DagsterInvariantViolationError
@@ -59,6 +63,7 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: dict[tuple[int, str], Engine] = {}
+        self._present: set[tuple[str, str]] = set()  # schema facts found true (see the module docstring)
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -88,9 +93,28 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def has_table(self, table_name: str) -> bool:
+        return self._known(("table", table_name), lambda: self._index_has_table(table_name))
+
+    def _index_has_table(self, table_name: str) -> bool:
         engine = self._engine(INDEX_SHARD_NAME)
         with engine.connect() as conn:
             return bool(engine.dialect.has_table(conn, table_name))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        return self._known(("asset_keys column", column_name), lambda: super(ObservatoryEventLogStorage, self)
+                           ._has_asset_key_col_on_connection(conn, column_name))
+
+    def has_secondary_index(self, name: str) -> bool:
+        return self._known(("secondary index", name), lambda: super(ObservatoryEventLogStorage, self).has_secondary_index(name))
+
+    def _known(self, fact: tuple[str, str], ask: Callable[[], bool]) -> bool:
+        """``ask()``, unless it already answered yes in this process (schema facts only ever become true)."""
+        if fact in self._present:
+            return True
+        present = bool(ask())
+        if present:
+            self._present.add(fact)
+        return present
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         """Each run of consecutive asset events of one run in one transaction per database; any other event as
@@ -119,6 +143,7 @@ class ObservatoryEventLogStorage(SqliteEventLogStorage):
     def wipe(self) -> None:
         with self._db_lock:
             self._dispose_engines()
+            self._present.clear()
         super().wipe()
 
     def _dispose_engines(self) -> None:

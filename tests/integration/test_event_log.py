@@ -202,3 +202,30 @@ def test_every_database_it_writes_commits_to_a_write_ahead_log_without_waiting_f
     plain = SqliteEventLogStorage(str(paths.dagster_home / "history" / "runs"))  # Dagster's class over the same files
     assert {e.dagster_event_type for e in plain.get_logs_for_run(run_id) if e.is_dagster_event} == set(expected["run log"])
     plain.dispose()
+
+
+def test_schema_facts_are_asked_until_true_and_forgotten_by_a_wipe(tmp_path, monkeypatch):
+    """What the storage keeps of its schema (tables, asset_keys columns, completed data migrations) is what the database
+    says: a fact that was false is asked again (here it becomes true), and a wipe, which empties the migration table,
+    forgets them; the answers always equal those of Dagster's own class on the same files."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from pipelines.instance import shared_instance
+    from warehouse.engine.paths import warehouse_paths
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    paths = warehouse_paths(tmp_path / "wh" / "observatory.duckdb")
+    with shared_instance(paths) as instance:
+        ours = instance.event_log_storage
+        dagsters = SqliteEventLogStorage(ours._base_dir)  # noqa: SLF001 - the same files, Dagster's class
+
+        def facts(storage) -> tuple:
+            return (storage.has_table("asset_check_executions"), storage.has_table("no_such_table"),
+                    storage.has_asset_key_col("cached_status_data"), storage.has_secondary_index("observatory_test_index"))
+
+        assert facts(ours) == facts(dagsters) == (True, False, True, False)
+        ours.enable_secondary_index("observatory_test_index")
+        assert facts(ours) == facts(dagsters) == (True, False, True, True)
+        ours.wipe()
+        assert facts(ours) == facts(dagsters)
+        dagsters.dispose()
