@@ -46,6 +46,8 @@ from sources.http import FetchError
 from sources.inputs import InputFile
 from sources.landing import LandedFile, land_file
 from warehouse.engine import queries
+from warehouse.engine.ddl import quote_ident
+from warehouse.engine.registry import REGISTRY
 from warehouse.transforms import health
 
 GROUP = "health"
@@ -247,10 +249,13 @@ def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def _ci_check(table: str):
+    wanted = ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"]
+    columns = ", ".join(quote_ident(c) for c in wanted if c in REGISTRY[table].column_names)  # what the check and its sample read
+
     @blocking_check(asset=table, name="confidence_intervals_not_inverted",
                  description="No row has lower CI > value, value > upper CI, or lower > upper (95% and 99.8%).")
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
-        frame = warehouse.read(f'SELECT * FROM "{table}"')
+        frame = warehouse.read(f"SELECT {columns} FROM {quote_ident(table)}")
         bad = health.inverted_cis(frame)
         return AssetCheckResult(passed=bad.empty, metadata={
             "inverted": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"])})

@@ -629,25 +629,31 @@ def inverted_cis(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def invalid_codes(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose area code is not a GSS code the geography knows, or (LADs, counties) was not valid on 1 April of the row's vintage."""
+    """Rows whose area code is not a GSS code the geography knows, or (LADs, counties) was not valid on 1 April of the row's vintage.
+
+    Decided once per distinct (code, vintage) pair: a reason depends on nothing else."""
     life = {c: (as_date(f), as_date(t)) for c, f, t in zip(areas["area_code"], areas["valid_from"], areas["valid_to"])}
-    gss = re.compile(r"^E\d{8}$")
-    reasons = []
-    for code, vintage in zip(frame["area_code"].tolist(), frame["geography_vintage"].tolist()):
-        if code in ("north", "greater_south_east"):
-            reasons.append(None)
-        elif not gss.match(str(code)):
-            reasons.append("not an English GSS code")
-        elif code not in life:
-            reasons.append("unknown to the geography tables")
-        elif LAD_OR_COUNTY.match(code) and (not vintage or not str(vintage).isdigit()):
-            reasons.append("no boundary vintage matches the code")
-        elif LAD_OR_COUNTY.match(code) and not _valid_on(life[code], dt.date(int(vintage), 4, 1)):
-            reasons.append(f"not a valid code on 1 April {vintage}")
-        else:
-            reasons.append(None)
-    out = frame.assign(reason=reasons)
+    pairs = list(zip(frame["area_code"].tolist(), frame["geography_vintage"].tolist()))
+    reason = {pair: _invalid_code_reason(*pair, life) for pair in set(pairs)}
+    out = frame.assign(reason=[reason[pair] for pair in pairs])
     return out[out["reason"].notna()]
+
+
+_GSS = re.compile(r"^E\d{8}$")
+
+
+def _invalid_code_reason(code, vintage, life: dict) -> str | None:
+    if code in ("north", "greater_south_east"):
+        return None
+    if not _GSS.match(str(code)):
+        return "not an English GSS code"
+    if code not in life:
+        return "unknown to the geography tables"
+    if LAD_OR_COUNTY.match(code) and (not vintage or not str(vintage).isdigit()):
+        return "no boundary vintage matches the code"
+    if LAD_OR_COUNTY.match(code) and not _valid_on(life[code], dt.date(int(vintage), 4, 1)):
+        return f"not a valid code on 1 April {vintage}"
+    return None
 
 
 def current_codes(codes: set[str], membership: pd.DataFrame) -> set[str]:
@@ -662,13 +668,17 @@ def shrinking_periods(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataF
     (313 districts becoming 296) is not a loss, while a district missing from a later period is.
     """
     successors_of = succession(membership)[0]
+    keys = ["indicator_id", "sex", "age", "period_label"]
+    codes: dict[tuple, dict[str, set[str]]] = {}  # (indicator, sex, age) in order of first appearance -> period -> codes
+    for indicator_id, sex, age, period, code in zip(*(frame[c].tolist() for c in [*keys, "area_code"])):
+        codes.setdefault((indicator_id, sex, age), {}).setdefault(period, set()).add(code)
+    spans = frame.groupby(keys).agg(period_end=("period_end", "max"), period_start=("period_start", "min"))
     rows = []
-    for (indicator_id, sex, age), group in frame.groupby(["indicator_id", "sex", "age"], sort=False):
-        periods = group.groupby("period_label").agg(period_end=("period_end", "max"), period_start=("period_start", "min")).sort_values(["period_end", "period_start"])
+    for (indicator_id, sex, age), by_period in codes.items():
+        periods = spans.loc[(indicator_id, sex, age)].sort_values(["period_end", "period_start"])  # labels sorted, then by time
         previous = None
         for period in periods.index:
-            codes = set(group.loc[group["period_label"] == period, "area_code"].tolist())
-            covered = _forward(codes, successors_of)
+            covered = _forward(by_period[period], successors_of)
             if previous is not None and len(covered) < len(previous[1]):
                 rows.append({"indicator_id": indicator_id, "sex": sex, "age": age, "period_label": period, "areas": len(covered),
                              "previous_period": previous[0], "previous_areas": len(previous[1]),
