@@ -12,7 +12,9 @@ series AS (
     SELECT v.*,
            row_number() OVER (PARTITION BY indicator_id, area_code, sex, age ORDER BY period_end DESC, period_start DESC) AS back,
            count(*) OVER (PARTITION BY indicator_id, area_code, sex, age) AS periods_available,
-           first_value(period_label) OVER (PARTITION BY indicator_id, area_code, sex, age ORDER BY period_end, period_start) AS first_period
+           -- the earliest period: the last in the row_number's order, so both share one sort
+           last_value(period_label) OVER (PARTITION BY indicator_id, area_code, sex, age ORDER BY period_end DESC, period_start DESC
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_period
     FROM v
     WHERE value IS NOT NULL
 ),
@@ -25,7 +27,8 @@ trend_fit AS (
 trend AS (
     SELECT t.*,
            CASE WHEN n < 3 THEN 'cannot_be_calculated'
-                WHEN abs(slope * (n - 1)) < 0.01 * mean_abs THEN 'no_clear_change'
+                -- compared at 9 decimals: the sums' order (threads, plans) moves the last bits, never the verdict
+                WHEN round(abs(slope * (n - 1)), 9) < round(0.01 * mean_abs, 9) THEN 'no_clear_change'
                 WHEN slope > 0 THEN 'increasing'
                 ELSE 'decreasing' END AS trend,
            CASE WHEN n >= 2 THEN slope * (n - 1) END AS trend_change
