@@ -178,18 +178,28 @@ def sparkline_svg(series, unit: str | None) -> str:
             f"<circle cx='{lx}' cy='{ly}' r='2.2' fill='{AREA_LINE}'/></svg>")
 
 
-def pyramid_svg(area: list, england: list, area_name: str) -> str:
+PYRAMID_W, PYRAMID_ROW_H, PYRAMID_GAP, PYRAMID_TOP, PYRAMID_BOTTOM, PYRAMID_AGES = 560, 3, 36, 10, 34, 91
+# each single year of age's row: its top and bottom, as drawn (the same for every page)
+_ROW_TOP = [f"{PYRAMID_TOP + (PYRAMID_AGES - 1 - age) * PYRAMID_ROW_H:.1f}" for age in range(PYRAMID_AGES)]
+_ROW_BOTTOM = [f"{PYRAMID_TOP + (PYRAMID_AGES - 1 - age) * PYRAMID_ROW_H + PYRAMID_ROW_H:.1f}" for age in range(PYRAMID_AGES)]
+
+
+def pyramid_shares(rows: list) -> dict[tuple[str, int], float]:
+    """% of the rows' population at each (sex, single year of age): what a pyramid draws."""
+    total = sum(r.population for r in rows) or 1
+    return {(r.sex, int(r.age_years)): r.population / total * 100 for r in rows}
+
+
+def pyramid_svg(area: list, england_share: dict[tuple[str, int], float], area_name: str) -> str:
     """Population pyramid: % of the area's population at each single year of age, males left, females right,
-    with England's shape as a black outline."""
+    with England's shape (``pyramid_shares`` of England's rows, the same for every page) as a black outline."""
     if not area:
         return "<p class='muted'>No single-year population estimates for this area.</p>"
-    w, row_h, mid_gap, top, bottom = 560, 3, 36, 10, 34
-    ages = 91
+    w, row_h, mid_gap, top, bottom = PYRAMID_W, PYRAMID_ROW_H, PYRAMID_GAP, PYRAMID_TOP, PYRAMID_BOTTOM
+    ages = PYRAMID_AGES
     h = top + ages * row_h + bottom
-    total = sum(r.population for r in area) or 1
-    eng_total = sum(r.population for r in england) or 1
-    share = {(r.sex, int(r.age_years)): r.population / total * 100 for r in area}
-    eng_share = {(r.sex, int(r.age_years)): r.population / eng_total * 100 for r in england}
+    share = pyramid_shares(area)
+    eng_share = england_share
     peak = max(list(share.values()) + list(eng_share.values()) + [0.1])
     scale = (w / 2 - mid_gap / 2 - 10) / peak
     cx = w / 2
@@ -199,19 +209,18 @@ def pyramid_svg(area: list, england: list, area_name: str) -> str:
 
     parts = [f"<svg class='pyramid' role='img' width='{w}' height='{h}' viewBox='0 0 {w} {h}'>",
              f"<title>Population by single year of age, {html.escape(area_name)}</title>"]
+    height = f"{row_h - 0.4}"
     for sex, sign in (("male", -1), ("female", 1)):
         colour = SEX_COLOURS[sex]
         for age in range(ages):
-            s = share.get((sex, age), 0)
-            length = s * scale
+            length = share.get((sex, age), 0) * scale
             x0 = cx + mid_gap / 2 if sign > 0 else cx - mid_gap / 2 - length
-            parts.append(f"<rect x='{x0:.1f}' y='{y(age):.1f}' width='{length:.1f}' height='{row_h - 0.4}' fill='{colour}' opacity='0.8'/>")
+            parts.append(f"<rect x='{x0:.1f}' y='{_ROW_TOP[age]}' width='{length:.1f}' height='{height}' fill='{colour}' opacity='0.8'/>")
         if eng_share:
             pts = []
             for age in range(ages):
-                e = eng_share.get((sex, age), 0) * scale
-                xe = cx + sign * (mid_gap / 2 + e)
-                pts += [f"{xe:.1f},{y(age) + row_h:.1f}", f"{xe:.1f},{y(age):.1f}"]
+                xe = f"{cx + sign * (mid_gap / 2 + eng_share.get((sex, age), 0) * scale):.1f}"
+                pts += [f"{xe},{_ROW_BOTTOM[age]}", f"{xe},{_ROW_TOP[age]}"]
             parts.append(f"<polyline points='{' '.join(pts)}' fill='none' stroke='#000' stroke-width='0.8'/>")
     for age in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90):
         label = "90+" if age == 90 else str(age)
@@ -273,7 +282,7 @@ def _source_key(sha) -> str:
 
 
 def render_page(area: tuple, indicators: list, trends: list, pyramid: list,
-                england_pyramid: list, sources: dict[str, dict], generated: str) -> tuple[str, int]:
+                england_pyramid: dict[tuple[str, int], float], sources: dict[str, dict], generated: str) -> tuple[str, int]:
     """The HTML of one area's profile page, and how many indicator rows it draws."""
     name = str(area.area_name)
     footnotes: dict[str, int] = {}
@@ -383,7 +392,7 @@ def write_profiles(con: duckdb.DuckDBPyConnection, codes: list[str], out_dir: Pa
         record["published"] = getattr(entry, "published", "") or ""
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     ind, tr, pyr = (_group(data[k], "area_code") for k in ("indicators", "trends", "pyramid"))
-    england_pyr = pyr.get("E92000001", [])
+    england_pyr = pyramid_shares(pyr.get("E92000001", []))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for area in data["areas"]:
