@@ -150,11 +150,10 @@ def _spine_title(row, area_name: str, worst, best) -> str:
             f"75th {format_value(row.lad_q3, u)}, best {format_value(best, u)} ({int(row.lad_count)} LADs)")
 
 
-def sparkline_svg(series, unit: str | None) -> str:
-    """The area's values over time (solid) and England's (dashed), on one shared scale (``series``: a row of
-    ``profile_trends.sql``, the periods' labels, values and England's values as lists in time order)."""
-    values = [float(v) for v in series.values]
-    england = [float("nan") if e is None else float(e) for e in series.england_values]
+def sparkline_svg(series: list, unit: str | None) -> str:
+    """The area's values over time (solid) and England's (dashed), on one shared scale."""
+    values = [float(r.value) for r in series]
+    england = [float("nan") if r.england_value is None else float(r.england_value) for r in series]
     if len(values) < 2:
         return "<span class='muted'>one period</span>"
     everything = [v for v in values + england if not _missing(v)]
@@ -167,9 +166,9 @@ def sparkline_svg(series, unit: str | None) -> str:
 
     area = " ".join(pt(i, v) for i, v in enumerate(values))
     eng = " ".join(pt(i, v) for i, v in enumerate(england) if not _missing(v))
-    labels, area_values, england_values = series.period_labels, series.values, series.england_values
-    title = (f"{labels[0]}: {format_value(area_values[0], unit)} → {labels[-1]}: {format_value(area_values[-1], unit)}"
-             f" (England {format_value(england_values[0], unit)} → {format_value(england_values[-1], unit)})")
+    first, last = series[0], series[-1]
+    title = (f"{first.period_label}: {format_value(first.value, unit)} → {last.period_label}: {format_value(last.value, unit)}"
+             f" (England {format_value(first.england_value, unit)} → {format_value(last.england_value, unit)})")
     lx, ly = pt(n - 1, values[-1]).split(",")
     return (f"<svg class='spark' role='img' width='{SPARK_W}' height='{SPARK_H}' viewBox='0 0 {SPARK_W} {SPARK_H}'>"
             f"<title>{html.escape(title)}</title>"
@@ -317,7 +316,7 @@ def render_page(area: tuple, indicators: list, trends: list, pyramid: list,
     drawn = 0
     if not indicators:
         pieces.append("<p class='muted'>The warehouse holds no indicator values for this area.</p>")
-    by_key = {(r.indicator_id, r.sex, r.age): r for r in trends}
+    by_key = _group(trends, "indicator_id", "sex", "age")
     for domain, rows in _group(indicators, "domain").items():
         pieces.append(f"<h2>{html.escape(DOMAIN_TITLES.get(domain, domain.capitalize()))}</h2>")
         pieces.append("<table class='profile'><colgroup><col><col style='width:78px'><col style='width:120px'><col style='width:84px'>"
