@@ -1,6 +1,6 @@
 -- Profile pages: the latest single-year-of-age population by sex for each area in $codes and for England
--- (the pyramid and its England outline), with the file it came from: the columns the pages read, no more (62k rows). The latest year is found first and joined
--- (a window over the estimates view read the whole view: twice the time).
+-- (the pyramid and its England outline), with the file it came from: the columns the pages read, no more (62k rows).
+-- The latest year is found first and joined (a window over the estimates view read the whole view: twice the time).
 WITH wanted AS (SELECT unnest($codes::VARCHAR[]) AS area_code UNION SELECT 'E92000001'),
 latest AS (
     SELECT area_code, max(year) AS year
