@@ -249,7 +249,8 @@ def _sample(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def _ci_check(table: str):
-    wanted = ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"]
+    shown = ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"]  # the failing rows' sample
+    wanted = dict.fromkeys([*shown, *(limit for pair in health.CI_LIMITS for limit in pair)])
     columns = ", ".join(quote_ident(c) for c in wanted if c in REGISTRY[table].column_names)  # what the check and its sample read
 
     @blocking_check(asset=table, name="confidence_intervals_not_inverted",
@@ -258,7 +259,7 @@ def _ci_check(table: str):
         frame = warehouse.read(f"SELECT {columns} FROM {quote_ident(table)}")
         bad = health.inverted_cis(frame)
         return AssetCheckResult(passed=bad.empty, metadata={
-            "inverted": len(bad), "first": _sample(bad, ["indicator_id", "area_code", "period_label", "value", "lower_ci_95", "upper_ci_95"])})
+            "inverted": len(bad), "first": _sample(bad, shown)})
     return _check
 
 

@@ -178,9 +178,16 @@ def sparkline_svg(series: list, unit: str | None) -> str:
 
 
 PYRAMID_W, PYRAMID_ROW_H, PYRAMID_GAP, PYRAMID_TOP, PYRAMID_BOTTOM, PYRAMID_AGES = 560, 3, 36, 10, 34, 91
-# each single year of age's row: its top and bottom, as drawn (the same for every page)
-_ROW_TOP = [f"{PYRAMID_TOP + (PYRAMID_AGES - 1 - age) * PYRAMID_ROW_H:.1f}" for age in range(PYRAMID_AGES)]
-_ROW_BOTTOM = [f"{PYRAMID_TOP + (PYRAMID_AGES - 1 - age) * PYRAMID_ROW_H + PYRAMID_ROW_H:.1f}" for age in range(PYRAMID_AGES)]
+
+
+def _row_y(age: int) -> int:
+    """The top of a single year of age's row in the pyramid (age 0 at the bottom)."""
+    return PYRAMID_TOP + (PYRAMID_AGES - 1 - age) * PYRAMID_ROW_H
+
+
+# each row's top and bottom as drawn, formatted once for every page
+_ROW_TOP = [f"{_row_y(age):.1f}" for age in range(PYRAMID_AGES)]
+_ROW_BOTTOM = [f"{_row_y(age) + PYRAMID_ROW_H:.1f}" for age in range(PYRAMID_AGES)]
 
 
 def pyramid_shares(rows: list) -> dict[tuple[str, int], float]:
@@ -198,13 +205,9 @@ def pyramid_svg(area: list, england_share: dict[tuple[str, int], float], area_na
     ages = PYRAMID_AGES
     h = top + ages * row_h + bottom
     share = pyramid_shares(area)
-    eng_share = england_share
-    peak = max(list(share.values()) + list(eng_share.values()) + [0.1])
+    peak = max(list(share.values()) + list(england_share.values()) + [0.1])
     scale = (w / 2 - mid_gap / 2 - 10) / peak
     cx = w / 2
-
-    def y(age):
-        return top + (ages - 1 - age) * row_h
 
     parts = [f"<svg class='pyramid' role='img' width='{w}' height='{h}' viewBox='0 0 {w} {h}'>",
              f"<title>Population by single year of age, {html.escape(area_name)}</title>"]
@@ -215,15 +218,15 @@ def pyramid_svg(area: list, england_share: dict[tuple[str, int], float], area_na
             length = share.get((sex, age), 0) * scale
             x0 = cx + mid_gap / 2 if sign > 0 else cx - mid_gap / 2 - length
             parts.append(f"<rect x='{x0:.1f}' y='{_ROW_TOP[age]}' width='{length:.1f}' height='{height}' fill='{colour}' opacity='0.8'/>")
-        if eng_share:
+        if england_share:
             pts = []
             for age in range(ages):
-                xe = f"{cx + sign * (mid_gap / 2 + eng_share.get((sex, age), 0) * scale):.1f}"
+                xe = f"{cx + sign * (mid_gap / 2 + england_share.get((sex, age), 0) * scale):.1f}"
                 pts += [f"{xe},{_ROW_BOTTOM[age]}", f"{xe},{_ROW_TOP[age]}"]
             parts.append(f"<polyline points='{' '.join(pts)}' fill='none' stroke='#000' stroke-width='0.8'/>")
     for age in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90):
         label = "90+" if age == 90 else str(age)
-        parts.append(f"<text x='{cx}' y='{y(age) + row_h}' font-size='9' text-anchor='middle'>{label}</text>")
+        parts.append(f"<text x='{cx}' y='{_row_y(age) + row_h}' font-size='9' text-anchor='middle'>{label}</text>")
     step = 0.5 if peak < 2 else 1.0
     tick = step
     while tick <= peak:

@@ -617,10 +617,14 @@ def build_health(parsed: list[pd.DataFrame], cat: Catalogue, areas: pd.DataFrame
 # --- what the asset checks look for ------------------------------------------------------------------------------
 
 
+CI_LIMITS = (("lower_ci_95", "upper_ci_95"), ("lower_ci_99_8", "upper_ci_99_8"))  # (lower, upper) of each interval
+
+
 def inverted_cis(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose confidence limits do not bracket the value (lower > value, value > upper, or lower > upper)."""
+    """Rows whose confidence limits do not bracket the value (lower > value, value > upper, or lower > upper), for
+    each interval of :data:`CI_LIMITS` the frame has."""
     bad = pd.Series(False, index=frame.index)
-    for lo, hi in (("lower_ci_95", "upper_ci_95"), ("lower_ci_99_8", "upper_ci_99_8")):
+    for lo, hi in CI_LIMITS:
         if lo not in frame.columns:
             continue
         low, high, value = (pd.to_numeric(frame[c], errors="coerce") for c in (lo, hi, "value"))
