@@ -38,7 +38,7 @@ from dagster import (
 )
 from python_calamine import CalamineError
 
-from pipelines import offload
+from pipelines import memory, offload
 from pipelines.fingerprint import fingerprint
 from pipelines.resources import POOL, SourcesResource, WarehouseResource
 from sources.catalogue import catalogue, source_credit
@@ -89,11 +89,14 @@ def table_asset(*, specs: Sequence[AssetSpec], checks: Sequence[TableCheck] = ()
         @multi_asset(specs=list(specs), check_specs=[c.spec for c in checks], can_subset=True, pool=POOL, **kwargs)
         @functools.wraps(body)
         def step(context: AssetExecutionContext, **resources_and_inputs):
-            if context.selected_asset_keys:
-                yield from body(context, **resources_and_inputs)
-            for check in checks:
-                if check.spec.key in context.selected_asset_check_keys:
-                    yield check(resources_and_inputs["warehouse"])
+            try:
+                if context.selected_asset_keys:
+                    yield from body(context, **resources_and_inputs)
+                for check in checks:
+                    if check.spec.key in context.selected_asset_check_keys:
+                        yield check(resources_and_inputs["warehouse"])
+            finally:
+                memory.give_back()  # what the step freed, so the next step's peak is not this one's garbage on top of its own
 
         return step
 
