@@ -10,12 +10,14 @@ next step's working set and the run's peak is their sum; given back, the peak is
 DuckDB's allocator gives its freed pages back by itself (``pipelines/__init__.py`` sets its jemalloc so).
 
 :func:`give_back` returns what Arrow's pool and ``malloc`` hold free (a few milliseconds); the table steps call it
-when they end (:func:`pipelines.assets._factory.table_asset`), and helpers after each piece of work.
+when they end (:func:`pipelines.assets._factory.table_asset`). The helpers do not: giving back after each piece of
+their work left their peak where it was (0.305-0.310 GiB against 0.310-0.313 GiB, three builds each).
 """
 
 import ctypes
 import ctypes.util
 import functools
+import sys
 
 
 @functools.cache
@@ -29,8 +31,6 @@ def _malloc_trim():
 
 def give_back() -> None:
     """Return to the system the memory Arrow's pool and ``malloc`` hold free (nothing else changes)."""
-    import sys
-
     if "pyarrow" in sys.modules:  # only when a step used it: importing Arrow costs more than it frees
         sys.modules["pyarrow"].default_memory_pool().release_unused()
     trim = _malloc_trim()

@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from pipelines import memory
 from sources.inputs import InputFile
 
 PARENT_POLL = 0.5  # seconds between a helper's checks that the run's process is still there
@@ -92,15 +91,6 @@ def _end_with(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="end-with-the-run", daemon=True).start()
-
-
-def _in_helper(fn: Callable, *args):
-    """In a helper: ``fn(*args)``, then the memory it freed given back (:func:`pipelines.memory.give_back`), so a
-    helper holds between pieces of work only what it keeps (its imports), not the garbage of the largest file it parsed."""
-    try:
-        return fn(*args)
-    finally:
-        memory.give_back()
 
 
 def _key(parser: Callable, file: InputFile) -> tuple[str, str, str, str]:
@@ -192,7 +182,7 @@ class _Queued(Beside):
             return None
         self._queued = False
         try:
-            self._future = pool.submit(_in_helper, self._fn, *self._args)
+            self._future = pool.submit(self._fn, *self._args)
         except RuntimeError:  # a broken or closed pool: the work is done where it is wanted
             return None
         return self._future
@@ -228,7 +218,7 @@ def beside(fn: Callable | str, *args) -> Beside:
     future = None
     if pool is not None:
         try:
-            future = pool.submit(_in_helper, fn, *args)
+            future = pool.submit(fn, *args)
         except RuntimeError:
             pass
     return Beside(fn, args, future)
